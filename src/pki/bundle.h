@@ -1,0 +1,57 @@
+/*
+ * Worker bundles on disk: CA_DIR/workers/<name>/{ca.crt,worker.crt,
+ * worker.key}.  Files appear whole or not at all: written in a temporary
+ * directory, fsynced, then the directory is renamed into place.
+ */
+#ifndef SC_BUNDLE_H
+#define SC_BUNDLE_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct pki_issued;
+
+/*
+ * Is `name` usable as a bundle directory?  1-64 chars of
+ * [A-Za-z0-9._-], first char alphanumeric.  (Rejects "", ".", "..",
+ * anything with '/'.)
+ */
+int		 bundle_name_valid(const char *name);
+
+/*
+ * Write the bundle for `name` durably: CA_DIR/workers/.tmp-<random>/ with
+ * ca.crt (0644), worker.crt (0644), worker.key (0600, O_EXCL), each
+ * fsynced, the directory fsynced, then renamed to CA_DIR/workers/<name>
+ * and CA_DIR/workers fsynced.  The caller guarantees (by holding the name
+ * in an open database transaction) that no live host owns <name>, so an
+ * existing directory of that name is an orphan of a crash and is replaced.
+ * On failure nothing is left behind.  *path_out (malloc'd, may be NULL)
+ * receives the final directory path.
+ */
+enum sc_err	 bundle_write(const char *ca_dir, const char *name,
+		    const char *ca_pem, const struct pki_issued *,
+		    char **path_out, struct sc_error *);
+
+/* The path CA_DIR/workers/<name> (malloc'd) or NULL if name invalid. */
+char		*bundle_path(const char *ca_dir, const char *name);
+
+/*
+ * Remove CA_DIR/workers/<name> and the files in it.  Refuses (SC_INTERNAL)
+ * any name that is not bundle_name_valid(), so nothing outside
+ * CA_DIR/workers/ can be touched; does not follow symlinks.  A directory
+ * that is already gone is success.
+ */
+enum sc_err	 bundle_remove(const char *ca_dir, const char *name,
+		    struct sc_error *);
+
+/*
+ * Crash recovery: remove CA_DIR/workers/.tmp-* directories, and every
+ * bundle directory for which is_live(name, arg) returns 0.  is_live
+ * returning -1 aborts the sweep (e.g. the database went away).
+ */
+enum sc_err	 bundle_sweep(const char *ca_dir,
+		    int (*is_live)(const char *name, void *arg), void *arg,
+		    struct sc_error *);
+
+#endif

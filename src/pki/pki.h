@@ -1,0 +1,76 @@
+/*
+ * The private CA: creating and loading it, issuing worker certificates.
+ * Certificate profile: ../shared/CONTRACT.md, "Certificates".
+ * Nothing here prints or exits; errors come back as enum sc_err with
+ * context in struct sc_error.
+ */
+#ifndef SC_PKI_H
+#define SC_PKI_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum pki_key_type {
+	PKI_KEY_RSA2048,
+	PKI_KEY_RSA3072,
+	PKI_KEY_RSA4096,
+	PKI_KEY_ECDSA_P256,
+	PKI_KEY_ECDSA_P384,
+	PKI_KEY_ED25519,
+};
+
+#define PKI_DEFAULT_WORKER_KEY	PKI_KEY_RSA2048
+#define PKI_DEFAULT_CA_KEY	PKI_KEY_RSA4096
+#define PKI_FINGERPRINT_LEN	64	/* lowercase hex SHA-256 */
+#define PKI_SERIAL_LEN		16	/* 128-bit, top bit clear */
+
+/* "rsa-2048", "ecdsa-p256", ... -> enum; -1 if unknown. */
+int		 pki_key_type_parse(const char *, enum pki_key_type *);
+const char	*pki_key_type_name(enum pki_key_type);
+
+/* Once per process, before threads: gnutls_global_init. */
+enum sc_err	 pki_init(struct sc_error *);
+void		 pki_deinit(void);
+
+/*
+ * Make sure CA_DIR holds a CA (ca.key 0600 PKCS#8 PEM, ca.crt), creating
+ * it with `type` if absent.  Safe against two processes starting at once
+ * (flock on CA_DIR/.lock): exactly one CA is created.  Creates CA_DIR
+ * (0700) and CA_DIR/workers (0700) if needed.  Never regenerates an
+ * existing CA.
+ */
+enum sc_err	 pki_ca_ensure(const char *ca_dir, enum pki_key_type type,
+		    struct sc_error *);
+
+/* A loaded CA: certificate + private key, read once per worker. */
+struct pki_ca;
+enum sc_err	 pki_ca_load(const char *ca_dir, struct pki_ca **,
+		    struct sc_error *);
+void		 pki_ca_free(struct pki_ca *);
+const char	*pki_ca_cert_pem(const struct pki_ca *);	/* NUL-terminated */
+
+/* A freshly issued worker certificate.  key_pem is secret: clear it. */
+struct pki_issued {
+	char	*cert_pem;	/* NUL-terminated PEM */
+	char	*key_pem;	/* unencrypted PKCS#8 PEM, NUL-terminated */
+	size_t	 key_pem_len;
+	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];
+	unsigned char serial[PKI_SERIAL_LEN];
+};
+
+/*
+ * Issue a worker certificate for `name` (CN=<name>, O=DECNET,
+ * OU=swarm-worker) with a fresh key of `type`.  `sans` lists candidate
+ * subjectAltNames (the request's sans, then address, then name); each
+ * becomes an iPAddress if inet_pton accepts it, else a dNSName, and
+ * duplicates are dropped (IPs compared by value).
+ */
+enum sc_err	 pki_issue_worker(const struct pki_ca *, const char *name,
+		    const char *const *sans, size_t nsans,
+		    enum pki_key_type type, struct pki_issued *,
+		    struct sc_error *);
+/* Wipe the key and free everything; safe on a zeroed struct. */
+void		 pki_issued_clear(struct pki_issued *);
+
+#endif
