@@ -23,7 +23,7 @@ sc_error_set(struct sc_error *err, enum sc_err code, const char *fmt, ...)
 void
 sc_error_prefix(struct sc_error *err, const char *fmt, ...)
 {
-	char prefix[256], old[sizeof(err->msg)];
+	char prefix[128], old[sizeof(err->msg)];
 	va_list ap;
 
 	if (err == NULL)
@@ -32,7 +32,10 @@ sc_error_prefix(struct sc_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	/* Truncating the tail of a long message is fine: context first. */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %.*s", prefix,
+	    (int)(sizeof(err->msg) - sizeof(prefix) - 3), old) < 0)
+		err->msg[0] = '\0';
 }
 
 void

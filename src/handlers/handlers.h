@@ -1,0 +1,35 @@
+/*
+ * Route handlers: functions of (typed request, worker context) to a
+ * response.  They never touch the FastCGI stream or SQL text: storage is
+ * db/, certificates pki/, bytes http/response.  A handler returns SC_OK
+ * with the response filled in, or an error code with context that the
+ * caller (app.c) logs and renders.
+ */
+#ifndef SC_HANDLERS_H
+#define SC_HANDLERS_H
+
+#include "err.h"
+
+struct config;
+struct db;
+struct http_request;
+struct http_response;
+struct pki_ca;
+
+/* Everything one worker owns; never shared between workers. */
+struct handler_ctx {
+	const struct config	*cfg;
+	struct db		*db;
+	struct pki_ca		*ca;	/* NULL until loadable: then 503 */
+};
+
+#define HANDLER_ARGS struct handler_ctx *, const struct http_request *, \
+	const char *, struct http_response *, struct sc_error *
+
+enum sc_err	handle_health(HANDLER_ARGS);
+enum sc_err	handle_enroll(HANDLER_ARGS);
+enum sc_err	handle_hosts_list(HANDLER_ARGS);
+enum sc_err	handle_host_get(HANDLER_ARGS);
+enum sc_err	handle_host_delete(HANDLER_ARGS);
+
+#endif

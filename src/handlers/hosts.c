@@ -1,0 +1,334 @@
+/*
+ * The host lifecycle: enroll, list, get, decommission.
+ *
+ * Enrollment is all-or-nothing (CONTRACT.md, "Lifecycle guarantees"):
+ * the name is reserved by an INSERT in an open transaction (a concurrent
+ * enrollment of the same name waits on the unique index and then gets
+ * 409), the certificate is issued, the bundle written durably under a
+ * temporary name and renamed into place, and only then is the
+ * fingerprint recorded and the transaction committed.  Any failure rolls
+ * back and removes the bundle.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "db/db.h"
+#include "handlers/handlers.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "log.h"
+#include "pki/bundle.h"
+#include "pki/pki.h"
+#include "render.h"
+#include "validate.h"
+
+/* A 422 response from a validator's detail list (which it consumes). */
+static enum sc_err
+respond_invalid(struct http_response *resp, struct json_object *detail,
+    struct sc_error *err)
+{
+	struct json_object *obj;
+	enum sc_err rc = SC_OK;
+
+	if ((obj = json_object_new_object()) == NULL ||
+	    json_object_object_add(obj, "detail", detail) != 0 ||
+	    http_response_json(resp, 422, obj) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "rendering 422 failed");
+	if (obj == NULL)
+		json_object_put(detail);
+	json_object_put(obj);
+	return rc;
+}
+
+static enum sc_err
+require_ca(struct handler_ctx *ctx, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	/* A worker whose CA load failed at start retries on each request. */
+	if (ctx->ca != NULL)
+		return SC_OK;
+	if ((rc = pki_ca_load(ctx->cfg->ca_dir, &ctx->ca, err)) != SC_OK)
+		sc_error_prefix(err, "loading CA");
+	return rc;
+}
+
+/*
+ * The commit failed.  If the server said no, the row is gone and so must
+ * the bundle be.  If the connection died, the outcome is unknown: look
+ * again once; if that is impossible, keep the bundle (a row without its
+ * bundle would lose a worker's credentials) and let the start-up sweep
+ * remove it should the row indeed be absent.
+ */
+static void
+resolve_failed_commit(struct handler_ctx *ctx, enum sc_err commit_rc,
+    const char *uuid, const char *name)
+{
+	struct sc_error lookup = { SC_OK, "" }, rm = { SC_OK, "" };
+	struct db_host h;
+	enum sc_err rc = SC_NOT_FOUND;
+
+	memset(&h, 0, sizeof(h));
+	if (commit_rc == SC_DB_UNAVAILABLE)
+		rc = db_host_get(ctx->db, uuid, &h, &lookup);
+	db_host_clear(&h);
+	if (rc == SC_OK) {
+		log_warn("enroll %s: commit reported failure but the row "
+		    "exists; keeping the bundle", name);
+		return;
+	}
+	if (rc != SC_NOT_FOUND) {
+		log_warn("enroll %s: commit outcome unknown (%s); bundle kept "
+		    "for the start-up sweep", name, lookup.msg);
+		return;
+	}
+	if (bundle_remove(ctx->cfg->ca_dir, name, &rm) != SC_OK)
+		log_error("enroll %s: removing bundle after failed commit: %s",
+		    name, rm.msg);
+}
+
+/* subjectAltName candidates: sans, then address, then name. */
+static const char **
+san_list(const struct enroll_req *er, size_t *n)
+{
+	const char **sans;
+	size_t i;
+
+	if ((sans = calloc(er->nsans + 2, sizeof(*sans))) == NULL)
+		return NULL;
+	for (i = 0; i < er->nsans; i++)
+		sans[i] = er->sans[i];
+	sans[i++] = er->address;
+	sans[i++] = er->name;
+	*n = i;
+	return sans;
+}
+
+static enum sc_err
+enroll(struct handler_ctx *ctx, const struct enroll_req *er,
+    struct http_response *resp, struct sc_error *err)
+{
+	struct pki_issued issued;
+	struct db_host h;
+	const char **sans = NULL;
+	char *path = NULL;
+	size_t nsans = 0;
+	bool in_txn = false, bundle_written = false;
+	enum sc_err rc;
+
+	memset(&issued, 0, sizeof(issued));
+	memset(&h, 0, sizeof(h));
+	if ((rc = require_ca(ctx, err)) != SC_OK)
+		goto out;
+	if ((path = bundle_path(ctx->cfg->ca_dir, er->name)) == NULL ||
+	    (sans = san_list(er, &nsans)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	h.name = (char *)er->name;
+	h.address = (char *)er->address;
+	h.agent_port = er->agent_port;
+	h.cert_bundle_path = path;
+	h.notes = er->notes;
+	if ((rc = db_enroll_begin(ctx->db, &h, err)) != SC_OK) {
+		if (rc == SC_CONFLICT) {
+			sc_error_clear(err);
+			rc = sc_error_set(err, SC_CONFLICT,
+			    "Worker '%s' is already enrolled", er->name);
+		}
+		goto out;
+	}
+	in_txn = true;
+	if ((rc = pki_issue_worker(ctx->ca, er->name, sans, nsans,
+	    ctx->cfg->key_type, &issued, err)) != SC_OK)
+		goto out;
+	if ((rc = bundle_write(ctx->cfg->ca_dir, er->name,
+	    pki_ca_cert_pem(ctx->ca), &issued, NULL, err)) != SC_OK)
+		goto out;
+	bundle_written = true;
+	in_txn = false;
+	if ((rc = db_enroll_commit(ctx->db, h.uuid, issued.fingerprint,
+	    err)) != SC_OK) {
+		resolve_failed_commit(ctx, rc, h.uuid, er->name);
+		bundle_written = false;
+		goto out;
+	}
+	bundle_written = false;
+	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),
+	    &issued) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "rendering bundle failed");
+	else
+		log_info("enrolled %s (%s) fingerprint %s", er->name, h.uuid,
+		    issued.fingerprint);
+out:
+	if (in_txn)
+		db_rollback(ctx->db);
+	if (bundle_written) {
+		struct sc_error rm = { SC_OK, "" };
+
+		if (bundle_remove(ctx->cfg->ca_dir, er->name, &rm) != SC_OK)
+			log_error("enroll %s: cleanup: %s", er->name, rm.msg);
+	}
+	pki_issued_clear(&issued);
+	free(sans);
+	free(path);
+	return rc;
+}
+
+enum sc_err
+handle_enroll(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *detail = NULL;
+	struct enroll_req er;
+	enum sc_err rc;
+
+	(void)param;
+	rc = validate_enroll(req->body, req->body_len, &er, &detail, err);
+	if (rc == SC_INVALID) {
+		sc_error_clear(err);
+		return respond_invalid(resp, detail, err);
+	}
+	if (rc == SC_OK)
+		rc = enroll(ctx, &er, resp, err);
+	enroll_req_clear(&er);
+	return rc;
+}
+
+/* Streams the list: headers go out with the first row. */
+struct list_state {
+	struct http_response	*resp;
+	size_t			 rows;
+};
+
+static int
+list_row(const struct db_host *h, void *arg)
+{
+	struct list_state *st = arg;
+	struct json_object *obj;
+	const char *text;
+	size_t len;
+	int rc = -1;
+
+	if ((obj = render_host_view(h)) == NULL)
+		return -1;
+	text = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (text == NULL)
+		goto out;
+	if (st->rows == 0 && http_response_stream_begin(st->resp, 200) == -1)
+		goto out;
+	if (http_response_append(st->resp, st->rows == 0 ? "[" : ",", 1) ||
+	    http_response_append(st->resp, text, len))
+		goto out;
+	st->rows++;
+	rc = 0;
+out:
+	json_object_put(obj);
+	return rc;
+}
+
+enum sc_err
+handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *detail = NULL;
+	struct list_state st = { resp, 0 };
+	struct hosts_query q;
+	enum sc_err rc;
+
+	(void)param;
+	rc = validate_hosts_query(req->query, &q, &detail, err);
+	if (rc == SC_INVALID) {
+		sc_error_clear(err);
+		return respond_invalid(resp, detail, err);
+	}
+	if (rc != SC_OK)
+		return rc;
+	rc = db_hosts_list(ctx->db, q.has_status ? q.status : NULL, list_row,
+	    &st, err);
+	if (rc != SC_OK)
+		return rc;
+	if (st.rows == 0) {
+		resp->status = 200;
+		resp->json = true;
+		if (http_response_append(resp, "[]", 2) == -1)
+			return sc_error_set(err, SC_INTERNAL, "out of memory");
+		return SC_OK;
+	}
+	if (http_response_append(resp, "]", 1) == -1)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	return SC_OK;
+}
+
+enum sc_err
+handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *obj = NULL;
+	struct db_host h;
+	char uuid[DB_UUID_LEN + 1];
+	enum sc_err rc;
+
+	(void)req;
+	memset(&h, 0, sizeof(h));
+	/* A malformed uuid names no host: 404, as the contract says. */
+	if (!validate_uuid(param, uuid)) {
+		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
+		goto out;
+	}
+	if ((rc = db_host_get(ctx->db, uuid, &h, err)) != SC_OK) {
+		if (rc == SC_NOT_FOUND) {
+			sc_error_clear(err);
+			sc_error_set(err, SC_NOT_FOUND, "host not found");
+		}
+		goto out;
+	}
+	if ((obj = render_host_view(&h)) == NULL ||
+	    http_response_json(resp, 200, obj) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "rendering host failed");
+out:
+	json_object_put(obj);
+	db_host_clear(&h);
+	return rc;
+}
+
+enum sc_err
+handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct sc_error rm = { SC_OK, "" };
+	char uuid[DB_UUID_LEN + 1];
+	char *name = NULL;
+	enum sc_err rc;
+
+	(void)req;
+	if (!validate_uuid(param, uuid)) {
+		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
+		goto out;
+	}
+	if ((rc = db_host_delete(ctx->db, uuid, &name, err)) != SC_OK) {
+		if (rc == SC_NOT_FOUND) {
+			sc_error_clear(err);
+			sc_error_set(err, SC_NOT_FOUND, "host not found");
+		}
+		goto out;
+	}
+	/*
+	 * The rows are gone; a bundle that cannot be removed now is an
+	 * orphan the start-up sweep removes, not a reason to fail a
+	 * decommission that has already happened.
+	 */
+	if (bundle_remove(ctx->cfg->ca_dir, name, &rm) != SC_OK)
+		log_error("decommission %s: removing bundle: %s", name, rm.msg);
+	log_info("decommissioned %s (%s)", name, uuid);
+	http_response_empty(resp, 204);
+out:
+	free(name);
+	return rc;
+}

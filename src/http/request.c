@@ -1,0 +1,247 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/request.h"
+
+static const struct {
+	const char		*name;
+	enum http_method	 method;
+} methods[] = {
+	{ "GET",	HTTP_GET },
+	{ "HEAD",	HTTP_HEAD },
+	{ "POST",	HTTP_POST },
+	{ "PUT",	HTTP_PUT },
+	{ "DELETE",	HTTP_DELETE },
+	{ "PATCH",	HTTP_PATCH },
+	{ "OPTIONS",	HTTP_OPTIONS },
+};
+
+enum http_method
+http_method_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(s, methods[i].name) == 0)
+			return methods[i].method;
+	return HTTP_OTHER;
+}
+
+const char *
+http_method_name(enum http_method m)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].method == m)
+			return methods[i].name;
+	return "OTHER";
+}
+
+/*
+ * CONTENT_LENGTH is decimal digits only (RFC 9110 8.6): no sign, no
+ * spaces, no hex.  Overflow is caught before it happens.
+ */
+static int
+parse_length(const char *s, size_t *out)
+{
+	size_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (SIZE_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* "application/json", any case, optionally followed by ";params". */
+static bool
+is_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	size_t n = sizeof(json) - 1;
+
+	if (ct == NULL || strncasecmp(ct, json, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Copy a parameter that must fit; an over-long one is the client's fault. */
+static int
+copy_param(char *dst, size_t dstsz, const char *src)
+{
+	size_t n;
+
+	if (src == NULL) {
+		dst[0] = '\0';
+		return 0;
+	}
+	n = strlen(src);
+	if (n >= dstsz)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+enum sc_err
+http_request_parse(struct http_request *req, http_param_fn param, void *arg,
+    size_t max_body, struct sc_error *err)
+{
+	const char *v;
+
+	memset(req, 0, sizeof(*req));
+	v = param("REQUEST_METHOD", arg);
+	req->method = http_method_parse(v);
+	if (copy_param(req->method_name, sizeof(req->method_name), v) == -1)
+		strcpy(req->method_name, "OTHER");
+
+	if (copy_param(req->remote_addr, sizeof(req->remote_addr),
+	    param("REMOTE_ADDR", arg)) == -1)
+		req->remote_addr[0] = '\0';
+	if (copy_param(req->path, sizeof(req->path),
+	    param("PATH_INFO", arg)) == -1) {
+		strcpy(req->path, "(too long)");
+		return sc_error_set(err, SC_BAD_REQUEST, "request path too long");
+	}
+	if (copy_param(req->query, sizeof(req->query),
+	    param("QUERY_STRING", arg)) == -1)
+		return sc_error_set(err, SC_BAD_REQUEST, "query string too long");
+
+	req->json_body = is_json_type(param("CONTENT_TYPE", arg));
+	v = param("CONTENT_LENGTH", arg);
+	if (v != NULL && *v != '\0') {
+		if (parse_length(v, &req->content_length) == -1)
+			return sc_error_set(err, SC_BAD_REQUEST,
+			    "malformed Content-Length");
+		req->has_length = true;
+		if (req->content_length > max_body)
+			return sc_error_set(err, SC_TOO_LARGE,
+			    "request body too large (limit %zu bytes)",
+			    max_body);
+	}
+	return SC_OK;
+}
+
+enum sc_err
+http_request_read_body(struct http_request *req, http_read_fn rd, void *arg,
+    struct sc_error *err)
+{
+	size_t got = 0;
+	char extra;
+	int n;
+
+	free(req->body);
+	req->body = malloc(req->content_length + 1);
+	if (req->body == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory for body");
+	while (got < req->content_length) {
+		size_t want = req->content_length - got;
+
+		n = rd(arg, req->body + got, want > 65536 ? 65536 : (int)want);
+		if (n <= 0)
+			return sc_error_set(err, SC_BAD_REQUEST,
+			    "request body shorter than Content-Length "
+			    "(%zu of %zu bytes)", got, req->content_length);
+		got += (size_t)n;
+	}
+	req->body[got] = '\0';
+	req->body_len = got;
+	if (rd(arg, &extra, 1) > 0)
+		return sc_error_set(err, SC_BAD_REQUEST,
+		    "request body longer than Content-Length");
+	return SC_OK;
+}
+
+void
+http_request_clear(struct http_request *req)
+{
+	free(req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode [s, s+n) from form encoding into out; -1 if malformed or long. */
+static int
+form_decode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			int hi, lo;
+
+			/* two hex digits must follow */
+			if (i + 2 >= n)
+				return -1;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c == 0 || o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
+http_query_get(const char *query, const char *key, char *out, size_t outsz)
+{
+	size_t keylen = strlen(key);
+	const char *p = query;
+	int found = 0;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > keylen && strncmp(p, key, keylen) == 0 &&
+		    p[keylen] == '=') {
+			if (found)
+				return -1;	/* repeated key: ambiguous */
+			if (form_decode(p + keylen + 1, len - keylen - 1,
+			    out, outsz) == -1)
+				return -1;
+			found = 1;
+		} else if (len == keylen && strncmp(p, key, keylen) == 0) {
+			if (found)
+				return -1;
+			out[0] = '\0';	/* "?key" alone: present, empty */
+			found = 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return found;
+}

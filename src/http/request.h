@@ -1,0 +1,75 @@
+/*
+ * An HTTP request as the responder sees it, parsed from FastCGI (CGI/1.1)
+ * parameters into a typed struct before anything else looks at it.
+ * Nothing here knows about libfcgi: parameters and the body arrive
+ * through callbacks, so the parser is unit-testable and fuzzable.
+ */
+#ifndef SC_HTTP_REQUEST_H
+#define SC_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+enum http_method {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_POST,
+	HTTP_PUT,
+	HTTP_DELETE,
+	HTTP_PATCH,
+	HTTP_OPTIONS,
+	HTTP_OTHER,
+};
+
+#define HTTP_PATH_MAX		1024
+#define HTTP_QUERY_MAX		2048
+#define HTTP_ADDR_MAX		64
+#define HTTP_DEFAULT_MAX_BODY	(64 * 1024)
+
+struct http_request {
+	enum http_method method;
+	char		 method_name[16];	/* for the log line */
+	char		 path[HTTP_PATH_MAX];	/* PATH_INFO */
+	char		 query[HTTP_QUERY_MAX];	/* raw QUERY_STRING */
+	bool		 json_body;	/* Content-Type is application/json */
+	bool		 has_length;	/* CONTENT_LENGTH was present */
+	size_t		 content_length;
+	char		 remote_addr[HTTP_ADDR_MAX];
+	char		*body;		/* NUL-terminated, owned; NULL if none */
+	size_t		 body_len;
+};
+
+/* Returns a parameter's value or NULL; the string lives until the next call. */
+typedef const char *(*http_param_fn)(const char *name, void *arg);
+/* Reads up to n bytes; returns the count, 0 at end of input, -1 on error. */
+typedef int (*http_read_fn)(void *arg, char *buf, int n);
+
+/*
+ * Fill `req` from CGI parameters.  Over-long PATH_INFO or QUERY_STRING, a
+ * malformed CONTENT_LENGTH, or one over `max_body` fail here (400/413),
+ * before a byte of the body is read.
+ */
+enum sc_err	 http_request_parse(struct http_request *, http_param_fn,
+		    void *, size_t max_body, struct sc_error *);
+/*
+ * Read exactly content_length bytes of body.  A body shorter than its
+ * Content-Length (the peer went away) or longer is a 400.
+ */
+enum sc_err	 http_request_read_body(struct http_request *, http_read_fn,
+		    void *, struct sc_error *);
+void		 http_request_clear(struct http_request *);
+
+enum http_method http_method_parse(const char *);
+const char	*http_method_name(enum http_method);
+
+/*
+ * Find `key` in an application/x-www-form-urlencoded query and decode its
+ * value into out (NUL-terminated).  Returns 1 found, 0 absent, -1 if the
+ * value is malformed (bad %-escape, NUL, too long) or the key repeats.
+ */
+int		 http_query_get(const char *query, const char *key, char *out,
+		    size_t outsz);
+
+#endif

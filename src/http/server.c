@@ -1,0 +1,317 @@
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "conf.h"
+#include "db/db.h"
+#include "handlers/handlers.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "http/server.h"
+#include "log.h"
+#include "pki/pki.h"
+
+#define LISTEN_BACKLOG	128
+
+/* Set once, by server_run, when a stop signal arrives. */
+static atomic_bool stopping;
+
+struct worker {
+	pthread_t		 thread;
+	int			 id;
+	int			 fd;
+	const struct config	*cfg;
+	bool			 started;
+};
+
+static enum sc_err
+listen_unix(const char *path, int *fd, struct sc_error *err)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int s = -1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return sc_error_set(err, SC_INVALID, "socket path too long: %s",
+		    path);
+	strcpy(sun.sun_path, path);
+	/* A socket left by a previous run; never remove anything else. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return sc_error_set(err, SC_INVALID, "%s exists and is "
+			    "not a socket", path);
+		if (unlink(path) == -1)
+			return sc_error_set(err, SC_IO, "unlink %s: %s", path,
+			    strerror(errno));
+	}
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return sc_error_set(err, SC_IO, "socket: %s", strerror(errno));
+	/* 0660: nginx's workers reach it through the group, nobody else. */
+	old = umask(0117);
+	if (bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		sc_error_set(err, SC_IO, "bind %s: %s", path, strerror(errno));
+		close(s);
+		return err->code;
+	}
+	umask(old);
+	if (listen(s, LISTEN_BACKLOG) == -1) {
+		sc_error_set(err, SC_IO, "listen %s: %s", path, strerror(errno));
+		close(s);
+		return err->code;
+	}
+	*fd = s;
+	return SC_OK;
+}
+
+static enum sc_err
+listen_tcp(const char *spec, int *fd, struct sc_error *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	size_t hlen = (size_t)(colon - spec);
+	int s = -1, on = 1, gai;
+
+	/* "[::1]:9000" or "127.0.0.1:9000" */
+	if (hlen >= sizeof(host))
+		return sc_error_set(err, SC_INVALID, "bad --listen %s", spec);
+	memcpy(host, spec, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((gai = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints,
+	    &res)) != 0)
+		return sc_error_set(err, SC_INVALID, "--listen %s: %s", spec,
+		    gai_strerror(gai));
+	sc_error_set(err, SC_IO, "--listen %s: no usable address", spec);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (s == -1)
+			continue;
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(s, LISTEN_BACKLOG) == 0)
+			break;
+		sc_error_clear(err);
+		sc_error_set(err, SC_IO, "--listen %s: %s", spec,
+		    strerror(errno));
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s == -1)
+		return err->code;
+	sc_error_clear(err);
+	*fd = s;
+	return SC_OK;
+}
+
+enum sc_err
+server_listen(const struct config *cfg, int *fd, struct sc_error *err)
+{
+	int acceptconn = 0;
+	socklen_t len = sizeof(acceptconn);
+
+	if (cfg->listen == NULL) {
+		if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN,
+		    &acceptconn, &len) == -1 || !acceptconn)
+			return sc_error_set(err, SC_INVALID, "no --listen "
+			    "given and standard input is not a listening "
+			    "socket");
+		*fd = STDIN_FILENO;
+		return SC_OK;
+	}
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		return listen_unix(cfg->listen + 5, fd, err);
+	return listen_tcp(cfg->listen, fd, err);
+}
+
+static const char *
+fcgi_param(const char *name, void *arg)
+{
+	FCGX_Request *r = arg;
+
+	return FCGX_GetParam(name, r->envp);
+}
+
+static int
+fcgi_read(void *arg, char *buf, int n)
+{
+	FCGX_Request *r = arg;
+
+	return FCGX_GetStr(buf, n, r->in);
+}
+
+static int
+fcgi_write(void *arg, const char *buf, size_t n)
+{
+	FCGX_Request *r = arg;
+
+	if (n > INT32_MAX)
+		return -1;
+	return FCGX_PutStr(buf, (int)n, r->out) == (int)n ? 0 : -1;
+}
+
+static double
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* One request, start to finish, and its log line. */
+static void
+serve_one(struct handler_ctx *ctx, FCGX_Request *r)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct http_request req;
+	struct http_response resp;
+	struct http_sink sink = { fcgi_write, r };
+	struct timespec start;
+	enum sc_err parse_rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	http_response_init(&resp, sink);
+	parse_rc = http_request_parse(&req, fcgi_param, r, ctx->cfg->max_body,
+	    &err);
+	app_handle(ctx, &req, parse_rc, fcgi_read, r, &resp, &err);
+	if (http_response_finish(&resp) == -1)
+		log_warn("%s %s: client went away while sending the response",
+		    req.method_name, req.path);
+	if (resp.status >= 500 || (resp.streaming && err.code != SC_OK))
+		log_error("%s %s: %s", req.method_name, req.path, err.msg);
+	log_info("%s %s %d %.3fms", req.method_name, req.path, resp.status,
+	    elapsed_ms(&start));
+	http_response_free(&resp);
+	http_request_clear(&req);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct sc_error err = { SC_OK, "" };
+	struct handler_ctx ctx = { w->cfg, NULL, NULL };
+	FCGX_Request r;
+
+	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {
+		log_error("worker %d: %s", w->id, err.msg);
+		return NULL;
+	}
+	/* A CA that fails to load now is retried per request (503 meanwhile). */
+	if (pki_ca_load(w->cfg->ca_dir, &ctx.ca, &err) != SC_OK)
+		log_error("worker %d: loading CA: %s", w->id, err.msg);
+	if (FCGX_InitRequest(&r, w->fd, 0) != 0) {
+		log_error("worker %d: FCGX_InitRequest failed", w->id);
+		goto out;
+	}
+	for (;;) {
+		if (FCGX_Accept_r(&r) < 0) {
+			struct timespec pause = { 0, 100 * 1000 * 1000 };
+
+			if (atomic_load(&stopping))
+				break;
+			/* EMFILE and the like: transient, keep the worker. */
+			log_warn("worker %d: accept failed: %s", w->id,
+			    strerror(errno));
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		serve_one(&ctx, &r);
+		FCGX_Finish_r(&r);
+	}
+	FCGX_Free(&r, 0);
+out:
+	pki_ca_free(ctx.ca);
+	db_close(ctx.db);
+	return NULL;
+}
+
+static int
+wait_for_stop(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigwait(&set, &sig) != 0)
+		return -1;
+	return sig;
+}
+
+enum sc_err
+server_run(const struct config *cfg, int fd, struct sc_error *err)
+{
+	struct worker *workers;
+	int i, sig, started = 0;
+
+	if ((workers = calloc((size_t)cfg->workers, sizeof(*workers))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	for (i = 0; i < cfg->workers; i++) {
+		workers[i].id = i;
+		workers[i].fd = fd;
+		workers[i].cfg = cfg;
+		if (pthread_create(&workers[i].thread, NULL, worker_main,
+		    &workers[i]) != 0) {
+			log_error("starting worker %d: %s", i, strerror(errno));
+			break;
+		}
+		workers[i].started = true;
+		started++;
+	}
+	if (started == 0) {
+		free(workers);
+		return sc_error_set(err, SC_INTERNAL, "no worker started");
+	}
+	log_info("serving with %d workers", started);
+	sig = wait_for_stop();
+	log_info("received %s: finishing in-flight requests",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/*
+	 * Stop accepting: shutdown(2) on the listening socket wakes every
+	 * worker blocked in accept(2) with an error, and with shutdown
+	 * pending libfcgi returns from FCGX_Accept_r instead of retrying.
+	 * A worker busy with a request finishes it first.
+	 */
+	atomic_store(&stopping, true);
+	FCGX_ShutdownPending();
+	shutdown(fd, SHUT_RDWR);
+	for (i = 0; i < cfg->workers; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].thread, NULL);
+	free(workers);
+	log_info("stopped");
+	return SC_OK;
+}

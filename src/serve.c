@@ -1,0 +1,163 @@
+/*
+ * Start-up of the responder.  All fatal errors happen here, before the
+ * first request: CA, schema, crash recovery, socket.  After that, request
+ * failures are answered, never fatal.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "conf.h"
+#include "db/db.h"
+#include "http/server.h"
+#include "log.h"
+#include "pki/bundle.h"
+#include "pki/pki.h"
+#include "serve.h"
+
+static int
+host_is_live(const char *name, void *arg)
+{
+	struct sc_error err = { SC_OK, "" };
+	bool exists = false;
+
+	if (db_host_name_exists(arg, name, &exists, &err) != SC_OK) {
+		log_error("sweep: %s", err.msg);
+		return -1;
+	}
+	return exists ? 1 : 0;
+}
+
+/*
+ * Crash recovery: a bundle directory without a committed row (the
+ * process died between rename and commit) and temporary directories are
+ * removed.  Runs under the exclusive bundle lock, so no enrollment of
+ * another process is between those two steps right now.
+ */
+static enum sc_err
+sweep_orphans(struct db *db, const char *ca_dir, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = db_bundles_lock(db, err)) != SC_OK)
+		return rc;
+	rc = bundle_sweep(ca_dir, host_is_live, db, err);
+	db_bundles_unlock(db);
+	return rc;
+}
+
+static enum sc_err
+startup_checks(const struct config *cfg, struct sc_error *err)
+{
+	struct db *db = NULL;
+	enum sc_err rc;
+
+	if ((rc = pki_ca_ensure(cfg->ca_dir, cfg->ca_key_type, err)) != SC_OK) {
+		sc_error_prefix(err, "CA in %s", cfg->ca_dir);
+		goto out;
+	}
+	if ((rc = db_open(cfg->conninfo, &db, err)) != SC_OK)
+		goto out;
+	if ((rc = db_schema_check(db, err)) != SC_OK) {
+		if (rc == SC_DB_UNAVAILABLE)
+			sc_error_prefix(err, "database unreachable");
+		goto out;
+	}
+	if ((rc = sweep_orphans(db, cfg->ca_dir, err)) != SC_OK)
+		sc_error_prefix(err, "sweeping orphan bundles");
+out:
+	db_close(db);
+	return rc;
+}
+
+/* Stop signals are taken by sigwait in server_run, in this thread only. */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int
+cmd_serve(int argc, char *argv[])
+{
+	struct sc_error err = { SC_OK, "" };
+	struct config cfg;
+	int fd = -1, status = 1;
+
+	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
+		fprintf(stderr, "swarmctl: %s\n", err.msg);
+		fprintf(stderr, "usage: swarmctl serve [--listen unix:PATH|"
+		    "HOST:PORT] [--workers N] [--ca-dir DIR] [--db CONNINFO]"
+		    "\n");
+		goto out;
+	}
+	block_signals();
+	if (pki_init(&err) != SC_OK || FCGX_Init() != 0) {
+		log_error("initialising libraries: %s", err.msg);
+		goto out;
+	}
+	if (startup_checks(&cfg, &err) != SC_OK) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	if (server_listen(&cfg, &fd, &err) != SC_OK) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	log_info("listening on %s (CA %s, worker keys %s)",
+	    cfg.listen ? cfg.listen : "standard input", cfg.ca_dir,
+	    pki_key_type_name(cfg.key_type));
+	if (server_run(&cfg, fd, &err) != SC_OK) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	status = 0;
+out:
+	if (fd > STDIN_FILENO)
+		close(fd);
+	pki_deinit();
+	config_free(&cfg);
+	return status;
+}
+
+int
+cmd_migrate(int argc, char *argv[])
+{
+	struct sc_error err = { SC_OK, "" };
+	struct config cfg;
+	struct db *db = NULL;
+	int applied = 0, status = 1;
+
+	if (config_parse_migrate(&cfg, argc, argv, &err) != SC_OK) {
+		fprintf(stderr, "swarmctl: %s\n", err.msg);
+		fprintf(stderr, "usage: swarmctl migrate [--db CONNINFO]\n");
+		goto out;
+	}
+	if (db_open(cfg.conninfo, &db, &err) != SC_OK ||
+	    db_migrate(db, &applied, &err) != SC_OK) {
+		fprintf(stderr, "swarmctl: migrate: %s\n", err.msg);
+		goto out;
+	}
+	if (applied == 0)
+		printf("schema is up to date\n");
+	else
+		printf("applied %d migration%s\n", applied,
+		    applied == 1 ? "" : "s");
+	status = 0;
+out:
+	db_close(db);
+	config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,407 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "http/request.h"
+#include "pki/bundle.h"
+#include "validate.h"
+
+/* Append one FastAPI-style entry: {"loc":[where, field(, index)], ...}. */
+static void
+add_error(struct json_object *detail, const char *where, const char *field,
+    int index, const char *type, const char *msg)
+{
+	struct json_object *e, *loc;
+
+	e = json_object_new_object();
+	loc = json_object_new_array();
+	if (e == NULL || loc == NULL) {
+		json_object_put(e);
+		json_object_put(loc);
+		return;
+	}
+	json_object_array_add(loc, json_object_new_string(where));
+	if (field != NULL)
+		json_object_array_add(loc, json_object_new_string(field));
+	if (index >= 0)
+		json_object_array_add(loc, json_object_new_int(index));
+	json_object_object_add(e, "loc", loc);
+	json_object_object_add(e, "msg", json_object_new_string(msg));
+	json_object_object_add(e, "type", json_object_new_string(type));
+	json_object_array_add(detail, e);
+}
+
+bool
+validate_host(const char *s)
+{
+	unsigned char addr[16];
+	size_t len = strlen(s), label = 0, i;
+	bool all_digits = true;
+
+	if (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1)
+		return true;
+	if (len == 0 || len > ENROLL_HOST_MAX)
+		return false;
+	/* RFC 1123 2.1: letters, digits, hyphens; labels of 1-63. */
+	for (i = 0; i <= len; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			if (c == '\0')
+				break;
+			label = 0;
+			all_digits = true;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-')
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		if (!isdigit((unsigned char)c))
+			all_digits = false;
+		label++;
+	}
+	/* RFC 3696 2: a top-level label is never all-numeric, so "1.2.3.999"
+	 * is a bad IP address, not a host name. */
+	return !all_digits;
+}
+
+/*
+ * Fetch a string field with its length check.  Returns the string (owned
+ * by `obj`) or NULL after recording why in `detail`.
+ */
+static const char *
+string_field(struct json_object *obj, const char *field, int index,
+    size_t minlen, size_t maxlen, struct json_object *detail)
+{
+	const char *s;
+	size_t len;
+
+	if (!json_object_is_type(obj, json_type_string)) {
+		add_error(detail, "body", field, index, "string_type",
+		    "Input should be a valid string");
+		return NULL;
+	}
+	s = json_object_get_string(obj);
+	len = (size_t)json_object_get_string_len(obj);
+	if (strlen(s) != len) {
+		add_error(detail, "body", field, index, "string_nul",
+		    "String must not contain NUL characters");
+		return NULL;
+	}
+	if (len < minlen) {
+		add_error(detail, "body", field, index, "string_too_short",
+		    "String should have at least 1 character");
+		return NULL;
+	}
+	if (len > maxlen) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg),
+		    "String should have at most %zu characters", maxlen);
+		add_error(detail, "body", field, index, "string_too_long", msg);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+check_name(struct json_object *root, struct enroll_req *req,
+    struct json_object *detail)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(root, "name", &v)) {
+		add_error(detail, "body", "name", -1, "missing",
+		    "Field required");
+		return;
+	}
+	if ((s = string_field(v, "name", -1, 1, ENROLL_NAME_MAX,
+	    detail)) == NULL)
+		return;
+	/* The name becomes a directory under workers/ and a CN. */
+	if (!bundle_name_valid(s)) {
+		add_error(detail, "body", "name", -1, "string_pattern_mismatch",
+		    "String should match pattern '^[A-Za-z0-9][A-Za-z0-9._-]*$'");
+		return;
+	}
+	strcpy(req->name, s);
+}
+
+static void
+check_address(struct json_object *root, struct enroll_req *req,
+    struct json_object *detail)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(root, "address", &v)) {
+		add_error(detail, "body", "address", -1, "missing",
+		    "Field required");
+		return;
+	}
+	if ((s = string_field(v, "address", -1, 1, ENROLL_HOST_MAX,
+	    detail)) == NULL)
+		return;
+	if (!validate_host(s)) {
+		add_error(detail, "body", "address", -1, "value_error",
+		    "Value error, must be an IPv4/IPv6 address or a DNS name");
+		return;
+	}
+	strcpy(req->address, s);
+}
+
+static void
+check_port(struct json_object *root, struct enroll_req *req,
+    struct json_object *detail)
+{
+	struct json_object *v;
+	int64_t port;
+
+	req->agent_port = ENROLL_DEFAULT_PORT;
+	if (!json_object_object_get_ex(root, "agent_port", &v))
+		return;
+	/* A JSON integer only: "8765", 8765.0 and true are refused. */
+	if (!json_object_is_type(v, json_type_int)) {
+		add_error(detail, "body", "agent_port", -1, "int_type",
+		    "Input should be a valid integer");
+		return;
+	}
+	port = json_object_get_int64(v);
+	/* json-c clamps integers beyond int64 to its limits: still caught. */
+	if (port < 1 || port > 65535) {
+		add_error(detail, "body", "agent_port", -1, port < 1 ?
+		    "greater_than_equal" : "less_than_equal",
+		    port < 1 ? "Input should be greater than or equal to 1" :
+		    "Input should be less than or equal to 65535");
+		return;
+	}
+	req->agent_port = (int)port;
+}
+
+static void
+check_sans(struct json_object *root, struct enroll_req *req,
+    struct json_object *detail)
+{
+	struct json_object *v;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(root, "sans", &v) ||
+	    json_object_is_type(v, json_type_null))
+		return;
+	if (!json_object_is_type(v, json_type_array)) {
+		add_error(detail, "body", "sans", -1, "list_type",
+		    "Input should be a valid list");
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n > ENROLL_SANS_MAX) {
+		add_error(detail, "body", "sans", -1, "too_long",
+		    "List should have at most 64 items");
+		return;
+	}
+	if (n > 0 && (req->sans = calloc(n, sizeof(*req->sans))) == NULL) {
+		add_error(detail, "body", "sans", -1, "internal",
+		    "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const char *s = string_field(json_object_array_get_idx(v, i),
+		    "sans", (int)i, 1, ENROLL_HOST_MAX, detail);
+
+		if (s == NULL)
+			continue;
+		if (!validate_host(s)) {
+			add_error(detail, "body", "sans", (int)i, "value_error",
+			    "Value error, must be an IPv4/IPv6 address or a "
+			    "DNS name");
+			continue;
+		}
+		strcpy(req->sans[req->nsans++], s);
+	}
+}
+
+static void
+check_notes(struct json_object *root, struct enroll_req *req,
+    struct json_object *detail)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(root, "notes", &v) ||
+	    json_object_is_type(v, json_type_null))
+		return;
+	if ((s = string_field(v, "notes", -1, 0, ENROLL_NOTES_MAX,
+	    detail)) == NULL)
+		return;
+	if ((req->notes = strdup(s)) == NULL)
+		add_error(detail, "body", "notes", -1, "internal",
+		    "out of memory");
+}
+
+/* Strict JSON: valid UTF-8, bounded depth, nothing after the value. */
+static struct json_object *
+parse_json(const char *body, size_t len, struct sc_error *err)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *root = NULL;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	if (len == 0) {
+		sc_error_set(err, SC_BAD_REQUEST, "malformed JSON body: empty");
+		goto out;
+	}
+	if (memchr(body, '\0', len) != NULL) {
+		sc_error_set(err, SC_BAD_REQUEST,
+		    "malformed JSON body: contains a NUL byte");
+		goto out;
+	}
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+		sc_error_set(err, SC_INTERNAL, "json_tokener_new_ex failed");
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr != json_tokener_success) {
+		sc_error_set(err, SC_BAD_REQUEST, "malformed JSON body: %s",
+		    jerr == json_tokener_continue ? "unexpected end of input" :
+		    json_tokener_error_desc(jerr));
+		json_object_put(root);
+		root = NULL;
+		goto out;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
+		if (!isspace((unsigned char)body[end])) {
+			sc_error_set(err, SC_BAD_REQUEST,
+			    "malformed JSON body: trailing data after the value");
+			json_object_put(root);
+			root = NULL;
+			goto out;
+		}
+	}
+out:
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return root;
+}
+
+enum sc_err
+validate_enroll(const char *body, size_t len, struct enroll_req *req,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	struct json_object *root = NULL, *detail = NULL;
+	enum sc_err rc;
+
+	memset(req, 0, sizeof(*req));
+	*detail_out = NULL;
+	if (len > INT32_MAX) {
+		rc = sc_error_set(err, SC_TOO_LARGE, "request body too large");
+		goto out;
+	}
+	if ((root = parse_json(body, len, err)) == NULL) {
+		rc = err != NULL ? err->code : SC_BAD_REQUEST;
+		goto out;
+	}
+	if ((detail = json_object_new_array()) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		add_error(detail, "body", NULL, -1, "dict_type",
+		    "Input should be a valid dictionary or object");
+	} else {
+		check_name(root, req, detail);
+		check_address(root, req, detail);
+		check_port(root, req, detail);
+		check_sans(root, req, detail);
+		check_notes(root, req, detail);
+	}
+	if (json_object_array_length(detail) > 0) {
+		rc = sc_error_set(err, SC_INVALID, "invalid enroll request");
+		*detail_out = detail;
+		detail = NULL;
+		enroll_req_clear(req);
+		goto out;
+	}
+	rc = SC_OK;
+out:
+	json_object_put(detail);
+	json_object_put(root);
+	return rc;
+}
+
+void
+enroll_req_clear(struct enroll_req *req)
+{
+	free(req->sans);
+	free(req->notes);
+	memset(req, 0, sizeof(*req));
+}
+
+enum sc_err
+validate_hosts_query(const char *query, struct hosts_query *q,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	char value[HOST_STATUS_MAX + 1];
+	struct json_object *detail = NULL;
+	bool ok = true;
+	int found;
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	*detail_out = NULL;
+	found = http_query_get(query, "host_status", value, sizeof(value));
+	if (found == 0)
+		return SC_OK;
+	/* Statuses are short machine words: enrolled, active, ... */
+	if (found < 0 || value[0] == '\0')
+		ok = false;
+	for (i = 0; ok && value[i] != '\0'; i++)
+		if (!isalnum((unsigned char)value[i]) && value[i] != '_' &&
+		    value[i] != '-')
+			ok = false;
+	if (ok) {
+		q->has_status = true;
+		strcpy(q->status, value);
+		return SC_OK;
+	}
+	if ((detail = json_object_new_array()) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	add_error(detail, "query", "host_status", -1, "string_pattern_mismatch",
+	    "host_status must be given once, 1-32 characters of "
+	    "[A-Za-z0-9_-]");
+	*detail_out = detail;
+	return sc_error_set(err, SC_INVALID, "invalid query");
+}
+
+bool
+validate_uuid(const char *s, char out[37])
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return false;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[36] = '\0';
+	return true;
+}

@@ -1,0 +1,61 @@
+/*
+ * Edge validation: untrusted request input becomes a typed struct, or a
+ * FastAPI-style 422 detail list naming every bad field, before any side
+ * effect.  Rules: ../shared/CONTRACT.md, "Shapes".
+ */
+#ifndef SC_VALIDATE_H
+#define SC_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct json_object;
+
+#define ENROLL_NAME_MAX		64
+#define ENROLL_HOST_MAX		253	/* RFC 1035 2.3.4 */
+#define ENROLL_SANS_MAX		64
+#define ENROLL_NOTES_MAX	4096
+#define ENROLL_DEFAULT_PORT	8765
+#define HOST_STATUS_MAX		32
+#define JSON_MAX_DEPTH		16
+
+struct enroll_req {
+	char	 name[ENROLL_NAME_MAX + 1];
+	char	 address[ENROLL_HOST_MAX + 1];
+	int	 agent_port;
+	char	(*sans)[ENROLL_HOST_MAX + 1];
+	size_t	 nsans;
+	char	*notes;		/* NULL when absent or null */
+};
+
+struct hosts_query {
+	bool	 has_status;
+	char	 status[HOST_STATUS_MAX + 1];
+};
+
+/*
+ * Parse and validate an EnrollRequest body.  SC_BAD_REQUEST if it is not
+ * JSON (err->msg says why); SC_INVALID with *detail set to the 422 list
+ * (caller owns it) if fields are wrong.
+ */
+enum sc_err	 validate_enroll(const char *body, size_t len,
+		    struct enroll_req *, struct json_object **detail,
+		    struct sc_error *);
+void		 enroll_req_clear(struct enroll_req *);
+
+/* GET /swarm/hosts query: ?host_status=S.  SC_INVALID + *detail. */
+enum sc_err	 validate_hosts_query(const char *query, struct hosts_query *,
+		    struct json_object **detail, struct sc_error *);
+
+/*
+ * A host uuid path segment: canonical 8-4-4-4-12 hex, either case.
+ * Writes the lowercase form to out; false if malformed.
+ */
+bool		 validate_uuid(const char *, char out[37]);
+
+/* An IPv4/IPv6 literal or an RFC 1123 DNS name of at most 253 chars. */
+bool		 validate_host(const char *);
+
+#endif
