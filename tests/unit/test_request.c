@@ -1,0 +1,198 @@
+/*
+ * Request parsing at the edge: CGI parameters into struct http_request,
+ * bounded body reads (short, long, over the cap), query decoding.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/request.h"
+#include "tap.h"
+
+struct params {
+	const char *method, *path, *query, *ctype, *clen;
+};
+
+static const char *
+param(const char *name, void *arg)
+{
+	struct params *p = arg;
+
+	if (strcmp(name, "REQUEST_METHOD") == 0)
+		return p->method;
+	if (strcmp(name, "PATH_INFO") == 0)
+		return p->path;
+	if (strcmp(name, "QUERY_STRING") == 0)
+		return p->query;
+	if (strcmp(name, "CONTENT_TYPE") == 0)
+		return p->ctype;
+	if (strcmp(name, "CONTENT_LENGTH") == 0)
+		return p->clen;
+	return NULL;
+}
+
+struct reader {
+	const char	*data;
+	size_t		 len, off;
+};
+
+static int
+mem_read(void *arg, char *buf, int n)
+{
+	struct reader *r = arg;
+	size_t left = r->len - r->off;
+	size_t take = (size_t)n < left ? (size_t)n : left;
+
+	memcpy(buf, r->data + r->off, take);
+	r->off += take;
+	return (int)take;
+}
+
+static enum sc_err
+parse(struct params *p, struct http_request *req, size_t max)
+{
+	struct sc_error err = { SC_OK, "" };
+
+	return http_request_parse(req, param, p, max, &err);
+}
+
+static void
+test_params(void)
+{
+	struct params p = { "POST", "/swarm/enroll", "a=b",
+	    "application/json; charset=utf-8", "12" };
+	struct http_request req;
+
+	is_int(parse(&p, &req, 64), SC_OK, "well-formed parameters parse");
+	is_int(req.method, HTTP_POST, "method POST");
+	is_str(req.path, "/swarm/enroll", "path from PATH_INFO");
+	is_str(req.query, "a=b", "raw query kept");
+	ok(req.json_body, "application/json with charset is JSON");
+	is_int(req.content_length, 12, "content length parsed");
+	http_request_clear(&req);
+
+	p.ctype = "Application/JSON";
+	parse(&p, &req, 64);
+	ok(req.json_body, "media type is case-insensitive");
+	p.ctype = "application/jsonx";
+	parse(&p, &req, 64);
+	ok(!req.json_body, "application/jsonx is not JSON");
+	p.ctype = "text/plain";
+	parse(&p, &req, 64);
+	ok(!req.json_body, "text/plain is not JSON");
+	p.ctype = NULL;
+	parse(&p, &req, 64);
+	ok(!req.json_body, "missing Content-Type is not JSON");
+
+	p.clen = "65";
+	is_int(parse(&p, &req, 64), SC_TOO_LARGE, "Content-Length over cap: 413");
+	p.clen = "64";
+	is_int(parse(&p, &req, 64), SC_OK, "Content-Length at cap accepted");
+	p.clen = "-1";
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "negative length: 400");
+	p.clen = "1e3";
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "non-decimal length: 400");
+	p.clen = "99999999999999999999999999";
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "overflowing length: 400");
+	p.clen = "";
+	is_int(parse(&p, &req, 64), SC_OK, "empty length means none");
+	ok(!req.has_length, "no length recorded");
+
+	p.method = "BREW";
+	p.clen = NULL;
+	parse(&p, &req, 64);
+	is_int(req.method, HTTP_OTHER, "unknown method is HTTP_OTHER");
+	p.method = NULL;
+	parse(&p, &req, 64);
+	is_int(req.method, HTTP_OTHER, "missing method is HTTP_OTHER");
+}
+
+static void
+test_long_params(void)
+{
+	struct params p = { "GET", NULL, NULL, NULL, NULL };
+	struct http_request req;
+	char *big = malloc(HTTP_QUERY_MAX + 10);
+
+	memset(big, 'a', HTTP_QUERY_MAX + 9);
+	big[HTTP_QUERY_MAX + 9] = '\0';
+	p.path = big;
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "over-long path: 400");
+	p.path = "/";
+	p.query = big;
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "over-long query: 400");
+	free(big);
+}
+
+static void
+test_body(void)
+{
+	struct params p = { "POST", "/swarm/enroll", "", "application/json",
+	    "5" };
+	struct sc_error err = { SC_OK, "" };
+	struct http_request req;
+	struct reader r = { "hello", 5, 0 };
+
+	parse(&p, &req, 64);
+	is_int(http_request_read_body(&req, mem_read, &r, &err), SC_OK,
+	    "exact body read");
+	is_str(req.body, "hello", "body bytes NUL-terminated");
+	http_request_clear(&req);
+
+	r = (struct reader){ "hel", 3, 0 };
+	parse(&p, &req, 64);
+	sc_error_clear(&err);
+	is_int(http_request_read_body(&req, mem_read, &r, &err),
+	    SC_BAD_REQUEST, "body shorter than Content-Length: 400");
+	ok(strstr(err.msg, "shorter") != NULL, "error says shorter: %s",
+	    err.msg);
+	http_request_clear(&req);
+
+	r = (struct reader){ "hello world", 11, 0 };
+	parse(&p, &req, 64);
+	sc_error_clear(&err);
+	is_int(http_request_read_body(&req, mem_read, &r, &err),
+	    SC_BAD_REQUEST, "body longer than Content-Length: 400");
+	http_request_clear(&req);
+}
+
+static void
+test_query(void)
+{
+	char v[16];
+
+	is_int(http_query_get("host_status=enrolled", "host_status", v,
+	    sizeof(v)), 1, "key found");
+	is_str(v, "enrolled", "value decoded");
+	is_int(http_query_get("a=1&host_status=a%2Db+c&z", "host_status", v,
+	    sizeof(v)), 1, "key among others");
+	is_str(v, "a-b c", "%%-escapes and + decoded");
+	is_int(http_query_get("host_statusx=1", "host_status", v, sizeof(v)),
+	    0, "prefix of another key is not the key");
+	is_int(http_query_get("", "host_status", v, sizeof(v)), 0,
+	    "empty query: absent");
+	is_int(http_query_get("host_status=%zz", "host_status", v, sizeof(v)),
+	    -1, "bad %%-escape: malformed");
+	is_int(http_query_get("host_status=%4", "host_status", v, sizeof(v)),
+	    -1, "truncated escape: malformed");
+	is_int(http_query_get("host_status=%00", "host_status", v, sizeof(v)),
+	    -1, "NUL byte: malformed");
+	is_int(http_query_get("host_status=a&host_status=b", "host_status", v,
+	    sizeof(v)), -1, "repeated key: malformed");
+	is_int(http_query_get("host_status=0123456789abcdefg", "host_status",
+	    v, sizeof(v)), -1, "value longer than buffer: malformed");
+	is_int(http_query_get("host_status", "host_status", v, sizeof(v)), 1,
+	    "bare key: present");
+	is_str(v, "", "bare key: empty value");
+}
+
+int
+main(void)
+{
+	test_params();
+	test_long_params();
+	test_body();
+	test_query();
+	return done_testing();
+}

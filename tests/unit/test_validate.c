@@ -1,0 +1,269 @@
+/*
+ * EnrollRequest and query validation: every CONTRACT.md rule, the 422
+ * detail list (one entry per bad field, FastAPI's loc/msg/type form),
+ * defaults, and malformed JSON as 400.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "tap.h"
+#include "validate.h"
+
+static struct json_object *last_detail;
+
+static enum sc_err
+run(const char *body, struct enroll_req *req)
+{
+	struct sc_error err = { SC_OK, "" };
+	enum sc_err rc;
+
+	json_object_put(last_detail);
+	last_detail = NULL;
+	rc = validate_enroll(body, strlen(body), req, &last_detail, &err);
+	return rc;
+}
+
+/* The 422 detail has exactly one entry, for loc ["body", field]. */
+static int
+one_error_on(const char *field)
+{
+	struct json_object *e, *loc;
+
+	if (last_detail == NULL || json_object_array_length(last_detail) != 1)
+		return 0;
+	e = json_object_array_get_idx(last_detail, 0);
+	if (!json_object_object_get_ex(e, "loc", &loc) ||
+	    !json_object_object_get_ex(e, "msg", NULL) ||
+	    !json_object_object_get_ex(e, "type", NULL))
+		return 0;
+	return strcmp(json_object_get_string(json_object_array_get_idx(loc, 0)),
+	    "body") == 0 && strcmp(json_object_get_string(
+	    json_object_array_get_idx(loc, 1)), field) == 0;
+}
+
+static void
+invalid(const char *body, const char *field, const char *why)
+{
+	struct enroll_req req;
+
+	is_int(run(body, &req), SC_INVALID, "422: %s", why);
+	ok(one_error_on(field), "  ... one detail entry, loc [body, %s]",
+	    field);
+	enroll_req_clear(&req);
+}
+
+static void
+test_valid(void)
+{
+	struct enroll_req req;
+
+	is_int(run("{\"name\":\"worker-1\",\"address\":\"10.0.0.5\"}", &req),
+	    SC_OK, "minimal request valid");
+	is_str(req.name, "worker-1", "name");
+	is_str(req.address, "10.0.0.5", "address");
+	is_int(req.agent_port, 8765, "agent_port defaults to 8765");
+	is_int(req.nsans, 0, "sans default to []");
+	ok(req.notes == NULL, "notes default to null");
+	enroll_req_clear(&req);
+
+	is_int(run("{\"name\":\"w.2_x\",\"address\":\"host.example.org\","
+	    "\"agent_port\":65535,\"sans\":[\"::1\",\"a.example\"],"
+	    "\"notes\":\"rack 4\",\"extra\":{\"ignored\":true}}", &req),
+	    SC_OK, "full request with an unknown field valid");
+	is_int(req.agent_port, 65535, "agent_port 65535");
+	is_int(req.nsans, 2, "two sans");
+	is_str(req.sans[0], "::1", "IPv6 san");
+	is_str(req.sans[1], "a.example", "DNS san");
+	is_str(req.notes, "rack 4", "notes");
+	enroll_req_clear(&req);
+
+	is_int(run("{\"name\":\"x\",\"address\":\"::ffff:10.0.0.1\","
+	    "\"notes\":null,\"sans\":[]}", &req), SC_OK,
+	    "null notes, empty sans, v4-mapped address");
+	enroll_req_clear(&req);
+}
+
+static void
+test_invalid(void)
+{
+	char big[8192];
+	size_t i;
+	struct enroll_req req;
+	struct json_object *e;
+
+	invalid("{\"address\":\"a\"}", "name", "name missing");
+	invalid("{\"name\":\"\",\"address\":\"a\"}", "name", "empty name");
+	invalid("{\"name\":\"../evil\",\"address\":\"a\"}", "name", "../evil");
+	invalid("{\"name\":\"..\",\"address\":\"a\"}", "name", "..");
+	invalid("{\"name\":\"a/b\",\"address\":\"a\"}", "name", "a/b");
+	invalid("{\"name\":\".hidden\",\"address\":\"a\"}", "name", ".hidden");
+	invalid("{\"name\":\"-x\",\"address\":\"a\"}", "name", "-x");
+	invalid("{\"name\":\"a b\",\"address\":\"a\"}", "name", "space");
+	invalid("{\"name\":\"a\\u0000b\",\"address\":\"a\"}", "name",
+	    "NUL in name");
+	invalid("{\"name\":123,\"address\":\"a\"}", "name", "name a number");
+	snprintf(big, sizeof(big), "{\"name\":\"%065d\",\"address\":\"a\"}", 0);
+	invalid(big, "name", "65-char name");
+	snprintf(big, sizeof(big), "{\"name\":\"%064d\",\"address\":\"a\"}", 0);
+	is_int(run(big, &req), SC_OK, "64-char name valid");
+	enroll_req_clear(&req);
+
+	invalid("{\"name\":\"a\"}", "address", "address missing");
+	invalid("{\"name\":\"a\",\"address\":\"\"}", "address", "empty address");
+	invalid("{\"name\":\"a\",\"address\":\"bad address!\"}", "address",
+	    "address with space and !");
+	invalid("{\"name\":\"a\",\"address\":\"1.2.3.999\"}", "address",
+	    "numeric non-IP address");
+	invalid("{\"name\":\"a\",\"address\":\"-a.example\"}", "address",
+	    "label starting with '-'");
+	invalid("{\"name\":\"a\",\"address\":\"a..example\"}", "address",
+	    "empty label");
+	strcpy(big, "{\"name\":\"a\",\"address\":\"");
+	for (i = 0; i < 4; i++)
+		strcat(big, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
+	strcat(big, "\"}");	/* 4 * 63 = 252 chars ending in '.' */
+	invalid(big, "address", "trailing dot");
+
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"agent_port\":0}",
+	    "agent_port", "port 0");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"agent_port\":65536}",
+	    "agent_port", "port 65536");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"agent_port\":\"8765\"}",
+	    "agent_port", "port as a string");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"agent_port\":1.5}",
+	    "agent_port", "port as a float");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"agent_port\":true}",
+	    "agent_port", "port as a boolean");
+	invalid("{\"name\":\"a\",\"address\":\"a\","
+	    "\"agent_port\":99999999999999999999999}", "agent_port",
+	    "port beyond int64");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"agent_port\":-1}",
+	    "agent_port", "negative port");
+
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"sans\":\"a\"}", "sans",
+	    "sans not a list");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"sans\":[1]}", "sans",
+	    "san not a string");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"sans\":[\"bad san!\"]}",
+	    "sans", "bad san");
+	strcpy(big, "{\"name\":\"a\",\"address\":\"a\",\"sans\":[");
+	for (i = 0; i < 65; i++)
+		strcat(big, i ? ",\"a\"" : "\"a\"");
+	strcat(big, "]}");
+	invalid(big, "sans", "65 sans");
+
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"notes\":123}", "notes",
+	    "notes a number");
+	{
+		char notes[4098];
+
+		memset(notes, 'n', 4097);
+		notes[4097] = '\0';
+		snprintf(big, sizeof(big), "{\"name\":\"a\",\"address\":"
+		    "\"a\",\"notes\":\"%s\"}", notes);
+		invalid(big, "notes", "notes of 4097 bytes");
+		notes[4096] = '\0';
+		snprintf(big, sizeof(big), "{\"name\":\"a\",\"address\":"
+		    "\"a\",\"notes\":\"%s\"}", notes);
+		is_int(run(big, &req), SC_OK, "notes of 4096 bytes valid");
+		enroll_req_clear(&req);
+	}
+
+	is_int(run("{\"name\":\"\",\"address\":\"\"}", &req), SC_INVALID,
+	    "two bad fields: 422");
+	is_int(json_object_array_length(last_detail), 2,
+	    "  ... two detail entries");
+	enroll_req_clear(&req);
+
+	is_int(run("[]", &req), SC_INVALID, "array body: 422");
+	e = json_object_array_get_idx(last_detail, 0);
+	ok(e != NULL, "  ... with a detail entry for the body");
+	enroll_req_clear(&req);
+}
+
+static void
+test_malformed(void)
+{
+	struct enroll_req req;
+	char deep[200];
+	size_t i;
+
+	is_int(run("", &req), SC_BAD_REQUEST, "empty body: 400");
+	is_int(run("{", &req), SC_BAD_REQUEST, "truncated JSON: 400");
+	is_int(run("{'name':'a'}", &req), SC_BAD_REQUEST,
+	    "single quotes: 400");
+	is_int(run("{\"name\":\"a\"} x", &req), SC_BAD_REQUEST,
+	    "trailing garbage: 400");
+	is_int(run("{\"name\":\"\xff\xfe\",\"address\":\"a\"}", &req),
+	    SC_BAD_REQUEST, "invalid UTF-8: 400");
+	for (i = 0; i < 100; i++)
+		deep[i] = '[';
+	deep[100] = '\0';
+	is_int(run(deep, &req), SC_BAD_REQUEST, "nesting of 100: 400");
+	is_int(run("{\"name\":\"a\",\"address\":\"a\"}\n", &req), SC_OK,
+	    "trailing newline is fine");
+	enroll_req_clear(&req);
+}
+
+static void
+test_query(void)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct json_object *detail = NULL;
+	struct hosts_query q;
+
+	is_int(validate_hosts_query("", &q, &detail, &err), SC_OK,
+	    "no query");
+	ok(!q.has_status, "no status filter");
+	is_int(validate_hosts_query("host_status=enrolled", &q, &detail, &err),
+	    SC_OK, "host_status=enrolled");
+	is_str(q.status, "enrolled", "filter value");
+	is_int(validate_hosts_query("host_status=", &q, &detail, &err),
+	    SC_INVALID, "empty host_status: 422");
+	ok(detail != NULL && json_object_array_length(detail) == 1,
+	    "  ... one detail entry");
+	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("host_status=%zz", &q, &detail, &err),
+	    SC_INVALID, "bad escape: 422");
+	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("host_status=a'b", &q, &detail, &err),
+	    SC_INVALID, "quote in status: 422");
+	json_object_put(detail);
+}
+
+static void
+test_uuid(void)
+{
+	char out[37];
+
+	ok(validate_uuid("0b6f2d6e-6c39-4c5e-9d0e-1f2a3b4c5d6e", out),
+	    "canonical uuid");
+	ok(validate_uuid("0B6F2D6E-6C39-4C5E-9D0E-1F2A3B4C5D6E", out),
+	    "uppercase uuid");
+	is_str(out, "0b6f2d6e-6c39-4c5e-9d0e-1f2a3b4c5d6e", "lowercased");
+	ok(!validate_uuid("not-a-uuid", out), "garbage rejected");
+	ok(!validate_uuid("0b6f2d6e6c394c5e9d0e1f2a3b4c5d6e", out),
+	    "no dashes rejected");
+	ok(!validate_uuid("0b6f2d6e-6c39-4c5e-9d0e-1f2a3b4c5d6g", out),
+	    "non-hex rejected");
+	ok(!validate_uuid("..", out), "'..' rejected");
+}
+
+int
+main(void)
+{
+	test_valid();
+	test_invalid();
+	test_malformed();
+	test_query();
+	test_uuid();
+	json_object_put(last_detail);
+	return done_testing();
+}
