@@ -1,0 +1,995 @@
+#include "config.h"
+
+/*
+ * Storage: PostgreSQL through libpq, modelled on how PostgreSQL's own
+ * clients (psql, pg_dump) drive it.  Every statement is a named prepared
+ * statement (PQprepare once per connection, PQexecPrepared after) with its
+ * data passed as parameters; no SQL text is ever built from data.
+ *
+ * The connection is made lazily and re-made after failures, so a
+ * PostgreSQL restart costs at most the requests that were in flight.
+ * A struct db belongs to one thread at a time.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "err.h"
+#include "log.h"
+#include "db/db.h"
+#include "db/migrations.h"
+
+/*
+ * Seconds to wait for a connection when neither the connection string nor
+ * PGCONNECT_TIMEOUT says: libpq's default is to wait forever, which would
+ * turn "database unreachable" into a hung request instead of a 503.
+ */
+#define CONNECT_TIMEOUT		"5"
+#define APPLICATION_NAME	"swarmctl"
+
+/* RFC 3339 in UTC with microseconds and "Z" (CONTRACT.md "Shapes"). */
+#define UTC_TIME(col)	"to_char(" col " AT TIME ZONE 'UTC', " \
+			"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* The SwarmHostView columns, in enum host_col order. */
+#define HOST_COLUMNS	"uuid::text, name, address, agent_port, status, " \
+			UTC_TIME("last_heartbeat") ", " \
+			"client_cert_fingerprint, cert_bundle_path, " \
+			UTC_TIME("enrolled_at") ", notes"
+
+enum host_col {
+	COL_UUID, COL_NAME, COL_ADDRESS, COL_AGENT_PORT, COL_STATUS,
+	COL_LAST_HEARTBEAT, COL_FINGERPRINT, COL_BUNDLE_PATH,
+	COL_ENROLLED_AT, COL_NOTES,
+	COL_COUNT
+};
+
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_ENROLL_LOCK,
+	ST_HOST_INSERT,
+	ST_HOST_SET_FINGERPRINT,
+	ST_COMMIT_CHECK,
+	ST_HOST_GET,
+	ST_HOSTS_LIST,
+	ST_HOSTS_LIST_STATUS,
+	ST_HOST_LOCK,
+	ST_SHARDS_DELETE,
+	ST_HOST_DELETE,
+	ST_BUNDLES_LOCK,
+	ST_BUNDLES_UNLOCK,
+	ST_NAME_EXISTS,
+	ST_COUNT
+};
+
+static const struct statement {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+} statements[ST_COUNT] = {
+	[ST_BEGIN] = { "sc_begin", "BEGIN", 0 },
+	[ST_COMMIT] = { "sc_commit", "COMMIT", 0 },
+	[ST_ROLLBACK] = { "sc_rollback", "ROLLBACK", 0 },
+	[ST_ENROLL_LOCK] = { "sc_enroll_lock",
+	    "SELECT pg_advisory_xact_lock_shared(" DB_LOCK_CLASS ", "
+	    DB_LOCK_BUNDLES ")", 0 },
+	/* The fingerprint is set by db_enroll_commit, once the cert exists. */
+	[ST_HOST_INSERT] = { "sc_host_insert",
+	    "INSERT INTO swarm_hosts (name, address, agent_port, "
+	    "client_cert_fingerprint, cert_bundle_path, notes) "
+	    "VALUES ($1, $2, $3::integer, '', $4, $5) "
+	    "RETURNING uuid::text, " UTC_TIME("enrolled_at"), 5 },
+	[ST_HOST_SET_FINGERPRINT] = { "sc_host_set_fingerprint",
+	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2 "
+	    "WHERE uuid = $1::uuid", 2 },
+	/*
+	 * After the connection died during COMMIT: did the row make it, and
+	 * is the old session (which might still be committing) gone?
+	 */
+	[ST_COMMIT_CHECK] = { "sc_commit_check",
+	    "SELECT EXISTS (SELECT 1 FROM swarm_hosts "
+	    "WHERE uuid = $1::uuid AND client_cert_fingerprint = $2), "
+	    "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $3::integer)",
+	    3 },
+	[ST_HOST_GET] = { "sc_host_get",
+	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE uuid = $1::uuid",
+	    1 },
+	/* Two statements rather than "$1 IS NULL OR": each gets its plan. */
+	[ST_HOSTS_LIST] = { "sc_hosts_list",
+	    "SELECT " HOST_COLUMNS " FROM swarm_hosts ORDER BY name", 0 },
+	[ST_HOSTS_LIST_STATUS] = { "sc_hosts_list_status",
+	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE status = $1 "
+	    "ORDER BY name", 1 },
+	[ST_HOST_LOCK] = { "sc_host_lock",
+	    "SELECT name FROM swarm_hosts WHERE uuid = $1::uuid FOR UPDATE",
+	    1 },
+	[ST_SHARDS_DELETE] = { "sc_shards_delete",
+	    "DELETE FROM decky_shards WHERE host_uuid = $1::uuid", 1 },
+	[ST_HOST_DELETE] = { "sc_host_delete",
+	    "DELETE FROM swarm_hosts WHERE uuid = $1::uuid", 1 },
+	[ST_BUNDLES_LOCK] = { "sc_bundles_lock",
+	    "SELECT pg_advisory_lock(" DB_LOCK_CLASS ", " DB_LOCK_BUNDLES ")",
+	    0 },
+	[ST_BUNDLES_UNLOCK] = { "sc_bundles_unlock",
+	    "SELECT pg_advisory_unlock(" DB_LOCK_CLASS ", " DB_LOCK_BUNDLES
+	    ")", 0 },
+	[ST_NAME_EXISTS] = { "sc_name_exists",
+	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1 },
+};
+
+_Static_assert(ST_COUNT <= 32, "struct db.prepared has one bit per statement");
+
+struct db {
+	char		*conninfo;
+	PGconn		*conn;
+	/*
+	 * Which statements are prepared on this connection (bit per enum
+	 * stmt).  Prepared on first use, not at connect time: db_migrate runs
+	 * on a database whose tables do not exist yet.
+	 */
+	uint32_t	 prepared;
+	bool		 in_tx;		/* BEGIN sent, COMMIT/ROLLBACK not yet */
+	bool		 bundles_locked; /* session advisory lock held */
+};
+
+/* libpq messages end in "\n" and may span lines; logs want one line. */
+static void
+one_line(const char *src, char *dst, size_t size)
+{
+	size_t n = 0;
+	bool space = false;
+
+	for (; *src != '\0' && n + 1 < size; src++) {
+		if (isspace((unsigned char)*src)) {
+			space = true;
+			continue;
+		}
+		if (space && n > 0) {
+			if (n + 2 >= size)
+				break;
+			dst[n++] = ' ';
+		}
+		space = false;
+		dst[n++] = *src;
+	}
+	dst[n] = '\0';
+}
+
+/*
+ * Route server NOTICEs and WARNINGs away from libpq's default (printing
+ * to stderr behind log.c's back).  NOTICEs ("relation already exists,
+ * skipping") are routine; warnings deserve the operator's attention.
+ */
+static void
+notice_receiver(void *arg, const PGresult *res)
+{
+	const char *severity, *msg;
+
+	(void)arg;
+	severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (severity != NULL && msg != NULL && strcmp(severity, "WARNING") == 0)
+		log_warn("PostgreSQL: %s", msg);
+}
+
+static bool
+sqlstate_unavailable(const char *state)
+{
+	if (state == NULL)
+		return false;
+	/* Class 08: connection exception; 57P01-03: shutting down/starting. */
+	return strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+	    strcmp(state, "57P03") == 0;
+}
+
+enum sc_err
+db_result_error(struct db *db, const PGresult *res, const char *what,
+    struct sc_error *err)
+{
+	ExecStatusType status;
+	const char *state = NULL, *text = NULL;
+	char msg[400];
+
+	if (res != NULL) {
+		status = PQresultStatus(res);
+		if (status != PGRES_FATAL_ERROR &&
+		    status != PGRES_NONFATAL_ERROR &&
+		    status != PGRES_BAD_RESPONSE)
+			return sc_error_set(err, SC_INTERNAL,
+			    "%s: unexpected result %s", what, PQresStatus(status));
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (text == NULL || *text == '\0')
+			text = PQresultErrorMessage(res);
+	}
+	if (text == NULL || *text == '\0')
+		text = PQerrorMessage(db->conn);
+	if (text == NULL || *text == '\0')
+		text = "unknown error";
+	one_line(text, msg, sizeof(msg));
+	if (PQstatus(db->conn) == CONNECTION_BAD || sqlstate_unavailable(state))
+		return sc_error_set(err, SC_DB_UNAVAILABLE,
+		    "PostgreSQL unavailable: %s: %s", what, msg);
+	if (state != NULL && strcmp(state, "23505") == 0)
+		return sc_error_set(err, SC_CONFLICT, "%s: %s", what, msg);
+	return sc_error_set(err, SC_INTERNAL, "%s: %s", what, msg);
+}
+
+/*
+ * libpq's own rule: a dbname that looks like this is a connection string
+ * (or URI) to be expanded, anything else is a database name.
+ */
+static bool
+is_connection_string(const char *s)
+{
+	return strchr(s, '=') != NULL ||
+	    strncmp(s, "postgresql://", 13) == 0 ||
+	    strncmp(s, "postgres://", 11) == 0;
+}
+
+static PGconn *
+connect_new(const char *conninfo)
+{
+	const char *keys[4], *values[4];
+	int n = 0;
+
+	/*
+	 * Our defaults come before the expanded connection string, so a
+	 * setting in it overrides them; a NULL value leaves the keyword to
+	 * the environment (PGCONNECT_TIMEOUT, PGAPPNAME) and libpq.
+	 */
+	keys[n] = "connect_timeout";
+	values[n++] = getenv("PGCONNECT_TIMEOUT") != NULL ?
+	    NULL : CONNECT_TIMEOUT;
+	keys[n] = "application_name";
+	values[n++] = getenv("PGAPPNAME") != NULL ? NULL : APPLICATION_NAME;
+	keys[n] = "dbname";
+	values[n++] = conninfo;
+	keys[n] = NULL;
+	values[n] = NULL;
+	return PQconnectdbParams(keys, values, 1);
+}
+
+/*
+ * Make sure there is a working connection: connect on first use, reset
+ * after a failure.  PQstatus only knows what the last call saw, so a
+ * connection PostgreSQL dropped while idle still looks fine here; the
+ * statement that finds out decides whether to retry (exec_retry).
+ */
+static enum sc_err
+db_connect(struct db *db, struct sc_error *err)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return SC_OK;
+	/*
+	 * The open transaction, or the bundle lock, died with the session:
+	 * silently carrying on on a new one would lose them.  The caller
+	 * ends the transaction (db_rollback) or the lock (db_bundles_unlock)
+	 * first.
+	 */
+	if (db->in_tx)
+		return sc_error_set(err, SC_DB_UNAVAILABLE,
+		    "PostgreSQL connection lost during a transaction");
+	if (db->bundles_locked)
+		return sc_error_set(err, SC_DB_UNAVAILABLE,
+		    "PostgreSQL connection lost while holding the bundle lock");
+	db->prepared = 0;
+	if (db->conn == NULL) {
+		if ((db->conn = connect_new(db->conninfo)) == NULL)
+			return sc_error_set(err, SC_INTERNAL,
+			    "connect to PostgreSQL: out of memory");
+		PQsetNoticeReceiver(db->conn, notice_receiver, NULL);
+	} else
+		PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[400];
+
+		one_line(PQerrorMessage(db->conn), msg, sizeof(msg));
+		return sc_error_set(err, SC_DB_UNAVAILABLE,
+		    "PostgreSQL unavailable: %s", msg);
+	}
+	return SC_OK;
+}
+
+enum sc_err
+db_connection(struct db *db, PGconn **connp, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	*connp = NULL;
+	if (db->in_tx || db->bundles_locked)
+		return sc_error_set(err, SC_INTERNAL,
+		    "database connection busy (transaction or lock held)");
+	if ((rc = db_connect(db, err)) == SC_OK)
+		*connp = db->conn;
+	return rc;
+}
+
+static enum sc_err
+prepare(struct db *db, enum stmt id, struct sc_error *err)
+{
+	const struct statement *st = &statements[id];
+	PGresult *res = NULL;
+	enum sc_err rc = SC_OK;
+
+	if (db->prepared & (UINT32_C(1) << id))
+		goto out;
+	/* No parameter types: the SQL casts where inference is not enough. */
+	res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = db_result_error(db, res, st->name, err);
+		goto out;
+	}
+	db->prepared |= UINT32_C(1) << id;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Run statement `id` once; on SC_OK *resp holds a result of status want. */
+static enum sc_err
+exec_once(struct db *db, enum stmt id, const char *const *values,
+    ExecStatusType want, PGresult **resp, struct sc_error *err)
+{
+	const struct statement *st = &statements[id];
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	*resp = NULL;
+	if ((rc = db_connect(db, err)) != SC_OK ||
+	    (rc = prepare(db, id, err)) != SC_OK)
+		goto out;
+	res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) != want) {
+		rc = db_result_error(db, res, st->name, err);
+		goto out;
+	}
+	*resp = res;
+	res = NULL;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Whether a statement that just failed because the connection was gone
+ * may be sent again on a new one: only if the connection looked fine
+ * before (PostgreSQL restarted since we last used it; if connecting had
+ * just failed, trying again at once would not help) and nothing tied to
+ * the old session (transaction, session lock) is in play.
+ */
+static bool
+may_retry(const struct db *db, bool was_up, enum sc_err rc)
+{
+	return rc == SC_DB_UNAVAILABLE && was_up && !db->in_tx &&
+	    !db->bundles_locked && PQstatus(db->conn) == CONNECTION_BAD;
+}
+
+/*
+ * exec_once, retried once on a fresh connection when the old one turns
+ * out to be dead.  Only for statements that are safe to send twice:
+ * reads, a session lock not yet held, and the BEGIN that opens a
+ * transaction (nothing has happened in it yet).  Never inside one.
+ */
+static enum sc_err
+exec_retry(struct db *db, enum stmt id, const char *const *values,
+    ExecStatusType want, PGresult **resp, struct sc_error *err)
+{
+	struct sc_error first;
+	enum sc_err rc;
+	bool was_up;
+
+	sc_error_clear(&first);
+	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
+	rc = exec_once(db, id, values, want, resp, &first);
+	if (may_retry(db, was_up, rc)) {
+		log_info("reconnecting to PostgreSQL (%s)", first.msg);
+		sc_error_clear(&first);
+		rc = exec_once(db, id, values, want, resp, &first);
+	}
+	if (rc != SC_OK)
+		sc_error_set(err, rc, "%s", first.msg);
+	return rc;
+}
+
+static enum sc_err
+tx_begin(struct db *db, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	if (db->in_tx)
+		return sc_error_set(err, SC_INTERNAL,
+		    "a transaction is already open");
+	rc = exec_retry(db, ST_BEGIN, NULL, PGRES_COMMAND_OK, &res, err);
+	if (rc == SC_OK)
+		db->in_tx = true;
+	PQclear(res);
+	return rc;
+}
+
+/* End the open transaction, if any, without committing it. */
+static void
+tx_abort(struct db *db)
+{
+	struct sc_error err;
+	PGresult *res = NULL;
+	PGTransactionStatusType ts;
+
+	if (!db->in_tx)
+		return;
+	db->in_tx = false;
+	/* A dead session took its transaction with it. */
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return;
+	/* A failed COMMIT has already ended it: no "no transaction" noise. */
+	ts = PQtransactionStatus(db->conn);
+	if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
+		return;
+	sc_error_clear(&err);
+	if (exec_once(db, ST_ROLLBACK, NULL, PGRES_COMMAND_OK, &res, &err) !=
+	    SC_OK)
+		log_warn("ROLLBACK: %s", err.msg);
+	PQclear(res);
+}
+
+/*
+ * COMMIT.  A COMMIT of a transaction that had failed "succeeds" with the
+ * tag ROLLBACK: check the tag, not just the status.
+ */
+static enum sc_err
+tx_commit(struct db *db, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	rc = exec_once(db, ST_COMMIT, NULL, PGRES_COMMAND_OK, &res, err);
+	if (rc == SC_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "COMMIT: the transaction was rolled back");
+	if (rc == SC_OK)
+		db->in_tx = false;
+	PQclear(res);
+	return rc;
+}
+
+static enum sc_err
+copy_text(const PGresult *res, int row, int col, bool nullable,
+    char **out, struct sc_error *err)
+{
+	*out = NULL;
+	if (PQgetisnull(res, row, col)) {
+		if (nullable)
+			return SC_OK;
+		return sc_error_set(err, SC_INTERNAL,
+		    "host row: unexpected NULL in column %d", col);
+	}
+	if ((*out = strdup(PQgetvalue(res, row, col))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "host row: out of memory");
+	return SC_OK;
+}
+
+static enum sc_err
+copy_fixed(const PGresult *res, int row, int col, char *dst,
+    size_t size, struct sc_error *err)
+{
+	size_t len;
+
+	if (PQgetisnull(res, row, col) ||
+	    (len = (size_t)PQgetlength(res, row, col)) >= size)
+		return sc_error_set(err, SC_INTERNAL,
+		    "host row: bad value in column %d", col);
+	memcpy(dst, PQgetvalue(res, row, col), len + 1);
+	return SC_OK;
+}
+
+static enum sc_err
+parse_port(const char *s, int *port, struct sc_error *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535)
+		return sc_error_set(err, SC_INTERNAL,
+		    "host row: bad agent_port \"%s\"", s);
+	*port = (int)v;
+	return SC_OK;
+}
+
+/* Fill *h from a row of HOST_COLUMNS; on failure *h is left cleared. */
+static enum sc_err
+row_to_host(const PGresult *res, int row, struct db_host *h,
+    struct sc_error *err)
+{
+	enum sc_err rc;
+
+	memset(h, 0, sizeof(*h));
+	if (PQnfields(res) != COL_COUNT) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "host row: %d columns, expected %d", PQnfields(res),
+		    COL_COUNT);
+		goto out;
+	}
+	if ((rc = copy_fixed(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
+	    err)) != SC_OK ||
+	    (rc = copy_text(res, row, COL_NAME, false, &h->name, err)) !=
+	    SC_OK ||
+	    (rc = copy_text(res, row, COL_ADDRESS, false, &h->address, err)) !=
+	    SC_OK ||
+	    (rc = parse_port(PQgetvalue(res, row, COL_AGENT_PORT),
+	    &h->agent_port, err)) != SC_OK ||
+	    (rc = copy_text(res, row, COL_STATUS, false, &h->status, err)) !=
+	    SC_OK ||
+	    (rc = copy_text(res, row, COL_LAST_HEARTBEAT, true,
+	    &h->last_heartbeat, err)) != SC_OK ||
+	    (rc = copy_text(res, row, COL_FINGERPRINT, false,
+	    &h->client_cert_fingerprint, err)) != SC_OK ||
+	    (rc = copy_text(res, row, COL_BUNDLE_PATH, false,
+	    &h->cert_bundle_path, err)) != SC_OK ||
+	    (rc = copy_fixed(res, row, COL_ENROLLED_AT, h->enrolled_at,
+	    sizeof(h->enrolled_at), err)) != SC_OK ||
+	    (rc = copy_text(res, row, COL_NOTES, true, &h->notes, err)) !=
+	    SC_OK)
+		goto out;
+out:
+	if (rc != SC_OK)
+		db_host_clear(h);
+	return rc;
+}
+
+enum sc_err
+db_open(const char *conninfo, struct db **dbp, struct sc_error *err)
+{
+	struct db *db = NULL;
+	PQconninfoOption *opts = NULL;
+	char *perr = NULL, msg[400];
+	enum sc_err rc = SC_OK;
+
+	*dbp = NULL;
+	if (conninfo == NULL)
+		conninfo = "";
+	/*
+	 * Catch a malformed connection string now, as a configuration
+	 * error, rather than as "database unavailable" on every request.
+	 */
+	if (is_connection_string(conninfo) &&
+	    (opts = PQconninfoParse(conninfo, &perr)) == NULL) {
+		if (perr == NULL) {
+			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+			goto out;
+		}
+		one_line(perr, msg, sizeof(msg));
+		rc = sc_error_set(err, SC_INVALID,
+		    "PostgreSQL connection string: %s", msg);
+		goto out;
+	}
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->conninfo = strdup(conninfo)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	*dbp = db;
+	db = NULL;
+out:
+	if (db != NULL)
+		free(db->conninfo);
+	free(db);
+	PQconninfoFree(opts);
+	PQfreemem(perr);
+	return rc;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	/* Ending the session rolls back its transaction, drops its locks. */
+	PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+void
+db_host_clear(struct db_host *h)
+{
+	if (h == NULL)
+		return;
+	free(h->name);
+	free(h->address);
+	free(h->status);
+	free(h->last_heartbeat);
+	free(h->client_cert_fingerprint);
+	free(h->cert_bundle_path);
+	free(h->notes);
+	memset(h, 0, sizeof(*h));
+}
+
+enum sc_err
+db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
+{
+	struct sc_error insert_err;
+	PGresult *res = NULL;
+	const char *values[5];
+	char port[16];
+	enum sc_err rc;
+
+	sc_error_clear(&insert_err);
+	snprintf(port, sizeof(port), "%d", h->agent_port);
+	values[0] = h->name;
+	values[1] = h->address;
+	values[2] = port;
+	values[3] = h->cert_bundle_path;
+	values[4] = h->notes;
+	if ((rc = tx_begin(db, err)) != SC_OK)
+		goto out;
+	/* Shared: enrollments run side by side; only the sweep excludes. */
+	if ((rc = exec_once(db, ST_ENROLL_LOCK, NULL, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	/*
+	 * A concurrent INSERT of the same name waits here on the unique
+	 * index until the first transaction ends, then fails (it committed)
+	 * or goes ahead (it rolled back): exactly one enrollment wins.
+	 */
+	rc = exec_once(db, ST_HOST_INSERT, values, PGRES_TUPLES_OK, &res,
+	    &insert_err);
+	if (rc == SC_CONFLICT) {
+		rc = sc_error_set(err, SC_CONFLICT,
+		    "host name '%s' is already enrolled", h->name);
+		goto out;
+	}
+	if (rc != SC_OK) {
+		sc_error_set(err, rc, "%s", insert_err.msg);
+		goto out;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != 2 ||
+	    PQgetlength(res, 0, 0) != DB_UUID_LEN ||
+	    PQgetlength(res, 0, 1) > DB_TIME_LEN) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "insert host: unexpected RETURNING row");
+		goto out;
+	}
+	memcpy(h->uuid, PQgetvalue(res, 0, 0), DB_UUID_LEN + 1);
+	memcpy(h->enrolled_at, PQgetvalue(res, 0, 1),
+	    (size_t)PQgetlength(res, 0, 1) + 1);
+out:
+	if (rc != SC_OK)
+		tx_abort(db);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The connection died during COMMIT, so the transaction may or may not
+ * have committed.  Ask a new connection: if the row with this fingerprint
+ * is there, the enrollment stands; if it is not and the old session is
+ * gone, it never will be.  Anything else is reported, loudly, as unknown.
+ */
+static enum sc_err
+commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
+    int old_pid, const struct sc_error *why, struct sc_error *err)
+{
+	struct sc_error check;
+	PGresult *res = NULL;
+	const char *values[3];
+	char pid[16];
+	enum sc_err rc;
+	bool committed, old_alive;
+
+	sc_error_clear(&check);
+	snprintf(pid, sizeof(pid), "%d", old_pid);
+	values[0] = uuid;
+	values[1] = fingerprint;
+	values[2] = pid;
+	if (exec_once(db, ST_COMMIT_CHECK, values, PGRES_TUPLES_OK, &res,
+	    &check) != SC_OK || PQntuples(res) != 1) {
+		log_error("enrollment %s: COMMIT outcome unknown (%s; %s): "
+		    "check the host list", uuid, why->msg, check.msg);
+		rc = sc_error_set(err, SC_DB_UNAVAILABLE,
+		    "COMMIT outcome unknown: %s", why->msg);
+		goto out;
+	}
+	committed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	old_alive = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	if (committed) {
+		log_warn("enrollment %s: committed although the connection "
+		    "was lost during COMMIT", uuid);
+		rc = SC_OK;
+		goto out;
+	}
+	if (old_alive)
+		log_error("enrollment %s: COMMIT outcome unknown (the old "
+		    "session %d is still running): check the host list",
+		    uuid, old_pid);
+	rc = sc_error_set(err, SC_DB_UNAVAILABLE, "%s", why->msg);
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_enroll_commit(struct db *db, const char *uuid, const char *fingerprint,
+    struct sc_error *err)
+{
+	struct sc_error commit_err;
+	PGresult *res = NULL;
+	const char *values[2];
+	enum sc_err rc;
+	int pid;
+
+	sc_error_clear(&commit_err);
+	values[0] = uuid;
+	values[1] = fingerprint;
+	if (!db->in_tx) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "no enrollment transaction is open");
+		goto out;
+	}
+	if ((rc = exec_once(db, ST_HOST_SET_FINGERPRINT, values,
+	    PGRES_COMMAND_OK, &res, err)) != SC_OK)
+		goto out;
+	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "enrollment %s: row not found", uuid);
+		goto out;
+	}
+	pid = PQbackendPID(db->conn);
+	rc = tx_commit(db, &commit_err);
+	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
+		db->in_tx = false;
+		rc = commit_in_doubt(db, uuid, fingerprint, pid, &commit_err,
+		    err);
+	} else if (rc != SC_OK)
+		sc_error_set(err, rc, "%s", commit_err.msg);
+out:
+	if (rc != SC_OK)
+		tx_abort(db);
+	PQclear(res);
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db != NULL)
+		tx_abort(db);
+}
+
+enum sc_err
+db_host_get(struct db *db, const char *uuid, struct db_host *h,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[1];
+	enum sc_err rc;
+
+	/* *h is written only after the query: uuid may be h->uuid. */
+	values[0] = uuid;
+	if ((rc = exec_retry(db, ST_HOST_GET, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = sc_error_set(err, SC_NOT_FOUND, "host %s not found",
+		    uuid);
+		goto out;
+	}
+	rc = row_to_host(res, 0, h, err);
+out:
+	if (rc != SC_OK)
+		memset(h, 0, sizeof(*h));
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * One pass of db_hosts_list.  Single-row mode hands us one PGresult per
+ * row, so memory stays flat however many hosts there are.  Whatever
+ * happens, every result is read before returning (a connection with a
+ * query in flight is unusable); cancelling instead would race with the
+ * next query on this connection, and a host list is not long enough for
+ * draining to matter.
+ */
+static enum sc_err
+list_once(struct db *db, const char *status,
+    int (*each)(const struct db_host *, void *), void *arg,
+    size_t *delivered, struct sc_error *err)
+{
+	struct db_host h;
+	PGresult *res = NULL;
+	const char *values[1];
+	enum stmt id;
+	enum sc_err rc;
+
+	memset(&h, 0, sizeof(h));
+	values[0] = status;
+	id = status != NULL ? ST_HOSTS_LIST_STATUS : ST_HOSTS_LIST;
+	if ((rc = db_connect(db, err)) != SC_OK ||
+	    (rc = prepare(db, id, err)) != SC_OK)
+		goto out;
+	if (!PQsendQueryPrepared(db->conn, statements[id].name,
+	    statements[id].nparams, values, NULL, NULL, 0)) {
+		rc = db_result_error(db, NULL, statements[id].name, err);
+		goto out;
+	}
+	if (!PQsetSingleRowMode(db->conn))
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "%s: cannot enter single-row mode", statements[id].name);
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			if (rc != SC_OK)
+				break;
+			if ((rc = row_to_host(res, 0, &h, err)) != SC_OK)
+				break;
+			(*delivered)++;
+			if (each(&h, arg) != 0)
+				rc = sc_error_set(err, SC_INTERNAL,
+				    "host list: stopped by the caller");
+			db_host_clear(&h);
+			break;
+		case PGRES_TUPLES_OK:	/* the end (or every row at once) */
+			if (rc == SC_OK && PQntuples(res) != 0)
+				rc = sc_error_set(err, SC_INTERNAL,
+				    "%s: rows outside single-row mode",
+				    statements[id].name);
+			break;
+		default:
+			if (rc == SC_OK)
+				rc = db_result_error(db, res,
+				    statements[id].name, err);
+			break;
+		}
+		PQclear(res);
+	}
+out:
+	return rc;
+}
+
+/*
+ * `each` must not use this struct db: its connection is busy until the
+ * last row has been read.
+ */
+enum sc_err
+db_hosts_list(struct db *db, const char *status,
+    int (*each)(const struct db_host *, void *), void *arg,
+    struct sc_error *err)
+{
+	struct sc_error first;
+	size_t delivered = 0;
+	enum sc_err rc;
+	bool was_up;
+
+	sc_error_clear(&first);
+	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
+	rc = list_once(db, status, each, arg, &delivered, &first);
+	/* Once a row went out, the caller has started its answer: no retry. */
+	if (delivered == 0 && may_retry(db, was_up, rc)) {
+		log_info("reconnecting to PostgreSQL (%s)", first.msg);
+		sc_error_clear(&first);
+		rc = list_once(db, status, each, arg, &delivered, &first);
+	}
+	if (rc != SC_OK)
+		sc_error_set(err, rc, "%s", first.msg);
+	return rc;
+}
+
+enum sc_err
+db_host_delete(struct db *db, const char *uuid, char **name_out,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[1];
+	char *name = NULL;
+	enum sc_err rc;
+
+	*name_out = NULL;
+	values[0] = uuid;
+	if ((rc = tx_begin(db, err)) != SC_OK)
+		goto out;
+	/* Lock the row: a concurrent delete of the same host waits here. */
+	if ((rc = exec_once(db, ST_HOST_LOCK, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = sc_error_set(err, SC_NOT_FOUND, "host %s not found",
+		    uuid);
+		goto out;
+	}
+	if ((name = strdup(PQgetvalue(res, 0, 0))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	/* Shards first: they reference the host (no ON DELETE CASCADE). */
+	if ((rc = exec_once(db, ST_SHARDS_DELETE, values, PGRES_COMMAND_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	if ((rc = exec_once(db, ST_HOST_DELETE, values, PGRES_COMMAND_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	if ((rc = tx_commit(db, err)) != SC_OK)
+		goto out;
+	*name_out = name;
+	name = NULL;
+out:
+	if (rc != SC_OK)
+		tx_abort(db);
+	PQclear(res);
+	free(name);
+	return rc;
+}
+
+enum sc_err
+db_bundles_lock(struct db *db, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	if (db->bundles_locked)
+		return sc_error_set(err, SC_INTERNAL,
+		    "the bundle lock is already held");
+	rc = exec_retry(db, ST_BUNDLES_LOCK, NULL, PGRES_TUPLES_OK, &res,
+	    err);
+	if (rc == SC_OK)
+		db->bundles_locked = true;
+	PQclear(res);
+	return rc;
+}
+
+void
+db_bundles_unlock(struct db *db)
+{
+	struct sc_error err;
+	PGresult *res = NULL;
+
+	if (db == NULL || !db->bundles_locked)
+		return;
+	db->bundles_locked = false;
+	/* A dead session released its locks when it died. */
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return;
+	sc_error_clear(&err);
+	if (exec_once(db, ST_BUNDLES_UNLOCK, NULL, PGRES_TUPLES_OK, &res,
+	    &err) != SC_OK)
+		log_warn("release the bundle lock: %s", err.msg);
+	else if (PQntuples(res) != 1 ||
+	    strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		log_warn("release the bundle lock: it was not held");
+	PQclear(res);
+}
+
+enum sc_err
+db_host_name_exists(struct db *db, const char *name, bool *exists,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[1];
+	enum sc_err rc;
+
+	*exists = false;
+	values[0] = name;
+	if ((rc = exec_retry(db, ST_NAME_EXISTS, values, PGRES_TUPLES_OK,
+	    &res, err)) == SC_OK)
+		*exists = PQntuples(res) > 0;
+	PQclear(res);
+	return rc;
+}
