@@ -1,0 +1,453 @@
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "pki/bundle.h"
+#include "pki/pki.h"
+
+/*
+ * Everything below works relative to a descriptor for CA_DIR/workers
+ * opened with O_NOFOLLOW, and every entry inside it is opened with
+ * O_NOFOLLOW too: a symlink planted in workers/ is removed or refused,
+ * never followed out of the tree.
+ */
+
+#define WORKERS_DIR	"workers"
+#define NAME_MAX_LEN	64
+#define TMP_PREFIX	".tmp-"
+#define TMP_RANDOM	8	/* bytes, printed as 16 hex digits */
+
+/* ASCII by hand: isalnum() would follow the locale. */
+static int
+name_char_ok(char c, int first)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	/* Not first: no ".", "..", ".hidden" or "-option". */
+	return !first && (c == '.' || c == '_' || c == '-');
+}
+
+int
+bundle_name_valid(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return 0;
+	for (i = 0; name[i] != '\0'; i++)
+		if (i >= NAME_MAX_LEN || !name_char_ok(name[i], i == 0))
+			return 0;
+	return i > 0;
+}
+
+static enum sc_err
+workers_path(const char *ca_dir, char *buf, size_t size, struct sc_error *err)
+{
+	int n;
+
+	n = snprintf(buf, size, "%s/%s", ca_dir, WORKERS_DIR);
+	if (n < 0 || (size_t)n >= size)
+		return sc_error_set(err, SC_INTERNAL, "path too long: %s/%s",
+		    ca_dir, WORKERS_DIR);
+	return SC_OK;
+}
+
+char *
+bundle_path(const char *ca_dir, const char *name)
+{
+	char buf[PATH_MAX];
+	int n;
+
+	if (!bundle_name_valid(name))
+		return NULL;
+	n = snprintf(buf, sizeof(buf), "%s/%s/%s", ca_dir, WORKERS_DIR, name);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
+/* *fd = CA_DIR/workers, or -1 with SC_OK if it does not exist. */
+static enum sc_err
+open_workers(const char *wdir, int *fd, int missing_ok, struct sc_error *err)
+{
+	*fd = open(wdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd != -1 || (missing_ok && errno == ENOENT))
+		return SC_OK;
+	return sc_error_set(err, SC_IO, "open %s: %s", wdir, strerror(errno));
+}
+
+/*
+ * Remove wdir/name.  A directory loses its non-directory entries, then
+ * itself; a subdirectory is not ours and makes the rmdir fail.  A
+ * symlink or file at that name is unlinked, never followed.  Gone
+ * already: success.
+ */
+static enum sc_err
+remove_at(int wfd, const char *wdir, const char *name, struct sc_error *err)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *dir = NULL;
+	enum sc_err rc = SC_OK;
+	int fd;
+
+	fd = openat(wfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			goto out;
+		if ((errno == ELOOP || errno == ENOTDIR) &&
+		    (unlinkat(wfd, name, 0) == 0 || errno == ENOENT))
+			goto out;
+		rc = sc_error_set(err, SC_IO, "remove %s/%s: %s", wdir, name,
+		    strerror(errno));
+		goto out;
+	}
+	if ((dir = fdopendir(fd)) == NULL) {
+		rc = sc_error_set(err, SC_IO, "opendir %s/%s: %s", wdir, name,
+		    strerror(errno));
+		close(fd);
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(dir), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue;
+			break;
+		}
+		if (S_ISDIR(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) == -1 &&
+		    errno != ENOENT)
+			break;
+	}
+	if (errno != 0) {
+		rc = sc_error_set(err, SC_IO, "empty %s/%s: %s", wdir, name,
+		    strerror(errno));
+		goto out;
+	}
+	if (unlinkat(wfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+		rc = sc_error_set(err, SC_IO, "rmdir %s/%s: %s", wdir, name,
+		    strerror(errno));
+out:
+	if (dir != NULL)
+		closedir(dir);
+	return rc;
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A new file, created with its final mode (never chmod-ed), fsynced. */
+static enum sc_err
+write_file_at(int dfd, const char *dpath, const char *name, const char *buf,
+    size_t len, mode_t mode, struct sc_error *err)
+{
+	enum sc_err rc = SC_OK;
+	int fd;
+
+	fd = openat(dfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1)
+		return sc_error_set(err, SC_IO, "create %s/%s: %s", dpath,
+		    name, strerror(errno));
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1)
+		rc = sc_error_set(err, SC_IO, "write %s/%s: %s", dpath, name,
+		    strerror(errno));
+	if (close(fd) == -1 && rc == SC_OK)
+		rc = sc_error_set(err, SC_IO, "close %s/%s: %s", dpath, name,
+		    strerror(errno));
+	return rc;
+}
+
+static enum sc_err
+make_tmp_name(char *buf, size_t size, struct sc_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[TMP_RANDOM];
+	size_t i, off;
+	ssize_t n;
+
+	if (size < sizeof(TMP_PREFIX) + 2 * TMP_RANDOM)
+		return sc_error_set(err, SC_INTERNAL, "tmp name buffer");
+	while ((n = getrandom(rnd, sizeof(rnd), 0)) == -1 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(rnd))
+		return sc_error_set(err, SC_INTERNAL, "getrandom: %s",
+		    n == -1 ? strerror(errno) : "short read");
+	memcpy(buf, TMP_PREFIX, sizeof(TMP_PREFIX) - 1);
+	off = sizeof(TMP_PREFIX) - 1;
+	for (i = 0; i < sizeof(rnd); i++) {
+		buf[off++] = hex[rnd[i] >> 4];
+		buf[off++] = hex[rnd[i] & 0x0f];
+	}
+	buf[off] = '\0';
+	return SC_OK;
+}
+
+/* Fill the temporary directory wdir/tmp and make it durable. */
+static enum sc_err
+fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
+    const struct pki_issued *iss, struct sc_error *err)
+{
+	char tpath[PATH_MAX];
+	enum sc_err rc = SC_OK;
+	int n, tfd;
+
+	n = snprintf(tpath, sizeof(tpath), "%s/%s", wdir, tmp);
+	if (n < 0 || (size_t)n >= sizeof(tpath))
+		return sc_error_set(err, SC_INTERNAL, "path too long: %s/%s",
+		    wdir, tmp);
+	tfd = openat(wfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd == -1)
+		return sc_error_set(err, SC_IO, "open %s: %s", tpath,
+		    strerror(errno));
+	if ((rc = write_file_at(tfd, tpath, "ca.crt", ca_pem, strlen(ca_pem),
+	    0644, err)) != SC_OK ||
+	    (rc = write_file_at(tfd, tpath, "worker.crt", iss->cert_pem,
+	    strlen(iss->cert_pem), 0644, err)) != SC_OK ||
+	    (rc = write_file_at(tfd, tpath, "worker.key", iss->key_pem,
+	    iss->key_pem_len, 0600, err)) != SC_OK)
+		goto out;
+	if (fsync(tfd) == -1)
+		rc = sc_error_set(err, SC_IO, "fsync %s: %s", tpath,
+		    strerror(errno));
+out:
+	close(tfd);
+	return rc;
+}
+
+/* Cleanup after a failure: log, since the first error is what we report. */
+static void
+discard(int wfd, const char *wdir, const char *name)
+{
+	struct sc_error e;
+
+	sc_error_clear(&e);
+	if (remove_at(wfd, wdir, name, &e) != SC_OK)
+		log_warn("cleaning up after a failed bundle write: %s", e.msg);
+}
+
+enum sc_err
+bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
+    const struct pki_issued *iss, char **path_out, struct sc_error *err)
+{
+	char wdir[PATH_MAX], tmp[sizeof(TMP_PREFIX) + 2 * TMP_RANDOM];
+	char *final = NULL;
+	struct stat st;
+	enum sc_err rc;
+	int wfd = -1, made_tmp = 0, renamed = 0;
+
+	if (path_out != NULL)
+		*path_out = NULL;
+	if (!bundle_name_valid(name)) {
+		rc = sc_error_set(err, SC_INTERNAL, "bad bundle name");
+		goto out;
+	}
+	if (ca_pem == NULL || iss == NULL || iss->cert_pem == NULL ||
+	    iss->key_pem == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "incomplete bundle for %s",
+		    name);
+		goto out;
+	}
+	if ((rc = workers_path(ca_dir, wdir, sizeof(wdir), err)) != SC_OK)
+		goto out;
+	if ((final = bundle_path(ca_dir, name)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "path too long: %s/%s",
+		    wdir, name);
+		goto out;
+	}
+	if ((rc = open_workers(wdir, &wfd, 0, err)) != SC_OK ||
+	    (rc = make_tmp_name(tmp, sizeof(tmp), err)) != SC_OK)
+		goto out;
+	if (mkdirat(wfd, tmp, 0700) == -1) {
+		rc = sc_error_set(err, SC_IO, "mkdir %s/%s: %s", wdir, tmp,
+		    strerror(errno));
+		goto out;
+	}
+	made_tmp = 1;
+	if ((rc = fill_tmp(wfd, wdir, tmp, ca_pem, iss, err)) != SC_OK)
+		goto out;
+
+	/*
+	 * The caller holds `name` in an open transaction, so no live host
+	 * owns it: whatever is there was left by a crash between rename and
+	 * commit.  rename(2) cannot replace a non-empty directory.
+	 */
+	if (fstatat(wfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		log_warn("replacing orphaned bundle %s", final);
+		if ((rc = remove_at(wfd, wdir, name, err)) != SC_OK)
+			goto out;
+	}
+	if (renameat(wfd, tmp, wfd, name) == -1) {
+		rc = sc_error_set(err, SC_IO, "rename %s/%s to %s: %s", wdir,
+		    tmp, final, strerror(errno));
+		goto out;
+	}
+	renamed = 1;
+	if (fsync(wfd) == -1) {
+		rc = sc_error_set(err, SC_IO, "fsync %s: %s", wdir,
+		    strerror(errno));
+		goto out;
+	}
+	if (path_out != NULL) {
+		*path_out = final;
+		final = NULL;
+	}
+out:
+	if (rc != SC_OK && made_tmp)
+		discard(wfd, wdir, renamed ? name : tmp);
+	if (wfd != -1)
+		close(wfd);
+	free(final);
+	return rc;
+}
+
+enum sc_err
+bundle_remove(const char *ca_dir, const char *name, struct sc_error *err)
+{
+	char wdir[PATH_MAX];
+	enum sc_err rc;
+	int wfd = -1;
+
+	if (!bundle_name_valid(name)) {
+		rc = sc_error_set(err, SC_INTERNAL, "refusing to remove bundle "
+		    "with bad name");
+		goto out;
+	}
+	if ((rc = workers_path(ca_dir, wdir, sizeof(wdir), err)) != SC_OK ||
+	    (rc = open_workers(wdir, &wfd, 1, err)) != SC_OK || wfd == -1)
+		goto out;
+	if ((rc = remove_at(wfd, wdir, name, err)) != SC_OK)
+		goto out;
+	if (fsync(wfd) == -1)
+		rc = sc_error_set(err, SC_IO, "fsync %s: %s", wdir,
+		    strerror(errno));
+out:
+	if (wfd != -1)
+		close(wfd);
+	return rc;
+}
+
+/* One entry of workers/: remove it if it is debris.  *removed counts. */
+static enum sc_err
+sweep_entry(int wfd, const char *wdir, const char *name,
+    int (*is_live)(const char *, void *), void *arg, int *removed,
+    struct sc_error *err)
+{
+	struct stat st;
+	int live;
+
+	if (fstatat(wfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return SC_OK;
+		return sc_error_set(err, SC_IO, "stat %s/%s: %s", wdir, name,
+		    strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return SC_OK;
+	if (strncmp(name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0) {
+		log_info("removing unfinished bundle %s/%s", wdir, name);
+		(*removed)++;
+		return remove_at(wfd, wdir, name, err);
+	}
+	if (!bundle_name_valid(name)) {
+		log_warn("leaving %s/%s alone: not a bundle name", wdir, name);
+		return SC_OK;
+	}
+	if ((live = is_live(name, arg)) == -1)
+		return sc_error_set(err, SC_INTERNAL, "cannot tell whether "
+		    "bundle %s is live; sweep aborted", name);
+	if (live)
+		return SC_OK;
+	log_info("removing orphaned bundle %s/%s", wdir, name);
+	(*removed)++;
+	return remove_at(wfd, wdir, name, err);
+}
+
+enum sc_err
+bundle_sweep(const char *ca_dir, int (*is_live)(const char *, void *),
+    void *arg, struct sc_error *err)
+{
+	char wdir[PATH_MAX];
+	struct dirent *de;
+	DIR *dir = NULL;
+	enum sc_err rc;
+	int wfd = -1, fd, removed = 0;
+
+	if (is_live == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "bundle_sweep: no is_live");
+		goto out;
+	}
+	if ((rc = workers_path(ca_dir, wdir, sizeof(wdir), err)) != SC_OK ||
+	    (rc = open_workers(wdir, &wfd, 1, err)) != SC_OK || wfd == -1)
+		goto out;
+	if ((fd = dup(wfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		rc = sc_error_set(err, SC_IO, "opendir %s: %s", wdir,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((rc = sweep_entry(wfd, wdir, de->d_name, is_live, arg,
+		    &removed, err)) != SC_OK)
+			goto out;
+	}
+	if (errno != 0) {
+		rc = sc_error_set(err, SC_IO, "readdir %s: %s", wdir,
+		    strerror(errno));
+		goto out;
+	}
+out:
+	if (removed > 0 && wfd != -1 && fsync(wfd) == -1 && rc == SC_OK)
+		rc = sc_error_set(err, SC_IO, "fsync %s: %s", wdir,
+		    strerror(errno));
+	if (dir != NULL)
+		closedir(dir);
+	if (wfd != -1)
+		close(wfd);
+	return rc;
+}

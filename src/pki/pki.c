@@ -1,0 +1,1094 @@
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+
+#include "err.h"
+#include "log.h"
+#include "pki/pki.h"
+
+#define ORGANIZATION	"DECNET"
+#define CA_COMMON_NAME	"DECNET SWARM Root CA"
+#define WORKER_UNIT	"swarm-worker"
+
+#define DAY_SECS	(24L * 60 * 60)
+/* Tolerate clocks a little behind ours on the verifying side. */
+#define BACKDATE_SECS	(5L * 60)
+#define CA_DAYS		3650L	/* ten years */
+/* 825 days: the longest TLS lifetime Apple platforms accept. */
+#define WORKER_DAYS	825L
+
+#define CA_KEY_FILE	"ca.key"
+#define CA_CRT_FILE	"ca.crt"
+#define CA_KEY_TMP	".ca.key.tmp"
+#define CA_CRT_TMP	".ca.crt.tmp"
+#define CA_LOCK_FILE	".lock"
+#define WORKERS_DIR	"workers"
+
+/* A CA file larger than this is not ours. */
+#define PEM_FILE_MAX	(1024 * 1024)
+#define KEY_ID_MAX	64
+#define CN_MAX		64	/* RFC 5280 appendix A: ub-common-name */
+#define DNS_NAME_MAX	253
+#define SANS_MAX	1024
+
+struct pki_ca {
+	gnutls_x509_crt_t	 crt;
+	gnutls_privkey_t	 key;
+	char			*cert_pem;
+	/* Our subjectKeyIdentifier: workers' authorityKeyIdentifier. */
+	unsigned char		 key_id[KEY_ID_MAX];
+	size_t			 key_id_len;
+};
+
+static const struct {
+	enum pki_key_type	 type;
+	const char		*name;
+	gnutls_pk_algorithm_t	 pk;
+	unsigned int		 bits;
+} key_types[] = {
+	{ PKI_KEY_RSA2048,	"rsa-2048",	GNUTLS_PK_RSA,	2048 },
+	{ PKI_KEY_RSA3072,	"rsa-3072",	GNUTLS_PK_RSA,	3072 },
+	{ PKI_KEY_RSA4096,	"rsa-4096",	GNUTLS_PK_RSA,	4096 },
+	{ PKI_KEY_ECDSA_P256,	"ecdsa-p256",	GNUTLS_PK_ECDSA,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1) },
+	{ PKI_KEY_ECDSA_P384,	"ecdsa-p384",	GNUTLS_PK_ECDSA,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1) },
+	{ PKI_KEY_ED25519,	"ed25519",	GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519) },
+};
+#define NKEY_TYPES	(sizeof(key_types) / sizeof(key_types[0]))
+
+/* A subjectAltName candidate, parsed. */
+struct san {
+	gnutls_x509_subject_alt_name_t	 type;
+	unsigned char			 data[DNS_NAME_MAX];
+	size_t				 len;
+};
+
+int
+pki_key_type_parse(const char *s, enum pki_key_type *out)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < NKEY_TYPES; i++) {
+		if (strcmp(s, key_types[i].name) == 0) {
+			*out = key_types[i].type;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+pki_key_type_name(enum pki_key_type type)
+{
+	size_t i;
+
+	for (i = 0; i < NKEY_TYPES; i++)
+		if (key_types[i].type == type)
+			return key_types[i].name;
+	return "unknown";
+}
+
+static size_t
+key_type_index(enum pki_key_type type)
+{
+	size_t i;
+
+	for (i = 0; i < NKEY_TYPES; i++)
+		if (key_types[i].type == type)
+			break;
+	return i;
+}
+
+enum sc_err
+pki_init(struct sc_error *err)
+{
+	int rc;
+
+	if ((rc = gnutls_global_init()) < 0)
+		return sc_error_set(err, SC_INTERNAL, "gnutls_global_init: %s",
+		    gnutls_strerror(rc));
+	return SC_OK;
+}
+
+void
+pki_deinit(void)
+{
+	gnutls_global_deinit();
+}
+
+static enum sc_err
+tls_fail(struct sc_error *err, enum sc_err code, const char *what, int rc)
+{
+	return sc_error_set(err, code, "%s: %s", what, gnutls_strerror(rc));
+}
+
+/* ------------------------------------------------------------ files */
+
+static enum sc_err
+join_path(char *buf, size_t size, const char *dir, const char *name,
+    struct sc_error *err)
+{
+	int n;
+
+	n = snprintf(buf, size, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= size)
+		return sc_error_set(err, SC_INTERNAL, "path too long: %s/%s",
+		    dir, name);
+	return SC_OK;
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Create dir/name with `mode` (O_EXCL, no symlinks followed), write it
+ * whole and fsync it.  The mode is set at creation and never changed:
+ * a key file is never readable by anyone else, not even for a moment.
+ */
+static enum sc_err
+write_new_file(int dirfd, const char *dir, const char *name,
+    const void *buf, size_t len, mode_t mode, struct sc_error *err)
+{
+	enum sc_err rc = SC_OK;
+	int fd = -1;
+
+	fd = openat(dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1) {
+		rc = sc_error_set(err, SC_IO, "create %s/%s: %s", dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		rc = sc_error_set(err, SC_IO, "write %s/%s: %s", dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		rc = sc_error_set(err, SC_IO, "close %s/%s: %s", dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+out:
+	if (fd != -1)
+		close(fd);
+	if (rc != SC_OK)
+		(void)unlinkat(dirfd, name, 0);
+	return rc;
+}
+
+/*
+ * Read a whole PEM file into a NUL-terminated buffer; *mode gets its
+ * permission bits.  The caller frees (and wipes, for a key) the buffer.
+ */
+static enum sc_err
+read_pem_file(const char *dir, const char *name, char **out, size_t *lenp,
+    mode_t *mode, struct sc_error *err)
+{
+	char path[PATH_MAX], *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	enum sc_err rc;
+	int fd = -1;
+
+	*out = NULL;
+	if ((rc = join_path(path, sizeof(path), dir, name, err)) != SC_OK)
+		goto out;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > PEM_FILE_MAX) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE,
+		    "%s: not a regular file of 1 to %d bytes", path,
+		    PEM_FILE_MAX);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = sc_error_set(err, SC_CA_UNAVAILABLE, "read %s: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;	/* shrank under us: parse what is there */
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*lenp = len;
+	*mode = st.st_mode & 07777;
+	buf = NULL;
+out:
+	if (buf != NULL) {
+		gnutls_memset(buf, 0, (size_t)st.st_size + 1);
+		free(buf);
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* A malloc'd, NUL-terminated copy of a GnuTLS datum. */
+static char *
+datum_strdup(const gnutls_datum_t *d)
+{
+	char *s;
+
+	if ((s = malloc((size_t)d->size + 1)) == NULL)
+		return NULL;
+	memcpy(s, d->data, d->size);
+	s[d->size] = '\0';
+	return s;
+}
+
+static void
+datum_wipe(gnutls_datum_t *d)
+{
+	if (d->data != NULL) {
+		gnutls_memset(d->data, 0, d->size);
+		gnutls_free(d->data);
+	}
+	d->data = NULL;
+	d->size = 0;
+}
+
+/* ----------------------------------------------------- certificates */
+
+static enum sc_err
+generate_key(enum pki_key_type type, gnutls_x509_privkey_t *out,
+    struct sc_error *err)
+{
+	gnutls_x509_privkey_t key = NULL;
+	enum sc_err rc = SC_OK;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if ((i = key_type_index(type)) == NKEY_TYPES) {
+		rc = sc_error_set(err, SC_INTERNAL, "unknown key type %d",
+		    (int)type);
+		goto out;
+	}
+	if ((r = gnutls_x509_privkey_init(&key)) < 0 ||
+	    (r = gnutls_x509_privkey_generate(key, key_types[i].pk,
+	    key_types[i].bits, 0)) < 0) {
+		rc = sc_error_set(err, SC_INTERNAL, "generate %s key: %s",
+		    key_types[i].name, gnutls_strerror(r));
+		goto out;
+	}
+	*out = key;
+	key = NULL;
+out:
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+/*
+ * RFC 5280 4.1.2.2: the serial is a positive integer of at most 20
+ * octets, unique per CA.  128 random bits make collisions negligible and
+ * keep serials unpredictable.  The top bit is cleared so the INTEGER is
+ * positive, and the first octet is kept nonzero so the DER encoding is
+ * exactly PKI_SERIAL_LEN octets (no leading zero stripped), i.e. the
+ * serial we report is byte for byte the one in the certificate.
+ */
+static enum sc_err
+make_serial(unsigned char serial[PKI_SERIAL_LEN], struct sc_error *err)
+{
+	int r;
+
+	if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, PKI_SERIAL_LEN)) < 0)
+		return tls_fail(err, SC_INTERNAL, "gnutls_rnd", r);
+	serial[0] &= 0x7f;
+	while (serial[0] == 0) {
+		if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, 1)) < 0)
+			return tls_fail(err, SC_INTERNAL, "gnutls_rnd", r);
+		serial[0] &= 0x7f;
+	}
+	return SC_OK;
+}
+
+/*
+ * What every certificate we issue has in common: version 3, serial,
+ * validity from now-5min for `days` days, the subject public key and its
+ * subjectKeyIdentifier (RFC 5280 4.2.1.2, method 1: SHA-1 of the key).
+ */
+static enum sc_err
+set_common(gnutls_x509_crt_t crt, const unsigned char *serial, long days,
+    gnutls_x509_privkey_t key, struct sc_error *err)
+{
+	unsigned char id[KEY_ID_MAX];
+	size_t idlen = sizeof(id);
+	time_t start;
+	int r;
+
+	start = time(NULL) - BACKDATE_SECS;
+	if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set version", r);
+	if ((r = gnutls_x509_crt_set_serial(crt, serial, PKI_SERIAL_LEN)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set serial", r);
+	if ((r = gnutls_x509_crt_set_activation_time(crt, start)) < 0 ||
+	    (r = gnutls_x509_crt_set_expiration_time(crt,
+	    start + days * DAY_SECS)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set validity", r);
+	if ((r = gnutls_x509_crt_set_key(crt, key)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set key", r);
+	if ((r = gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1,
+	    id, &idlen)) < 0 ||
+	    (r = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set subject key id", r);
+	return SC_OK;
+}
+
+/* Each call appends one RDN, in DER order (most significant first). */
+static enum sc_err
+add_rdn(gnutls_x509_crt_t crt, const char *oid, const char *value,
+    struct sc_error *err)
+{
+	int r;
+
+	if ((r = gnutls_x509_crt_set_dn_by_oid(crt, oid, 0, value,
+	    (unsigned int)strlen(value))) < 0)
+		return tls_fail(err, SC_INTERNAL, "set subject", r);
+	return SC_OK;
+}
+
+/*
+ * Ed25519 signs the message itself (RFC 8410 section 6): there is no
+ * separate digest to choose.  Everything else signs with SHA-256.
+ */
+static gnutls_digest_algorithm_t
+sign_digest(gnutls_privkey_t key)
+{
+	if (gnutls_privkey_get_pk_algorithm(key, NULL) ==
+	    GNUTLS_PK_EDDSA_ED25519)
+		return GNUTLS_DIG_SHA512;
+	return GNUTLS_DIG_SHA256;
+}
+
+/* gnutls PEM export as a malloc'd NUL-terminated string. */
+static enum sc_err
+export_crt_pem(gnutls_x509_crt_t crt, char **out, struct sc_error *err)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int r;
+
+	*out = NULL;
+	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d)) < 0)
+		return tls_fail(err, SC_INTERNAL, "export certificate", r);
+	*out = datum_strdup(&d);
+	gnutls_free(d.data);
+	if (*out == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	return SC_OK;
+}
+
+/*
+ * A new self-signed CA.  *key_pem (PKCS#8 PEM, to be wiped) and *crt_pem
+ * are GnuTLS allocations.
+ */
+static enum sc_err
+ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
+    gnutls_datum_t *crt_pem, struct sc_error *err)
+{
+	gnutls_x509_privkey_t xkey = NULL;
+	gnutls_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char serial[PKI_SERIAL_LEN], id[KEY_ID_MAX];
+	size_t idlen = sizeof(id);
+	enum sc_err rc;
+	int r;
+
+	if ((rc = generate_key(type, &xkey, err)) != SC_OK ||
+	    (rc = make_serial(serial, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
+		goto out;
+	}
+	if ((rc = set_common(crt, serial, CA_DAYS, xkey, err)) != SC_OK ||
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
+	    ORGANIZATION, err)) != SC_OK ||
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, CA_COMMON_NAME,
+	    err)) != SC_OK)
+		goto out;
+	/* RFC 5280 4.2.1.9: critical; pathlen 0 = issues only end entities. */
+	if ((r = gnutls_x509_crt_set_basic_constraints(crt, 1, 0)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "set basicConstraints", r);
+		goto out;
+	}
+	/* gnutls always marks keyUsage critical (RFC 5280 4.2.1.3: SHOULD). */
+	if ((r = gnutls_x509_crt_set_key_usage(crt,
+	    GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_CERT_SIGN |
+	    GNUTLS_KEY_CRL_SIGN)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "set keyUsage", r);
+		goto out;
+	}
+	/* Self-signed: the authority key id is our own subject key id. */
+	if ((r = gnutls_x509_crt_get_subject_key_id(crt, id, &idlen,
+	    NULL)) < 0 ||
+	    (r = gnutls_x509_crt_set_authority_key_id(crt, id, idlen)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "set authority key id", r);
+		goto out;
+	}
+	if ((r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0 ||
+	    (r = gnutls_x509_crt_privkey_sign(crt, crt, key, sign_digest(key),
+	    0)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "sign CA certificate", r);
+		goto out;
+	}
+	if ((r = gnutls_x509_privkey_export2_pkcs8(xkey, GNUTLS_X509_FMT_PEM,
+	    NULL, GNUTLS_PKCS_PLAIN, key_pem)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "export CA key", r);
+		goto out;
+	}
+	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
+	    crt_pem)) < 0) {
+		datum_wipe(key_pem);
+		rc = tls_fail(err, SC_INTERNAL, "export CA certificate", r);
+		goto out;
+	}
+out:
+	if (key != NULL)
+		gnutls_privkey_deinit(key);	/* does not own xkey */
+	if (xkey != NULL)
+		gnutls_x509_privkey_deinit(xkey);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/* ------------------------------------------------------------- CA */
+
+/* mkdir -p: parents 0755 (subject to umask), CA_DIR itself 0700. */
+static enum sc_err
+make_ca_dir(const char *ca_dir, struct sc_error *err)
+{
+	char path[PATH_MAX];
+	size_t len;
+	char *p;
+
+	len = strlen(ca_dir);
+	if (len == 0 || len >= sizeof(path))
+		return sc_error_set(err, SC_INTERNAL, "bad CA directory \"%s\"",
+		    ca_dir);
+	memcpy(path, ca_dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return sc_error_set(err, SC_IO, "mkdir %s: %s", path,
+			    strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return sc_error_set(err, SC_IO, "mkdir %s: %s", path,
+		    strerror(errno));
+	return SC_OK;
+}
+
+/* workers/ holds keys too: 0700, and a real directory, not a symlink. */
+static enum sc_err
+make_workers_dir(int dirfd, const char *ca_dir, struct sc_error *err)
+{
+	struct stat st;
+
+	if (mkdirat(dirfd, WORKERS_DIR, 0700) == -1 && errno != EEXIST)
+		return sc_error_set(err, SC_IO, "mkdir %s/%s: %s", ca_dir,
+		    WORKERS_DIR, strerror(errno));
+	if (fstatat(dirfd, WORKERS_DIR, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return sc_error_set(err, SC_IO, "stat %s/%s: %s", ca_dir,
+		    WORKERS_DIR, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return sc_error_set(err, SC_IO, "%s/%s is not a directory",
+		    ca_dir, WORKERS_DIR);
+	if (st.st_mode & 077)
+		log_warn("%s/%s is accessible to group or others (mode %04o)",
+		    ca_dir, WORKERS_DIR, (unsigned int)(st.st_mode & 07777));
+	return SC_OK;
+}
+
+static enum sc_err
+rename_durably(int dirfd, const char *ca_dir, const char *from,
+    const char *to, struct sc_error *err)
+{
+	if (renameat(dirfd, from, dirfd, to) == -1)
+		return sc_error_set(err, SC_IO, "rename %s/%s: %s", ca_dir,
+		    from, strerror(errno));
+	if (fsync(dirfd) == -1)
+		return sc_error_set(err, SC_IO, "fsync %s: %s", ca_dir,
+		    strerror(errno));
+	return SC_OK;
+}
+
+/*
+ * Write a new CA.  Called with CA_DIR/.lock held.  Both files go to
+ * temporary names first; ca.key is renamed into place before ca.crt, and
+ * the directory is fsynced after each rename, so ca.crt exists only once
+ * its key is durably there: "ca.crt present" means "CA complete".  The
+ * lock makes fixed temporary names safe; leftovers of a crash are
+ * unlinked first.
+ */
+static enum sc_err
+ca_create(int dirfd, const char *ca_dir, enum pki_key_type type,
+    struct sc_error *err)
+{
+	gnutls_datum_t key = { NULL, 0 }, crt = { NULL, 0 };
+	enum sc_err rc;
+
+	(void)unlinkat(dirfd, CA_KEY_TMP, 0);
+	(void)unlinkat(dirfd, CA_CRT_TMP, 0);
+	log_info("creating a new %s CA in %s", pki_key_type_name(type),
+	    ca_dir);
+	if ((rc = ca_generate(type, &key, &crt, err)) != SC_OK ||
+	    (rc = write_new_file(dirfd, ca_dir, CA_KEY_TMP, key.data,
+	    key.size, 0600, err)) != SC_OK ||
+	    (rc = write_new_file(dirfd, ca_dir, CA_CRT_TMP, crt.data,
+	    crt.size, 0644, err)) != SC_OK ||
+	    (rc = rename_durably(dirfd, ca_dir, CA_KEY_TMP, CA_KEY_FILE,
+	    err)) != SC_OK ||
+	    (rc = rename_durably(dirfd, ca_dir, CA_CRT_TMP, CA_CRT_FILE,
+	    err)) != SC_OK)
+		goto out;
+out:
+	if (rc != SC_OK) {
+		(void)unlinkat(dirfd, CA_KEY_TMP, 0);
+		(void)unlinkat(dirfd, CA_CRT_TMP, 0);
+	}
+	datum_wipe(&key);
+	gnutls_free(crt.data);
+	return rc;
+}
+
+static int
+lock_exclusive(int fd)
+{
+	while (flock(fd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+enum sc_err
+pki_ca_ensure(const char *ca_dir, enum pki_key_type type,
+    struct sc_error *err)
+{
+	struct stat st;
+	enum sc_err rc;
+	int dirfd = -1, lockfd = -1;
+
+	if (key_type_index(type) == NKEY_TYPES) {
+		rc = sc_error_set(err, SC_INTERNAL, "unknown key type %d",
+		    (int)type);
+		goto out;
+	}
+	if ((rc = make_ca_dir(ca_dir, err)) != SC_OK)
+		goto out;
+	if ((dirfd = open(ca_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(dirfd, &st) == -1) {
+		rc = sc_error_set(err, SC_IO, "open %s: %s", ca_dir,
+		    strerror(errno));
+		goto out;
+	}
+	/* An operator's directory is left as it is, but not silently. */
+	if (st.st_mode & 077)
+		log_warn("CA directory %s is accessible to group or others "
+		    "(mode %04o)", ca_dir, (unsigned int)(st.st_mode & 07777));
+
+	/* Serialise check-and-create between processes starting at once. */
+	lockfd = openat(dirfd, CA_LOCK_FILE,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lockfd == -1 || lock_exclusive(lockfd) == -1) {
+		rc = sc_error_set(err, SC_IO, "lock %s/%s: %s", ca_dir,
+		    CA_LOCK_FILE, strerror(errno));
+		goto out;
+	}
+	if ((rc = make_workers_dir(dirfd, ca_dir, err)) != SC_OK)
+		goto out;
+
+	if (fstatat(dirfd, CA_CRT_FILE, &st, 0) == 0) {
+		/* Complete (or at least not ours to replace): keep it. */
+		if (fstatat(dirfd, CA_KEY_FILE, &st, 0) == -1)
+			rc = sc_error_set(err, SC_CA_UNAVAILABLE,
+			    "%s/%s exists but %s/%s does not (%s); refusing "
+			    "to replace an existing CA", ca_dir, CA_CRT_FILE,
+			    ca_dir, CA_KEY_FILE, strerror(errno));
+		goto out;
+	}
+	if (errno != ENOENT) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "stat %s/%s: %s",
+		    ca_dir, CA_CRT_FILE, strerror(errno));
+		goto out;
+	}
+	if (fstatat(dirfd, CA_KEY_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		log_warn("%s/%s without %s: an interrupted CA creation; "
+		    "creating the CA again", ca_dir, CA_KEY_FILE, CA_CRT_FILE);
+	rc = ca_create(dirfd, ca_dir, type, err);
+out:
+	if (lockfd != -1)
+		close(lockfd);		/* releases the lock */
+	if (dirfd != -1)
+		close(dirfd);
+	return rc;
+}
+
+/* Does the private key belong to the certificate? */
+static enum sc_err
+check_key_matches(gnutls_x509_crt_t crt, gnutls_privkey_t key,
+    const char *ca_dir, struct sc_error *err)
+{
+	gnutls_pubkey_t pub = NULL;
+	unsigned char a[KEY_ID_MAX], b[KEY_ID_MAX];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	enum sc_err rc = SC_OK;
+	int r;
+
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0 ||
+	    (r = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a,
+	    &alen)) < 0 ||
+	    (r = gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b,
+	    &blen)) < 0) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: compare CA key "
+		    "and certificate: %s", ca_dir, gnutls_strerror(r));
+		goto out;
+	}
+	if (alen != blen || memcmp(a, b, alen) != 0)
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: %s does not "
+		    "belong to %s", ca_dir, CA_KEY_FILE, CA_CRT_FILE);
+out:
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
+static enum sc_err
+ca_load_cert(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
+{
+	gnutls_datum_t d;
+	char *buf = NULL;
+	size_t len = 0;
+	mode_t mode;
+	enum sc_err rc;
+	int r;
+
+	if ((rc = read_pem_file(ca_dir, CA_CRT_FILE, &buf, &len, &mode,
+	    err)) != SC_OK)
+		goto out;
+	d.data = (unsigned char *)buf;
+	d.size = (unsigned int)len;
+	if ((r = gnutls_x509_crt_init(&ca->crt)) < 0 ||
+	    (r = gnutls_x509_crt_import(ca->crt, &d,
+	    GNUTLS_X509_FMT_PEM)) < 0) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: %s", ca_dir,
+		    CA_CRT_FILE, gnutls_strerror(r));
+		goto out;
+	}
+	/* Prefer the CA's own subjectKeyIdentifier (RFC 5280 4.2.1.1). */
+	ca->key_id_len = sizeof(ca->key_id);
+	if (gnutls_x509_crt_get_subject_key_id(ca->crt, ca->key_id,
+	    &ca->key_id_len, NULL) < 0) {
+		ca->key_id_len = sizeof(ca->key_id);
+		if ((r = gnutls_x509_crt_get_key_id(ca->crt,
+		    GNUTLS_KEYID_USE_SHA1, ca->key_id, &ca->key_id_len)) < 0) {
+			rc = sc_error_set(err, SC_CA_UNAVAILABLE,
+			    "%s/%s: key id: %s", ca_dir, CA_CRT_FILE,
+			    gnutls_strerror(r));
+			goto out;
+		}
+	}
+	rc = export_crt_pem(ca->crt, &ca->cert_pem, err);
+out:
+	free(buf);
+	return rc;
+}
+
+static enum sc_err
+ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
+{
+	gnutls_datum_t d;
+	char *buf = NULL;
+	size_t len = 0;
+	mode_t mode;
+	enum sc_err rc;
+	int r;
+
+	if ((rc = read_pem_file(ca_dir, CA_KEY_FILE, &buf, &len, &mode,
+	    err)) != SC_OK)
+		goto out;
+	if (mode & 077)
+		log_warn("%s/%s is accessible to group or others (mode %04o)",
+		    ca_dir, CA_KEY_FILE, (unsigned int)mode);
+	d.data = (unsigned char *)buf;
+	d.size = (unsigned int)len;
+	if ((r = gnutls_privkey_init(&ca->key)) < 0 ||
+	    (r = gnutls_privkey_import_x509_raw(ca->key, &d,
+	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: %s", ca_dir,
+		    CA_KEY_FILE, gnutls_strerror(r));
+		goto out;
+	}
+out:
+	if (buf != NULL) {
+		gnutls_memset(buf, 0, len);
+		free(buf);
+	}
+	return rc;
+}
+
+enum sc_err
+pki_ca_load(const char *ca_dir, struct pki_ca **out, struct sc_error *err)
+{
+	struct pki_ca *ca = NULL;
+	enum sc_err rc;
+
+	*out = NULL;
+	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = ca_load_cert(ca, ca_dir, err)) != SC_OK ||
+	    (rc = ca_load_key(ca, ca_dir, err)) != SC_OK ||
+	    (rc = check_key_matches(ca->crt, ca->key, ca_dir, err)) != SC_OK)
+		goto out;
+	*out = ca;
+	ca = NULL;
+out:
+	pki_ca_free(ca);
+	return rc;
+}
+
+void
+pki_ca_free(struct pki_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	if (ca->key != NULL)
+		gnutls_privkey_deinit(ca->key);
+	if (ca->crt != NULL)
+		gnutls_x509_crt_deinit(ca->crt);
+	free(ca->cert_pem);
+	free(ca);
+}
+
+const char *
+pki_ca_cert_pem(const struct pki_ca *ca)
+{
+	return ca->cert_pem;
+}
+
+/* ---------------------------------------------------------- workers */
+
+static unsigned char
+ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* ASCII only: DNS names compare case-insensitively (RFC 4343). */
+static int
+ascii_caseeq(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return 0;
+	return 1;
+}
+
+static int
+san_equal(const struct san *a, const struct san *b)
+{
+	if (a->type != b->type || a->len != b->len)
+		return 0;
+	if (a->type == GNUTLS_SAN_IPADDRESS)
+		return memcmp(a->data, b->data, a->len) == 0;
+	return ascii_caseeq(a->data, b->data, a->len);
+}
+
+/*
+ * An IP literal becomes an iPAddress (RFC 5280 4.2.1.6: 4 or 16 octets
+ * in network order, so "::1" and "0:0::1" are one address); anything
+ * else a dNSName, which is an IA5String: printable ASCII only.
+ */
+static enum sc_err
+san_parse(const char *s, struct san *san, struct sc_error *err)
+{
+	size_t i, len;
+
+	if (inet_pton(AF_INET, s, san->data) == 1) {
+		san->type = GNUTLS_SAN_IPADDRESS;
+		san->len = 4;
+		return SC_OK;
+	}
+	if (inet_pton(AF_INET6, s, san->data) == 1) {
+		san->type = GNUTLS_SAN_IPADDRESS;
+		san->len = 16;
+		return SC_OK;
+	}
+	len = strlen(s);
+	if (len == 0 || len > DNS_NAME_MAX)
+		return sc_error_set(err, SC_INVALID, "subjectAltName of %zu "
+		    "bytes (want 1 to %d)", len, DNS_NAME_MAX);
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return sc_error_set(err, SC_INVALID, "subjectAltName "
+			    "\"%s\" is neither an IP address nor a DNS name",
+			    s);
+	san->type = GNUTLS_SAN_DNSNAME;
+	san->len = len;
+	memcpy(san->data, s, len);
+	return SC_OK;
+}
+
+static enum sc_err
+set_sans(gnutls_x509_crt_t crt, const char *const *sans, size_t nsans,
+    struct sc_error *err)
+{
+	struct san *seen = NULL;
+	size_t i, j, nseen = 0;
+	enum sc_err rc = SC_OK;
+	int r;
+
+	if (nsans == 0)
+		goto out;
+	if (nsans > SANS_MAX) {
+		rc = sc_error_set(err, SC_INVALID, "%zu subjectAltNames "
+		    "(at most %d)", nsans, SANS_MAX);
+		goto out;
+	}
+	if ((seen = calloc(nsans, sizeof(*seen))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nsans; i++) {
+		if (sans[i] == NULL) {
+			rc = sc_error_set(err, SC_INTERNAL, "NULL SAN");
+			goto out;
+		}
+		if ((rc = san_parse(sans[i], &seen[nseen], err)) != SC_OK)
+			goto out;
+		for (j = 0; j < nseen; j++)
+			if (san_equal(&seen[j], &seen[nseen]))
+				break;
+		if (j < nseen)
+			continue;	/* a duplicate: the first one stays */
+		/* FSAN_SET drops the names set so far: APPEND after one. */
+		r = gnutls_x509_crt_set_subject_alt_name(crt, seen[nseen].type,
+		    seen[nseen].data, (unsigned int)seen[nseen].len,
+		    nseen == 0 ? GNUTLS_FSAN_SET : GNUTLS_FSAN_APPEND);
+		if (r < 0) {
+			rc = sc_error_set(err, SC_INTERNAL, "subjectAltName "
+			    "\"%s\": %s", sans[i], gnutls_strerror(r));
+			goto out;
+		}
+		nseen++;
+	}
+out:
+	free(seen);
+	return rc;
+}
+
+/*
+ * keyUsage (always critical in gnutls).  keyEncipherment only makes sense
+ * for RSA, whose key can carry a TLS 1.2 RSA key exchange; for ECDSA
+ * (RFC 5480 section 3) and Ed25519 (RFC 8410 section 5) it is not an
+ * allowed usage, so those keys get digitalSignature alone.
+ */
+static enum sc_err
+set_worker_usage(gnutls_x509_crt_t crt, gnutls_pk_algorithm_t pk,
+    struct sc_error *err)
+{
+	unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
+	int r;
+
+	if (pk == GNUTLS_PK_RSA)
+		usage |= GNUTLS_KEY_KEY_ENCIPHERMENT;
+	if ((r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set basicConstraints", r);
+	if ((r = gnutls_x509_crt_set_key_usage(crt, usage)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set keyUsage", r);
+	/* Workers are TLS servers (agent) and clients (mTLS to the master). */
+	if ((r = gnutls_x509_crt_set_key_purpose_oid(crt,
+	    GNUTLS_KP_TLS_WWW_SERVER, 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_purpose_oid(crt,
+	    GNUTLS_KP_TLS_WWW_CLIENT, 1)) < 0)
+		return tls_fail(err, SC_INTERNAL, "set extendedKeyUsage", r);
+	return SC_OK;
+}
+
+static enum sc_err
+fingerprint_hex(gnutls_x509_crt_t crt, char out[PKI_FINGERPRINT_LEN + 1],
+    struct sc_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[PKI_FINGERPRINT_LEN / 2];
+	size_t i, len = sizeof(md);
+	int r;
+
+	if ((r = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, md,
+	    &len)) < 0)
+		return tls_fail(err, SC_INTERNAL, "fingerprint", r);
+	if (len != sizeof(md))
+		return sc_error_set(err, SC_INTERNAL, "fingerprint of %zu "
+		    "bytes", len);
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+	return SC_OK;
+}
+
+static enum sc_err
+export_key_pem(gnutls_x509_privkey_t key, struct pki_issued *iss,
+    struct sc_error *err)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	enum sc_err rc = SC_OK;
+	int r;
+
+	if ((r = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM,
+	    NULL, GNUTLS_PKCS_PLAIN, &d)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "export key", r);
+		goto out;
+	}
+	if ((iss->key_pem = datum_strdup(&d)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	iss->key_pem_len = d.size;
+out:
+	datum_wipe(&d);
+	return rc;
+}
+
+enum sc_err
+pki_issue_worker(const struct pki_ca *ca, const char *name,
+    const char *const *sans, size_t nsans, enum pki_key_type type,
+    struct pki_issued *out, struct sc_error *err)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	struct pki_issued iss;
+	size_t namelen;
+	enum sc_err rc;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&iss, 0, sizeof(iss));
+	namelen = name != NULL ? strlen(name) : 0;
+	if (namelen == 0 || namelen > CN_MAX) {
+		rc = sc_error_set(err, SC_INVALID, "worker name of %zu bytes "
+		    "(want 1 to %d)", namelen, CN_MAX);
+		goto out;
+	}
+	if ((rc = generate_key(type, &key, err)) != SC_OK ||
+	    (rc = make_serial(iss.serial, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
+		goto out;
+	}
+	if ((rc = set_common(crt, iss.serial, WORKER_DAYS, key,
+	    err)) != SC_OK ||
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
+	    ORGANIZATION, err)) != SC_OK ||
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
+	    WORKER_UNIT, err)) != SC_OK ||
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, name,
+	    err)) != SC_OK ||
+	    (rc = set_worker_usage(crt,
+	    gnutls_x509_privkey_get_pk_algorithm(key), err)) != SC_OK ||
+	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_x509_crt_set_authority_key_id(crt, ca->key_id,
+	    ca->key_id_len)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "set authority key id", r);
+		goto out;
+	}
+	/* Through gnutls_privkey_t, so a PKCS#11 CA key can slot in. */
+	if ((r = gnutls_x509_crt_privkey_sign(crt, ca->crt, ca->key,
+	    sign_digest(ca->key), 0)) < 0) {
+		rc = tls_fail(err, SC_INTERNAL, "sign worker certificate", r);
+		goto out;
+	}
+	if ((rc = export_crt_pem(crt, &iss.cert_pem, err)) != SC_OK ||
+	    (rc = fingerprint_hex(crt, iss.fingerprint, err)) != SC_OK ||
+	    (rc = export_key_pem(key, &iss, err)) != SC_OK)
+		goto out;
+	*out = iss;
+	memset(&iss, 0, sizeof(iss));
+out:
+	pki_issued_clear(&iss);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+void
+pki_issued_clear(struct pki_issued *iss)
+{
+	if (iss->key_pem != NULL) {
+		gnutls_memset(iss->key_pem, 0, iss->key_pem_len);
+		free(iss->key_pem);
+	}
+	free(iss->cert_pem);
+	gnutls_memset(iss, 0, sizeof(*iss));
+}
