@@ -132,6 +132,12 @@ out:
 	return status;
 }
 
+static void
+print_applied(const char *name)
+{
+	printf("applied %s\n", name);
+}
+
 int
 cmd_migrate(int argc, char *argv[])
 {
@@ -146,15 +152,12 @@ cmd_migrate(int argc, char *argv[])
 		goto out;
 	}
 	if (db_open(cfg.conninfo, &db, &err) != SC_OK ||
-	    db_migrate(db, &applied, &err) != SC_OK) {
+	    db_migrate(db, print_applied, &applied, &err) != SC_OK) {
 		fprintf(stderr, "swarmctl: migrate: %s\n", err.msg);
 		goto out;
 	}
 	if (applied == 0)
 		printf("schema is up to date\n");
-	else
-		printf("applied %d migration%s\n", applied,
-		    applied == 1 ? "" : "s");
 	status = 0;
 out:
 	db_close(db);

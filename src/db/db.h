@@ -31,9 +31,12 @@ enum sc_err	 db_schema_check(struct db *, struct sc_error *);
 /*
  * Apply pending embedded migrations in order, each in its own
  * transaction, recorded in schema_migrations, under an advisory lock so
- * concurrent runs are safe.  `applied` (may be NULL) counts what ran.
+ * concurrent runs are safe.  `on_applied` (may be NULL) is told the name
+ * of each migration once it is committed; `applied` (may be NULL) counts
+ * them.
  */
-enum sc_err	 db_migrate(struct db *, int *applied, struct sc_error *);
+enum sc_err	 db_migrate(struct db *, void (*on_applied)(const char *),
+		    int *applied, struct sc_error *);
 
 /* A swarm_hosts row as the API shows it.  Strings are owned (malloc). */
 struct db_host {

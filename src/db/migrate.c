@@ -171,7 +171,6 @@ apply(struct db *db, PGconn *conn, const struct db_migration *m,
 		    "%s: the transaction was rolled back", what);
 		goto out;
 	}
-	log_info("applied migration %s", m->name);
 out:
 	if (rc != SC_OK)
 		rollback(conn);
@@ -180,7 +179,8 @@ out:
 }
 
 enum sc_err
-db_migrate(struct db *db, int *appliedp, struct sc_error *err)
+db_migrate(struct db *db, void (*on_applied)(const char *), int *appliedp,
+    struct sc_error *err)
 {
 	struct sc_error unlock_err;
 	PGconn *conn = NULL;
@@ -212,6 +212,8 @@ db_migrate(struct db *db, int *appliedp, struct sc_error *err)
 			continue;
 		if ((rc = apply(db, conn, &db_migrations[i], err)) != SC_OK)
 			goto out;
+		if (on_applied != NULL)
+			on_applied(db_migrations[i].name);
 		count++;
 	}
 out:
