@@ -3,17 +3,33 @@
 #include <stdio.h>
 
 #include "app.h"
+#include "auth.h"
 #include "handlers/handlers.h"
 #include "http/response.h"
 #include "router.h"
 
+#define OPERATOR	true
+#define PUBLIC		false
+
 static const struct route routes[] = {
-	{ HTTP_GET,	"/health",		handle_health,		false },
-	{ HTTP_GET,	"/swarm/health",	handle_health,		false },
-	{ HTTP_POST,	"/swarm/enroll",	handle_enroll,		true },
-	{ HTTP_GET,	"/swarm/hosts",		handle_hosts_list,	false },
-	{ HTTP_GET,	"/swarm/hosts/{uuid}",	handle_host_get,	false },
-	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	handle_host_delete,	false },
+	{ HTTP_GET,	"/health",		handle_health,	false, PUBLIC,
+	    NULL },
+	{ HTTP_GET,	"/swarm/health",	handle_health,	false, PUBLIC,
+	    NULL },
+	{ HTTP_GET,	"/swarm/ca.pem",	handle_ca_pem,	false, PUBLIC,
+	    NULL },
+	{ HTTP_GET,	"/swarm/crl.pem",	handle_crl_pem,	false, PUBLIC,
+	    NULL },
+	{ HTTP_POST,	"/swarm/enroll",	handle_enroll,	true, OPERATOR,
+	    "enroll" },
+	{ HTTP_GET,	"/swarm/hosts",		handle_hosts_list, false,
+	    OPERATOR, NULL },
+	{ HTTP_GET,	"/swarm/hosts/{uuid}",	handle_host_get, false,
+	    OPERATOR, NULL },
+	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	handle_host_delete, false,
+	    OPERATOR, "decommission" },
+	{ HTTP_GET,	"/swarm/audit",		handle_audit,	false,
+	    OPERATOR, NULL },
 };
 
 /*
@@ -31,36 +47,67 @@ read_json_body(struct http_request *req, http_read_fn rd, void *rdarg,
 	return http_request_read_body(req, rd, rdarg, err);
 }
 
+/*
+ * Operator routes: decide before reading the body, so an anonymous
+ * client cannot even make the responder buffer its upload.  A refused
+ * state change is audited (refused reads are not, so anonymous probing
+ * cannot flood the audit trail).
+ */
+static enum sc_err
+authorise(struct handler_ctx *ctx, const struct route *route,
+    const struct http_request *req, const char *param,
+    struct auth_actor *actor, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if (!route->operator_only)
+		return SC_OK;
+	rc = auth_operator(ctx, req, actor, err);
+	ctx->actor = actor;
+	if (rc == SC_FORBIDDEN && route->audit_action != NULL)
+		handler_audit(ctx, req, route->audit_action,
+		    param[0] ? param : NULL, "refused", err->msg);
+	return rc;
+}
+
 void
 app_handle(struct handler_ctx *ctx, struct http_request *req,
     enum sc_err parse_rc, http_read_fn rd, void *rdarg,
     struct http_response *resp, struct sc_error *err)
 {
-	char param[ROUTE_PARAM_MAX], allow_buf[64];
+	char param[ROUTE_PARAM_MAX], allow[64];
+	struct auth_actor actor;
 	const struct route *route;
 	enum sc_err rc = parse_rc;
 
+	ctx->actor = NULL;
 	if (rc != SC_OK)
 		goto out;
 	switch (router_match(routes, sizeof(routes) / sizeof(routes[0]),
-	    req->method, req->path, &route, param, allow_buf,
-	    sizeof(allow_buf))) {
+	    req->method, req->path, &route, param, allow, sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
 		rc = sc_error_set(err, SC_NOT_FOUND, "Not Found");
 		goto out;
 	case ROUTE_METHOD_NOT_ALLOWED:
 		if (http_response_detail(resp, 405, "Method Not Allowed") == -1)
 			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
-		snprintf(resp->allow, sizeof(resp->allow), "%s", allow_buf);
+		snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
 		goto out;
 	case ROUTE_FOUND:
 		break;
 	}
-	if (route->json_body &&
-	    (rc = read_json_body(req, rd, rdarg, err)) != SC_OK)
+	if ((rc = authorise(ctx, route, req, param, &actor, err)) != SC_OK)
 		goto out;
+	if (route->json_body &&
+	    (rc = read_json_body(req, rd, rdarg, err)) != SC_OK) {
+		if (route->audit_action != NULL)
+			handler_audit(ctx, req, route->audit_action, NULL,
+			    handler_outcome(rc), err->msg);
+		goto out;
+	}
 	rc = route->handler(ctx, req, param, resp, err);
 out:
+	ctx->actor = NULL;
 	if (rc != SC_OK && !resp->streaming)
 		http_response_error(resp, err);
 }

@@ -21,6 +21,13 @@ enum {
 	OPT_KEY_TYPE = 256,
 	OPT_CA_KEY_TYPE,
 	OPT_MAX_BODY,
+	OPT_ALLOW_LOOPBACK,
+	OPT_CRL_DAYS,
+	OPT_OUT,
+	OPT_PASSWORD_FILE,
+	OPT_DAYS,
+	OPT_CN,
+	OPT_SAN,
 };
 
 static const struct option serve_options[] = {
@@ -31,11 +38,48 @@ static const struct option serve_options[] = {
 	{ "key-type",	 required_argument, NULL, OPT_KEY_TYPE },
 	{ "ca-key-type", required_argument, NULL, OPT_CA_KEY_TYPE },
 	{ "max-body",	 required_argument, NULL, OPT_MAX_BODY },
+	{ "allow-loopback-operator", no_argument, NULL, OPT_ALLOW_LOOPBACK },
+	{ "crl-next-update-days", required_argument, NULL, OPT_CRL_DAYS },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option migrate_options[] = {
 	{ "db",		required_argument, NULL, OPT_DB },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The CA and database options of serve, which every trust command takes. */
+#define CA_DB_OPTIONS \
+	{ "ca-dir",	required_argument, NULL, OPT_CA_DIR }, \
+	{ "db",		required_argument, NULL, OPT_DB }
+
+static const struct option ca_db_options[] = {
+	CA_DB_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option operator_issue_options[] = {
+	CA_DB_OPTIONS,
+	{ "out",	required_argument, NULL, OPT_OUT },
+	{ "p12-password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "days",	required_argument, NULL, OPT_DAYS },
+	{ "key-type",	required_argument, NULL, OPT_KEY_TYPE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option server_cert_options[] = {
+	CA_DB_OPTIONS,
+	{ "cn",		required_argument, NULL, OPT_CN },
+	{ "san",	required_argument, NULL, OPT_SAN },
+	{ "out",	required_argument, NULL, OPT_OUT },
+	{ "key-type",	required_argument, NULL, OPT_KEY_TYPE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* serve's --crl-next-update-days, under the name that reads right here. */
+static const struct option crl_options[] = {
+	CA_DB_OPTIONS,
+	{ "next-update-days", required_argument, NULL, OPT_CRL_DAYS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -84,6 +128,51 @@ config_defaults(struct config *cfg)
 	cfg->key_type = PKI_DEFAULT_WORKER_KEY;
 	cfg->ca_key_type = PKI_DEFAULT_CA_KEY;
 	cfg->max_body = HTTP_DEFAULT_MAX_BODY;
+	cfg->crl_next_update = 7L * 24 * 3600;	/* RFC 5280 5.1.2.5 nextUpdate */
+}
+
+static enum sc_err
+add_san(struct config *cfg, const char *arg, struct sc_error *err)
+{
+	char **sans;
+
+	if (cfg->nsans == CONFIG_MAX_SANS)
+		return sc_error_set(err, SC_INVALID, "--san: at most %d",
+		    CONFIG_MAX_SANS);
+	if ((sans = reallocarray(cfg->sans, cfg->nsans + 1,
+	    sizeof(*sans))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	cfg->sans = sans;
+	if ((sans[cfg->nsans] = strdup(arg)) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	cfg->nsans++;
+	return SC_OK;
+}
+
+/* The options of operator, server-cert and crl that serve does not have. */
+static enum sc_err
+trust_option(struct config *cfg, int opt, const char *arg,
+    struct sc_error *err)
+{
+	long long n;
+
+	switch (opt) {
+	case OPT_OUT:
+		return set_string(&cfg->out_dir, arg, err);
+	case OPT_PASSWORD_FILE:
+		return set_string(&cfg->password_file, arg, err);
+	case OPT_DAYS:
+		if (parse_number(arg, 1, CONFIG_MAX_DAYS, &n) == -1)
+			return sc_error_set(err, SC_INVALID, "--days %s: "
+			    "expected 1-%d", arg, CONFIG_MAX_DAYS);
+		cfg->days = (int)n;
+		return SC_OK;
+	case OPT_CN:
+		return set_string(&cfg->cn, arg, err);
+	case OPT_SAN:
+		return add_san(cfg, arg, err);
+	}
+	return sc_error_set(err, SC_INVALID, "unknown option");
 }
 
 static enum sc_err
@@ -123,13 +212,23 @@ serve_option(struct config *cfg, int opt, const char *arg,
 			    "expected 1024-16777216 bytes", arg);
 		cfg->max_body = (size_t)n;
 		return SC_OK;
+	case OPT_ALLOW_LOOPBACK:
+		cfg->allow_loopback_operator = 1;
+		return SC_OK;
+	case OPT_CRL_DAYS:
+		if (parse_number(arg, 1, 365, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--crl-next-update-days %s: expected 1-365", arg);
+		cfg->crl_next_update = (long)n * 24 * 3600;
+		return SC_OK;
 	}
-	return sc_error_set(err, SC_INVALID, "unknown option");
+	return trust_option(cfg, opt, arg, err);
 }
 
+/* `operands`: how many arguments besides the options (0 or 1). */
 static enum sc_err
 parse(struct config *cfg, int argc, char *argv[],
-    const struct option *options, struct sc_error *err)
+    const struct option *options, int operands, struct sc_error *err)
 {
 	enum sc_err rc;
 	int opt;
@@ -145,9 +244,15 @@ parse(struct config *cfg, int argc, char *argv[],
 		if ((rc = serve_option(cfg, opt, optarg, err)) != SC_OK)
 			return rc;
 	}
-	if (optind != argc)
+	if (argc - optind > operands)
 		return sc_error_set(err, SC_INVALID, "%s: unexpected argument: "
-		    "%s", argv[0], argv[optind]);
+		    "%s", argv[0], argv[optind + operands]);
+	if (argc - optind < operands)
+		return sc_error_set(err, SC_INVALID, "%s: missing argument",
+		    argv[0]);
+	if (operands == 1 && set_string(&cfg->operand, argv[optind],
+	    err) != SC_OK)
+		return SC_INTERNAL;
 	if (cfg->ca_dir == NULL &&
 	    (cfg->ca_dir = config_default_ca_dir()) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
@@ -158,21 +263,88 @@ enum sc_err
 config_parse_serve(struct config *cfg, int argc, char *argv[],
     struct sc_error *err)
 {
-	return parse(cfg, argc, argv, serve_options, err);
+	return parse(cfg, argc, argv, serve_options, 0, err);
 }
 
 enum sc_err
 config_parse_migrate(struct config *cfg, int argc, char *argv[],
     struct sc_error *err)
 {
-	return parse(cfg, argc, argv, migrate_options, err);
+	return parse(cfg, argc, argv, migrate_options, 0, err);
+}
+
+static enum sc_err
+require(const char *value, const char *cmd, const char *option,
+    struct sc_error *err)
+{
+	if (value == NULL)
+		return sc_error_set(err, SC_INVALID, "%s: %s is required", cmd,
+		    option);
+	return SC_OK;
+}
+
+enum sc_err
+config_parse_operator_issue(struct config *cfg, int argc, char *argv[],
+    struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = parse(cfg, argc, argv, operator_issue_options, 1,
+	    err)) != SC_OK)
+		return rc;
+	if (cfg->days == 0)
+		cfg->days = PKI_OPERATOR_DAYS;
+	return require(cfg->out_dir, argv[0], "--out DIR", err);
+}
+
+enum sc_err
+config_parse_operator_list(struct config *cfg, int argc, char *argv[],
+    struct sc_error *err)
+{
+	return parse(cfg, argc, argv, ca_db_options, 0, err);
+}
+
+enum sc_err
+config_parse_operator_revoke(struct config *cfg, int argc, char *argv[],
+    struct sc_error *err)
+{
+	return parse(cfg, argc, argv, ca_db_options, 1, err);
+}
+
+enum sc_err
+config_parse_server_cert(struct config *cfg, int argc, char *argv[],
+    struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = parse(cfg, argc, argv, server_cert_options, 0,
+	    err)) != SC_OK ||
+	    (rc = require(cfg->cn, argv[0], "--cn CN", err)) != SC_OK)
+		return rc;
+	return require(cfg->out_dir, argv[0], "--out DIR", err);
+}
+
+enum sc_err
+config_parse_crl(struct config *cfg, int argc, char *argv[],
+    struct sc_error *err)
+{
+	return parse(cfg, argc, argv, crl_options, 0, err);
 }
 
 void
 config_free(struct config *cfg)
 {
+	size_t i;
+
 	free(cfg->listen);
 	free(cfg->ca_dir);
 	free(cfg->conninfo);
+	free(cfg->operand);
+	free(cfg->out_dir);
+	free(cfg->password_file);
+	free(cfg->cn);
+	for (i = 0; i < cfg->nsans; i++)
+		free(cfg->sans[i]);
+	free(cfg->sans);
 	memset(cfg, 0, sizeof(*cfg));
 }

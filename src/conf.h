@@ -1,6 +1,7 @@
 /*
- * Command-line configuration of `swarmctl serve` and `swarmctl migrate`,
- * parsed and checked once at start-up into a typed struct.
+ * Command-line configuration of `swarmctl serve`, `swarmctl migrate` and
+ * the trust commands (operator, server-cert, crl), parsed and checked
+ * once at start-up into a typed struct.
  */
 #ifndef SC_CONF_H
 #define SC_CONF_H
@@ -12,6 +13,8 @@
 
 #define CONFIG_DEFAULT_WORKERS	4
 #define CONFIG_MAX_WORKERS	256
+#define CONFIG_MAX_DAYS		3650	/* the CA's own lifetime */
+#define CONFIG_MAX_SANS		64
 
 struct config {
 	char			*listen;	/* NULL: serve on stdin */
@@ -21,6 +24,16 @@ struct config {
 	enum pki_key_type	 key_type;
 	enum pki_key_type	 ca_key_type;
 	size_t			 max_body;
+	int			 allow_loopback_operator;
+	long			 crl_next_update;	/* seconds */
+	/* operator issue/revoke, server-cert */
+	char			*operand;	/* NAME or FINGERPRINT */
+	char			*out_dir;
+	char			*password_file;	/* NULL: "" */
+	int			 days;
+	char			*cn;
+	char			**sans;
+	size_t			 nsans;
 };
 
 /*
@@ -30,6 +43,17 @@ struct config {
 enum sc_err	 config_parse_serve(struct config *, int, char *[],
 		    struct sc_error *);
 enum sc_err	 config_parse_migrate(struct config *, int, char *[],
+		    struct sc_error *);
+/* argv[0] is "issue", "list", "revoke"; "server-cert"; "crl". */
+enum sc_err	 config_parse_operator_issue(struct config *, int, char *[],
+		    struct sc_error *);
+enum sc_err	 config_parse_operator_list(struct config *, int, char *[],
+		    struct sc_error *);
+enum sc_err	 config_parse_operator_revoke(struct config *, int, char *[],
+		    struct sc_error *);
+enum sc_err	 config_parse_server_cert(struct config *, int, char *[],
+		    struct sc_error *);
+enum sc_err	 config_parse_crl(struct config *, int, char *[],
 		    struct sc_error *);
 void		 config_free(struct config *);
 

@@ -53,6 +53,7 @@ sc_err_name(enum sc_err code)
 	switch (code) {
 	case SC_OK:			return "ok";
 	case SC_BAD_REQUEST:		return "bad request";
+	case SC_FORBIDDEN:		return "forbidden";
 	case SC_NOT_FOUND:		return "not found";
 	case SC_CONFLICT:		return "conflict";
 	case SC_TOO_LARGE:		return "too large";

@@ -12,6 +12,7 @@
 enum sc_err {
 	SC_OK = 0,
 	SC_BAD_REQUEST,		/* 400: malformed body, bad framing */
+	SC_FORBIDDEN,		/* 403: no operator certificate */
 	SC_NOT_FOUND,		/* 404 */
 	SC_CONFLICT,		/* 409: name already enrolled */
 	SC_TOO_LARGE,		/* 413: body over the cap */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "operator.h"
 #include "serve.h"
 
 static const char usage[] =
@@ -15,11 +16,24 @@ static const char usage[] =
     "commands:\n"
     "  serve [--listen unix:PATH|HOST:PORT] [--workers N] [--ca-dir DIR]\n"
     "        [--db CONNINFO] [--key-type T] [--ca-key-type T]\n"
-    "        [--max-body BYTES]\n"
+    "        [--max-body BYTES] [--allow-loopback-operator]\n"
+    "        [--crl-next-update-days N]\n"
     "      Run the FastCGI responder.  Without --listen, serve on standard\n"
     "      input if it is a listening socket (spawn-fcgi, systemd).\n"
     "  migrate [--db CONNINFO]\n"
     "      Apply pending database migrations (safe to run concurrently).\n"
+    "  operator issue NAME --out DIR [--p12-password-file F] [--days N]\n"
+    "        [--key-type T] [--ca-dir DIR] [--db CONNINFO]\n"
+    "  operator list [--ca-dir DIR] [--db CONNINFO]\n"
+    "  operator revoke NAME|FINGERPRINT [--ca-dir DIR] [--db CONNINFO]\n"
+    "      Operator client certificates (OU=swarm-operator): write\n"
+    "      DIR/NAME.crt, .key and .p12; list them; revoke them and\n"
+    "      publish CA_DIR/crl.pem.\n"
+    "  server-cert --cn CN [--san NAME]... --out DIR [--key-type T]\n"
+    "        [--ca-dir DIR] [--db CONNINFO]\n"
+    "      The front end's TLS certificate: DIR/server.crt, server.key.\n"
+    "  crl [--ca-dir DIR] [--db CONNINFO] [--next-update-days N]\n"
+    "      Publish a fresh CA_DIR/crl.pem now (for cron).\n"
     "\n"
     "  --help, --version\n"
     "\n"
@@ -34,6 +48,9 @@ static const struct {
 } commands[] = {
 	{ "serve",	cmd_serve },
 	{ "migrate",	cmd_migrate },
+	{ "operator",	cmd_operator },
+	{ "server-cert", cmd_server_cert },
+	{ "crl",	cmd_crl },
 };
 
 int

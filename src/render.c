@@ -110,7 +110,7 @@ render_enrolled_bundle(struct http_response *resp, const struct db_host *h,
 		goto out;
 	resp->secret = true;
 	resp->status = 201;
-	resp->json = true;
+	resp->content_type = HTTP_JSON;
 	resp->len = 0;
 	if (http_response_append(resp, text, len - 1) ||
 	    http_response_append_str(resp, ",\"worker_key_pem\":\"") ||

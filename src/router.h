@@ -27,6 +27,8 @@ struct route {
 	const char	*pattern;
 	route_handler	 handler;
 	bool		 json_body;	/* POST body: 413/415/400 checks apply */
+	bool		 operator_only;	/* needs an operator (auth.h) */
+	const char	*audit_action;	/* changes state: refusals are audited */
 };
 
 enum route_result {

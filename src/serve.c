@@ -9,11 +9,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "conf.h"
+#include "crl.h"
 #include "db/db.h"
 #include "http/server.h"
 #include "log.h"
@@ -52,9 +54,98 @@ sweep_orphans(struct db *db, const char *ca_dir, struct sc_error *err)
 	return rc;
 }
 
+/*
+ * The CRL's nextUpdate must never pass: nginx (ssl_crl) refuses every
+ * client certificate once it has.  A thread of its own republishes it
+ * well before, with its own connection and its own copy of the CA.
+ */
+struct crl_refresher {
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;
+	bool			 stop, started;
+	const struct config	*cfg;
+};
+
+static void
+crl_refresh(const struct config *cfg, struct db *db, struct pki_ca **ca)
+{
+	struct sc_error err = { SC_OK, "" };
+
+	if (*ca == NULL && pki_ca_load(cfg->ca_dir, ca, &err) != SC_OK) {
+		log_error("CRL refresh: loading CA: %s", err.msg);
+		return;
+	}
+	if (crl_refresh_if_due(db, *ca, cfg->ca_dir, cfg->crl_next_update,
+	    &err) != SC_OK)
+		log_error("CRL refresh: %s", err.msg);
+}
+
+static void *
+crl_refresher_main(void *arg)
+{
+	struct crl_refresher *r = arg;
+	struct sc_error err = { SC_OK, "" };
+	struct pki_ca *ca = NULL;
+	struct db *db = NULL;
+	struct timespec until;
+	/* Often enough to catch a failed publish well within the period. */
+	long interval = r->cfg->crl_next_update / 8;
+
+	if (interval > 3600)
+		interval = 3600;
+	if (db_open(r->cfg->conninfo, &db, &err) != SC_OK) {
+		log_error("CRL refresh: %s", err.msg);
+		return NULL;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += interval;
+		if (pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0 ||
+		    r->stop)
+			continue;
+		pthread_mutex_unlock(&r->lock);
+		crl_refresh(r->cfg, db, &ca);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	pki_ca_free(ca);
+	db_close(db);
+	return NULL;
+}
+
+static void
+crl_refresher_start(struct crl_refresher *r, const struct config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	if (pthread_create(&r->thread, NULL, crl_refresher_main, r) == 0)
+		r->started = true;
+	else
+		log_error("starting the CRL refresh thread failed");
+}
+
+static void
+crl_refresher_stop(struct crl_refresher *r)
+{
+	if (r->started) {
+		pthread_mutex_lock(&r->lock);
+		r->stop = true;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+	}
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+}
+
 static enum sc_err
 startup_checks(const struct config *cfg, struct sc_error *err)
 {
+	struct pki_ca *ca = NULL;
 	struct db *db = NULL;
 	enum sc_err rc;
 
@@ -69,9 +160,17 @@ startup_checks(const struct config *cfg, struct sc_error *err)
 			sc_error_prefix(err, "database unreachable");
 		goto out;
 	}
-	if ((rc = sweep_orphans(db, cfg->ca_dir, err)) != SC_OK)
+	if ((rc = sweep_orphans(db, cfg->ca_dir, err)) != SC_OK) {
 		sc_error_prefix(err, "sweeping orphan bundles");
+		goto out;
+	}
+	/* nginx's ssl_crl needs the file before it starts: publish now. */
+	if ((rc = pki_ca_load(cfg->ca_dir, &ca, err)) != SC_OK ||
+	    (rc = crl_refresh_if_due(db, ca, cfg->ca_dir, cfg->crl_next_update,
+	    err)) != SC_OK)
+		sc_error_prefix(err, "publishing the CRL");
 out:
+	pki_ca_free(ca);
 	db_close(db);
 	return rc;
 }
@@ -93,7 +192,9 @@ int
 cmd_serve(int argc, char *argv[])
 {
 	struct sc_error err = { SC_OK, "" };
+	struct crl_refresher refresher;
 	struct config cfg;
+	enum sc_err rc;
 	int fd = -1, status = 1;
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
@@ -119,7 +220,13 @@ cmd_serve(int argc, char *argv[])
 	log_info("listening on %s (CA %s, worker keys %s)",
 	    cfg.listen ? cfg.listen : "standard input", cfg.ca_dir,
 	    pki_key_type_name(cfg.key_type));
-	if (server_run(&cfg, fd, &err) != SC_OK) {
+	if (cfg.allow_loopback_operator)
+		log_warn("--allow-loopback-operator: requests without TLS from "
+		    "127.0.0.1/::1 act as an operator");
+	crl_refresher_start(&refresher, &cfg);
+	rc = server_run(&cfg, fd, &err);
+	crl_refresher_stop(&refresher);
+	if (rc != SC_OK) {
 		log_error("%s", err.msg);
 		goto out;
 	}

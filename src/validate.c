@@ -249,15 +249,22 @@ check_notes(struct json_object *root, struct enroll_req *req,
 		    "out of memory");
 }
 
-/* Strict JSON: valid UTF-8, bounded depth, nothing after the value. */
-static struct json_object *
-parse_json(const char *body, size_t len, struct sc_error *err)
+/*
+ * Strict JSON: valid UTF-8, bounded depth, nothing after the value.
+ * SC_OK with *rootp set -- NULL for a JSON null, which json-c represents
+ * as a NULL object -- or SC_BAD_REQUEST saying why.
+ */
+static enum sc_err
+parse_json(const char *body, size_t len, struct json_object **rootp,
+    struct sc_error *err)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *root = NULL;
 	enum json_tokener_error jerr;
+	enum sc_err rc = SC_BAD_REQUEST;
 	size_t end;
 
+	*rootp = NULL;
 	if (len == 0) {
 		sc_error_set(err, SC_BAD_REQUEST, "malformed JSON body: empty");
 		goto out;
@@ -268,34 +275,42 @@ parse_json(const char *body, size_t len, struct sc_error *err)
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
-		sc_error_set(err, SC_INTERNAL, "json_tokener_new_ex failed");
+		rc = sc_error_set(err, SC_INTERNAL, "json_tokener_new_ex failed");
 		goto out;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, body, (int)len);
+	/*
+	 * A bare top-level number or literal ("42", "null") is only known to
+	 * be complete at the end of input: tell the tokener the input ended.
+	 */
+	end = json_tokener_get_parse_end(tok);
+	if (root == NULL &&
+	    json_tokener_get_error(tok) == json_tokener_continue)
+		root = json_tokener_parse_ex(tok, "", 1);
 	jerr = json_tokener_get_error(tok);
 	if (jerr != json_tokener_success) {
 		sc_error_set(err, SC_BAD_REQUEST, "malformed JSON body: %s",
 		    jerr == json_tokener_continue ? "unexpected end of input" :
 		    json_tokener_error_desc(jerr));
-		json_object_put(root);
-		root = NULL;
 		goto out;
 	}
-	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
+	for (; end < len; end++) {
 		if (!isspace((unsigned char)body[end])) {
 			sc_error_set(err, SC_BAD_REQUEST,
 			    "malformed JSON body: trailing data after the value");
-			json_object_put(root);
-			root = NULL;
 			goto out;
 		}
 	}
+	*rootp = root;
+	root = NULL;
+	rc = SC_OK;
 out:
+	json_object_put(root);
 	if (tok != NULL)
 		json_tokener_free(tok);
-	return root;
+	return rc;
 }
 
 enum sc_err
@@ -311,10 +326,8 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
 		rc = sc_error_set(err, SC_TOO_LARGE, "request body too large");
 		goto out;
 	}
-	if ((root = parse_json(body, len, err)) == NULL) {
-		rc = err != NULL ? err->code : SC_BAD_REQUEST;
+	if ((rc = parse_json(body, len, &root, err)) != SC_OK)
 		goto out;
-	}
 	if ((detail = json_object_new_array()) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
@@ -383,6 +396,35 @@ validate_hosts_query(const char *query, struct hosts_query *q,
 	add_error(detail, "query", "host_status", -1, "string_pattern_mismatch",
 	    "host_status must be given once, 1-32 characters of "
 	    "[A-Za-z0-9_-]");
+	*detail_out = detail;
+	return sc_error_set(err, SC_INVALID, "invalid query");
+}
+
+enum sc_err
+validate_audit_query(const char *query, int *limit,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	struct json_object *detail;
+	char value[8], *end;
+	long n;
+	int found;
+
+	*limit = AUDIT_LIMIT_DEFAULT;
+	*detail_out = NULL;
+	found = http_query_get(query, "limit", value, sizeof(value));
+	if (found == 0)
+		return SC_OK;
+	if (found == 1 && value[0] >= '0' && value[0] <= '9') {
+		n = strtol(value, &end, 10);
+		if (*end == '\0' && n >= 1 && n <= AUDIT_LIMIT_MAX) {
+			*limit = (int)n;
+			return SC_OK;
+		}
+	}
+	if ((detail = json_object_new_array()) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	add_error(detail, "query", "limit", -1, "int_parsing",
+	    "limit must be an integer from 1 to 1000, given once");
 	*detail_out = detail;
 	return sc_error_set(err, SC_INVALID, "invalid query");
 }

@@ -49,6 +49,12 @@ void		 enroll_req_clear(struct enroll_req *);
 enum sc_err	 validate_hosts_query(const char *query, struct hosts_query *,
 		    struct json_object **detail, struct sc_error *);
 
+/* GET /swarm/audit query: ?limit=N, 1-1000, default 100. */
+#define AUDIT_LIMIT_DEFAULT	100
+#define AUDIT_LIMIT_MAX		1000
+enum sc_err	 validate_audit_query(const char *query, int *limit,
+		    struct json_object **detail, struct sc_error *);
+
 /*
  * A host uuid path segment: canonical 8-4-4-4-12 hex, either case.
  * Writes the lowercase form to out; false if malformed.

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "log.h"
 #include "db/db.h"
+#include "db/internal.h"
 #include "db/migrations.h"
 
 /*
@@ -34,15 +35,14 @@
 #define CONNECT_TIMEOUT		"5"
 #define APPLICATION_NAME	"swarmctl"
 
-/* RFC 3339 in UTC with microseconds and "Z" (CONTRACT.md "Shapes"). */
-#define UTC_TIME(col)	"to_char(" col " AT TIME ZONE 'UTC', " \
-			"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+/* Statements prepared on one connection, at most (all files together). */
+#define PREPARED_MAX		64
 
 /* The SwarmHostView columns, in enum host_col order. */
 #define HOST_COLUMNS	"uuid::text, name, address, agent_port, status, " \
-			UTC_TIME("last_heartbeat") ", " \
+			DB_UTC_TIME("last_heartbeat") ", " \
 			"client_cert_fingerprint, cert_bundle_path, " \
-			UTC_TIME("enrolled_at") ", notes"
+			DB_UTC_TIME("enrolled_at") ", notes"
 
 enum host_col {
 	COL_UUID, COL_NAME, COL_ADDRESS, COL_AGENT_PORT, COL_STATUS,
@@ -71,11 +71,7 @@ enum stmt {
 	ST_COUNT
 };
 
-static const struct statement {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
-} statements[ST_COUNT] = {
+static const struct db_statement statements[ST_COUNT] = {
 	[ST_BEGIN] = { "sc_begin", "BEGIN", 0 },
 	[ST_COMMIT] = { "sc_commit", "COMMIT", 0 },
 	[ST_ROLLBACK] = { "sc_rollback", "ROLLBACK", 0 },
@@ -87,7 +83,7 @@ static const struct statement {
 	    "INSERT INTO swarm_hosts (name, address, agent_port, "
 	    "client_cert_fingerprint, cert_bundle_path, notes) "
 	    "VALUES ($1, $2, $3::integer, '', $4, $5) "
-	    "RETURNING uuid::text, " UTC_TIME("enrolled_at"), 5 },
+	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 5 },
 	[ST_HOST_SET_FINGERPRINT] = { "sc_host_set_fingerprint",
 	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2 "
 	    "WHERE uuid = $1::uuid", 2 },
@@ -126,17 +122,16 @@ static const struct statement {
 	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1 },
 };
 
-_Static_assert(ST_COUNT <= 32, "struct db.prepared has one bit per statement");
-
 struct db {
 	char		*conninfo;
 	PGconn		*conn;
 	/*
-	 * Which statements are prepared on this connection (bit per enum
-	 * stmt).  Prepared on first use, not at connect time: db_migrate runs
-	 * on a database whose tables do not exist yet.
+	 * Which statements are prepared on this connection (ours and those
+	 * of certs.c and audit.c).  Prepared on first use, not at connect
+	 * time: db_migrate runs on a database whose tables do not exist yet.
 	 */
-	uint32_t	 prepared;
+	const struct db_statement *prepared[PREPARED_MAX];
+	size_t		 nprepared;
 	bool		 in_tx;		/* BEGIN sent, COMMIT/ROLLBACK not yet */
 	bool		 bundles_locked; /* session advisory lock held */
 };
@@ -283,7 +278,7 @@ db_connect(struct db *db, struct sc_error *err)
 	if (db->bundles_locked)
 		return sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "PostgreSQL connection lost while holding the bundle lock");
-	db->prepared = 0;
+	db->nprepared = 0;
 	if (db->conn == NULL) {
 		if ((db->conn = connect_new(db->conninfo)) == NULL)
 			return sc_error_set(err, SC_INTERNAL,
@@ -316,38 +311,43 @@ db_connection(struct db *db, PGconn **connp, struct sc_error *err)
 }
 
 static enum sc_err
-prepare(struct db *db, enum stmt id, struct sc_error *err)
+prepare(struct db *db, const struct db_statement *st, struct sc_error *err)
 {
-	const struct statement *st = &statements[id];
 	PGresult *res = NULL;
 	enum sc_err rc = SC_OK;
+	size_t i;
 
-	if (db->prepared & (UINT32_C(1) << id))
+	for (i = 0; i < db->nprepared; i++)
+		if (db->prepared[i] == st)
+			goto out;
+	if (db->nprepared == PREPARED_MAX) {
+		rc = sc_error_set(err, SC_INTERNAL, "%s: more than %d prepared "
+		    "statements", st->name, PREPARED_MAX);
 		goto out;
+	}
 	/* No parameter types: the SQL casts where inference is not enough. */
 	res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = db_result_error(db, res, st->name, err);
 		goto out;
 	}
-	db->prepared |= UINT32_C(1) << id;
+	db->prepared[db->nprepared++] = st;
 out:
 	PQclear(res);
 	return rc;
 }
 
-/* Run statement `id` once; on SC_OK *resp holds a result of status want. */
-static enum sc_err
-exec_once(struct db *db, enum stmt id, const char *const *values,
-    ExecStatusType want, PGresult **resp, struct sc_error *err)
+enum sc_err
+db_exec(struct db *db, const struct db_statement *st,
+    const char *const *values, ExecStatusType want, PGresult **resp,
+    struct sc_error *err)
 {
-	const struct statement *st = &statements[id];
 	PGresult *res = NULL;
 	enum sc_err rc;
 
 	*resp = NULL;
 	if ((rc = db_connect(db, err)) != SC_OK ||
-	    (rc = prepare(db, id, err)) != SC_OK)
+	    (rc = prepare(db, st, err)) != SC_OK)
 		goto out;
 	res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL,
 	    NULL, 0);
@@ -360,6 +360,14 @@ exec_once(struct db *db, enum stmt id, const char *const *values,
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* Run statement `id` of ours once; see db_exec. */
+static enum sc_err
+exec_once(struct db *db, enum stmt id, const char *const *values,
+    ExecStatusType want, PGresult **resp, struct sc_error *err)
+{
+	return db_exec(db, &statements[id], values, want, resp, err);
 }
 
 /*
@@ -377,14 +385,15 @@ may_retry(const struct db *db, bool was_up, enum sc_err rc)
 }
 
 /*
- * exec_once, retried once on a fresh connection when the old one turns
+ * db_exec, retried once on a fresh connection when the old one turns
  * out to be dead.  Only for statements that are safe to send twice:
  * reads, a session lock not yet held, and the BEGIN that opens a
  * transaction (nothing has happened in it yet).  Never inside one.
  */
-static enum sc_err
-exec_retry(struct db *db, enum stmt id, const char *const *values,
-    ExecStatusType want, PGresult **resp, struct sc_error *err)
+enum sc_err
+db_exec_retry(struct db *db, const struct db_statement *st,
+    const char *const *values, ExecStatusType want, PGresult **resp,
+    struct sc_error *err)
 {
 	struct sc_error first;
 	enum sc_err rc;
@@ -392,11 +401,11 @@ exec_retry(struct db *db, enum stmt id, const char *const *values,
 
 	sc_error_clear(&first);
 	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
-	rc = exec_once(db, id, values, want, resp, &first);
+	rc = db_exec(db, st, values, want, resp, &first);
 	if (may_retry(db, was_up, rc)) {
 		log_info("reconnecting to PostgreSQL (%s)", first.msg);
 		sc_error_clear(&first);
-		rc = exec_once(db, id, values, want, resp, &first);
+		rc = db_exec(db, st, values, want, resp, &first);
 	}
 	if (rc != SC_OK)
 		sc_error_set(err, rc, "%s", first.msg);
@@ -404,7 +413,14 @@ exec_retry(struct db *db, enum stmt id, const char *const *values,
 }
 
 static enum sc_err
-tx_begin(struct db *db, struct sc_error *err)
+exec_retry(struct db *db, enum stmt id, const char *const *values,
+    ExecStatusType want, PGresult **resp, struct sc_error *err)
+{
+	return db_exec_retry(db, &statements[id], values, want, resp, err);
+}
+
+enum sc_err
+db_tx_begin(struct db *db, struct sc_error *err)
 {
 	PGresult *res = NULL;
 	enum sc_err rc;
@@ -420,8 +436,8 @@ tx_begin(struct db *db, struct sc_error *err)
 }
 
 /* End the open transaction, if any, without committing it. */
-static void
-tx_abort(struct db *db)
+void
+db_tx_abort(struct db *db)
 {
 	struct sc_error err;
 	PGresult *res = NULL;
@@ -448,8 +464,8 @@ tx_abort(struct db *db)
  * COMMIT.  A COMMIT of a transaction that had failed "succeeds" with the
  * tag ROLLBACK: check the tag, not just the status.
  */
-static enum sc_err
-tx_commit(struct db *db, struct sc_error *err)
+enum sc_err
+db_tx_commit(struct db *db, struct sc_error *err)
 {
 	PGresult *res = NULL;
 	enum sc_err rc;
@@ -464,8 +480,14 @@ tx_commit(struct db *db, struct sc_error *err)
 	return rc;
 }
 
-static enum sc_err
-copy_text(const PGresult *res, int row, int col, bool nullable,
+bool
+db_in_tx(const struct db *db)
+{
+	return db->in_tx;
+}
+
+enum sc_err
+db_copy_text(const PGresult *res, int row, int col, bool nullable,
     char **out, struct sc_error *err)
 {
 	*out = NULL;
@@ -473,15 +495,15 @@ copy_text(const PGresult *res, int row, int col, bool nullable,
 		if (nullable)
 			return SC_OK;
 		return sc_error_set(err, SC_INTERNAL,
-		    "host row: unexpected NULL in column %d", col);
+		    "row: unexpected NULL in column %d", col);
 	}
 	if ((*out = strdup(PQgetvalue(res, row, col))) == NULL)
-		return sc_error_set(err, SC_INTERNAL, "host row: out of memory");
+		return sc_error_set(err, SC_INTERNAL, "row: out of memory");
 	return SC_OK;
 }
 
-static enum sc_err
-copy_fixed(const PGresult *res, int row, int col, char *dst,
+enum sc_err
+db_copy_fixed(const PGresult *res, int row, int col, char *dst,
     size_t size, struct sc_error *err)
 {
 	size_t len;
@@ -489,7 +511,7 @@ copy_fixed(const PGresult *res, int row, int col, char *dst,
 	if (PQgetisnull(res, row, col) ||
 	    (len = (size_t)PQgetlength(res, row, col)) >= size)
 		return sc_error_set(err, SC_INTERNAL,
-		    "host row: bad value in column %d", col);
+		    "row: bad value in column %d", col);
 	memcpy(dst, PQgetvalue(res, row, col), len + 1);
 	return SC_OK;
 }
@@ -523,25 +545,25 @@ row_to_host(const PGresult *res, int row, struct db_host *h,
 		    COL_COUNT);
 		goto out;
 	}
-	if ((rc = copy_fixed(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
+	if ((rc = db_copy_fixed(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
 	    err)) != SC_OK ||
-	    (rc = copy_text(res, row, COL_NAME, false, &h->name, err)) !=
+	    (rc = db_copy_text(res, row, COL_NAME, false, &h->name, err)) !=
 	    SC_OK ||
-	    (rc = copy_text(res, row, COL_ADDRESS, false, &h->address, err)) !=
+	    (rc = db_copy_text(res, row, COL_ADDRESS, false, &h->address, err)) !=
 	    SC_OK ||
 	    (rc = parse_port(PQgetvalue(res, row, COL_AGENT_PORT),
 	    &h->agent_port, err)) != SC_OK ||
-	    (rc = copy_text(res, row, COL_STATUS, false, &h->status, err)) !=
+	    (rc = db_copy_text(res, row, COL_STATUS, false, &h->status, err)) !=
 	    SC_OK ||
-	    (rc = copy_text(res, row, COL_LAST_HEARTBEAT, true,
+	    (rc = db_copy_text(res, row, COL_LAST_HEARTBEAT, true,
 	    &h->last_heartbeat, err)) != SC_OK ||
-	    (rc = copy_text(res, row, COL_FINGERPRINT, false,
+	    (rc = db_copy_text(res, row, COL_FINGERPRINT, false,
 	    &h->client_cert_fingerprint, err)) != SC_OK ||
-	    (rc = copy_text(res, row, COL_BUNDLE_PATH, false,
+	    (rc = db_copy_text(res, row, COL_BUNDLE_PATH, false,
 	    &h->cert_bundle_path, err)) != SC_OK ||
-	    (rc = copy_fixed(res, row, COL_ENROLLED_AT, h->enrolled_at,
+	    (rc = db_copy_fixed(res, row, COL_ENROLLED_AT, h->enrolled_at,
 	    sizeof(h->enrolled_at), err)) != SC_OK ||
-	    (rc = copy_text(res, row, COL_NOTES, true, &h->notes, err)) !=
+	    (rc = db_copy_text(res, row, COL_NOTES, true, &h->notes, err)) !=
 	    SC_OK)
 		goto out;
 out:
@@ -634,7 +656,7 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 	values[2] = port;
 	values[3] = h->cert_bundle_path;
 	values[4] = h->notes;
-	if ((rc = tx_begin(db, err)) != SC_OK)
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
 	/* Shared: enrollments run side by side; only the sweep excludes. */
 	if ((rc = exec_once(db, ST_ENROLL_LOCK, NULL, PGRES_TUPLES_OK, &res,
@@ -670,7 +692,7 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 	    (size_t)PQgetlength(res, 0, 1) + 1);
 out:
 	if (rc != SC_OK)
-		tx_abort(db);
+		db_tx_abort(db);
 	PQclear(res);
 	return rc;
 }
@@ -723,9 +745,28 @@ out:
 	return rc;
 }
 
+/* Inside the enrollment transaction: the certificate, the audit entry. */
+static enum sc_err
+enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
+    const struct db_audit *audit, struct sc_error *err)
+{
+	struct db_cert c;
+	enum sc_err rc;
+
+	if (cert == NULL || audit == NULL)
+		return sc_error_set(err, SC_INTERNAL,
+		    "enrollment %s: no certificate or audit entry", uuid);
+	/* The certificate belongs to the host this transaction created. */
+	c = *cert;
+	c.host_uuid = uuid;
+	if ((rc = db_cert_insert(db, &c, err)) != SC_OK)
+		return rc;
+	return db_audit_insert(db, audit, err);
+}
+
 enum sc_err
-db_enroll_commit(struct db *db, const char *uuid, const char *fingerprint,
-    struct sc_error *err)
+db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
+    const struct db_audit *audit, struct sc_error *err)
 {
 	struct sc_error commit_err;
 	PGresult *res = NULL;
@@ -735,13 +776,14 @@ db_enroll_commit(struct db *db, const char *uuid, const char *fingerprint,
 
 	sc_error_clear(&commit_err);
 	values[0] = uuid;
-	values[1] = fingerprint;
+	values[1] = cert != NULL ? cert->fingerprint : NULL;
 	if (!db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
 		    "no enrollment transaction is open");
 		goto out;
 	}
-	if ((rc = exec_once(db, ST_HOST_SET_FINGERPRINT, values,
+	if ((rc = enroll_record(db, uuid, cert, audit, err)) != SC_OK ||
+	    (rc = exec_once(db, ST_HOST_SET_FINGERPRINT, values,
 	    PGRES_COMMAND_OK, &res, err)) != SC_OK)
 		goto out;
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
@@ -750,16 +792,16 @@ db_enroll_commit(struct db *db, const char *uuid, const char *fingerprint,
 		goto out;
 	}
 	pid = PQbackendPID(db->conn);
-	rc = tx_commit(db, &commit_err);
+	rc = db_tx_commit(db, &commit_err);
 	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
 		db->in_tx = false;
-		rc = commit_in_doubt(db, uuid, fingerprint, pid, &commit_err,
+		rc = commit_in_doubt(db, uuid, values[1], pid, &commit_err,
 		    err);
 	} else if (rc != SC_OK)
 		sc_error_set(err, rc, "%s", commit_err.msg);
 out:
 	if (rc != SC_OK)
-		tx_abort(db);
+		db_tx_abort(db);
 	PQclear(res);
 	return rc;
 }
@@ -768,7 +810,7 @@ void
 db_rollback(struct db *db)
 {
 	if (db != NULL)
-		tx_abort(db);
+		db_tx_abort(db);
 }
 
 enum sc_err
@@ -798,61 +840,49 @@ out:
 }
 
 /*
- * One pass of db_hosts_list.  Single-row mode hands us one PGresult per
- * row, so memory stays flat however many hosts there are.  Whatever
- * happens, every result is read before returning (a connection with a
- * query in flight is unusable); cancelling instead would race with the
- * next query on this connection, and a host list is not long enough for
- * draining to matter.
+ * One pass of db_stream.  Single-row mode hands us one PGresult per row,
+ * so memory stays flat however many rows there are.  Whatever happens,
+ * every result is read before returning (a connection with a query in
+ * flight is unusable); cancelling instead would race with the next query
+ * on this connection, and our lists are not long enough for draining to
+ * matter.
  */
 static enum sc_err
-list_once(struct db *db, const char *status,
-    int (*each)(const struct db_host *, void *), void *arg,
-    size_t *delivered, struct sc_error *err)
+stream_once(struct db *db, const struct db_statement *st,
+    const char *const *values, enum sc_err (*row)(const PGresult *, void *),
+    void *arg, size_t *delivered, struct sc_error *err)
 {
-	struct db_host h;
 	PGresult *res = NULL;
-	const char *values[1];
-	enum stmt id;
 	enum sc_err rc;
 
-	memset(&h, 0, sizeof(h));
-	values[0] = status;
-	id = status != NULL ? ST_HOSTS_LIST_STATUS : ST_HOSTS_LIST;
 	if ((rc = db_connect(db, err)) != SC_OK ||
-	    (rc = prepare(db, id, err)) != SC_OK)
+	    (rc = prepare(db, st, err)) != SC_OK)
 		goto out;
-	if (!PQsendQueryPrepared(db->conn, statements[id].name,
-	    statements[id].nparams, values, NULL, NULL, 0)) {
-		rc = db_result_error(db, NULL, statements[id].name, err);
+	if (!PQsendQueryPrepared(db->conn, st->name, st->nparams, values,
+	    NULL, NULL, 0)) {
+		rc = db_result_error(db, NULL, st->name, err);
 		goto out;
 	}
 	if (!PQsetSingleRowMode(db->conn))
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "%s: cannot enter single-row mode", statements[id].name);
+		    "%s: cannot enter single-row mode", st->name);
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		switch (PQresultStatus(res)) {
 		case PGRES_SINGLE_TUPLE:
 			if (rc != SC_OK)
 				break;
-			if ((rc = row_to_host(res, 0, &h, err)) != SC_OK)
-				break;
 			(*delivered)++;
-			if (each(&h, arg) != 0)
-				rc = sc_error_set(err, SC_INTERNAL,
-				    "host list: stopped by the caller");
-			db_host_clear(&h);
+			rc = row(res, arg);
 			break;
-		case PGRES_TUPLES_OK:	/* the end (or every row at once) */
+		case PGRES_TUPLES_OK:	/* the end (or all rows at once) */
 			if (rc == SC_OK && PQntuples(res) != 0)
 				rc = sc_error_set(err, SC_INTERNAL,
 				    "%s: rows outside single-row mode",
-				    statements[id].name);
+				    st->name);
 			break;
 		default:
 			if (rc == SC_OK)
-				rc = db_result_error(db, res,
-				    statements[id].name, err);
+				rc = db_result_error(db, res, st->name, err);
 			break;
 		}
 		PQclear(res);
@@ -862,13 +892,14 @@ out:
 }
 
 /*
- * `each` must not use this struct db: its connection is busy until the
- * last row has been read.
+ * `row` must not use this struct db: its connection is busy until the
+ * last row has been read.  `row` reports its own errors into the
+ * sc_error it was given through `arg`.
  */
 enum sc_err
-db_hosts_list(struct db *db, const char *status,
-    int (*each)(const struct db_host *, void *), void *arg,
-    struct sc_error *err)
+db_stream(struct db *db, const struct db_statement *st,
+    const char *const *values, enum sc_err (*row)(const PGresult *, void *),
+    void *arg, struct sc_error *err)
 {
 	struct sc_error first;
 	size_t delivered = 0;
@@ -877,21 +908,57 @@ db_hosts_list(struct db *db, const char *status,
 
 	sc_error_clear(&first);
 	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
-	rc = list_once(db, status, each, arg, &delivered, &first);
+	rc = stream_once(db, st, values, row, arg, &delivered, &first);
 	/* Once a row went out, the caller has started its answer: no retry. */
 	if (delivered == 0 && may_retry(db, was_up, rc)) {
 		log_info("reconnecting to PostgreSQL (%s)", first.msg);
 		sc_error_clear(&first);
-		rc = list_once(db, status, each, arg, &delivered, &first);
+		rc = stream_once(db, st, values, row, arg, &delivered, &first);
 	}
-	if (rc != SC_OK)
+	if (rc != SC_OK && first.code != SC_OK)
 		sc_error_set(err, rc, "%s", first.msg);
 	return rc;
 }
 
+struct host_walk {
+	int		(*each)(const struct db_host *, void *);
+	void		*arg;
+	struct sc_error	*err;
+};
+
+static enum sc_err
+host_row(const PGresult *res, void *arg)
+{
+	struct host_walk *walk = arg;
+	struct db_host h;
+	enum sc_err rc;
+
+	if ((rc = row_to_host(res, 0, &h, walk->err)) != SC_OK)
+		return rc;
+	if (walk->each(&h, walk->arg) != 0)
+		rc = sc_error_set(walk->err, SC_INTERNAL,
+		    "host list: stopped by the caller");
+	db_host_clear(&h);
+	return rc;
+}
+
 enum sc_err
-db_host_delete(struct db *db, const char *uuid, char **name_out,
+db_hosts_list(struct db *db, const char *status,
+    int (*each)(const struct db_host *, void *), void *arg,
     struct sc_error *err)
+{
+	struct host_walk walk = { each, arg, err };
+	const char *values[1];
+
+	values[0] = status;
+	return db_stream(db, &statements[status != NULL ?
+	    ST_HOSTS_LIST_STATUS : ST_HOSTS_LIST], values, host_row, &walk,
+	    err);
+}
+
+enum sc_err
+db_host_delete(struct db *db, const char *uuid, const struct db_audit *audit,
+    char **name_out, struct sc_error *err)
 {
 	PGresult *res = NULL;
 	const char *values[1];
@@ -900,7 +967,12 @@ db_host_delete(struct db *db, const char *uuid, char **name_out,
 
 	*name_out = NULL;
 	values[0] = uuid;
-	if ((rc = tx_begin(db, err)) != SC_OK)
+	if (audit == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "decommission %s: no audit entry", uuid);
+		goto out;
+	}
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
 	/* Lock the row: a concurrent delete of the same host waits here. */
 	if ((rc = exec_once(db, ST_HOST_LOCK, values, PGRES_TUPLES_OK, &res,
@@ -926,13 +998,20 @@ db_host_delete(struct db *db, const char *uuid, char **name_out,
 	if ((rc = exec_once(db, ST_HOST_DELETE, values, PGRES_COMMAND_OK,
 	    &res, err)) != SC_OK)
 		goto out;
-	if ((rc = tx_commit(db, err)) != SC_OK)
+	/*
+	 * The certificate dies with the host, in the same transaction: no
+	 * moment exists in which the host is gone and its certificate is
+	 * still good in the database (the CRL file follows after COMMIT).
+	 */
+	if ((rc = db_certs_revoke_host(db, uuid, err)) != SC_OK ||
+	    (rc = db_audit_insert(db, audit, err)) != SC_OK ||
+	    (rc = db_tx_commit(db, err)) != SC_OK)
 		goto out;
 	*name_out = name;
 	name = NULL;
 out:
 	if (rc != SC_OK)
-		tx_abort(db);
+		db_tx_abort(db);
 	PQclear(res);
 	free(name);
 	return rc;

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -54,6 +56,32 @@ struct db_host {
 void		 db_host_clear(struct db_host *);
 
 /*
+ * An audit_log entry (append-only).  Strings may be NULL where noted.
+ * actor is the operator certificate's CN, or "loopback" / "cli".
+ */
+struct db_audit {
+	const char	*actor;
+	const char	*actor_fingerprint;	/* NULL for loopback / cli */
+	const char	*action;	/* enroll, decommission, operator-issue,
+					   operator-revoke, ... */
+	const char	*target;	/* host name, uuid, operator name */
+	const char	*outcome;	/* success, conflict, invalid, refused,
+					   not-found, error */
+	const char	*client_addr;	/* NULL for the CLI */
+	const char	*detail;	/* free text or NULL */
+};
+
+/* A certificate the CA issued, for the certificates table. */
+struct db_cert {
+	const char	*serial_hex;
+	const char	*fingerprint;
+	const char	*subject;
+	const char	*kind;		/* worker, operator, server */
+	const char	*host_uuid;	/* NULL unless kind is worker */
+	time_t		 not_after;
+};
+
+/*
  * Enrollment, step 1: BEGIN; take the shared bundle lock (see
  * db_bundles_lock); INSERT the row (uuid from gen_random_uuid(), empty
  * fingerprint, status 'enrolled').  A unique violation on name rolls back
@@ -63,9 +91,13 @@ void		 db_host_clear(struct db_host *);
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    struct sc_error *);
-/* Step 2: set the fingerprint and COMMIT.  On failure: rolled back. */
+/*
+ * Step 2: set the fingerprint, record the certificate (cert->host_uuid is
+ * the new host) and the audit entry, COMMIT.  On failure: rolled back.
+ */
 enum sc_err	 db_enroll_commit(struct db *, const char *uuid,
-		    const char *fingerprint, struct sc_error *);
+		    const struct db_cert *cert, const struct db_audit *audit,
+		    struct sc_error *);
 /* Abandon an open transaction (safe when none is open). */
 void		 db_rollback(struct db *);
 
@@ -84,11 +116,72 @@ enum sc_err	 db_hosts_list(struct db *, const char *status,
 
 /*
  * Decommission: in one transaction delete the host's decky_shards rows
- * and the host.  SC_NOT_FOUND if absent.  *name_out (malloc'd) receives
- * the host's name so the caller can remove its bundle afterwards.
+ * and the host, revoke its certificates (reason cessationOfOperation) and
+ * append `audit`.  SC_NOT_FOUND if absent (nothing written).  *name_out
+ * (malloc'd) receives the host's name so the caller can remove its
+ * bundle afterwards.
  */
-enum sc_err	 db_host_delete(struct db *, const char *uuid, char **name_out,
+enum sc_err	 db_host_delete(struct db *, const char *uuid,
+		    const struct db_audit *audit, char **name_out,
 		    struct sc_error *);
+
+/* Append one audit entry in its own transaction (refusals, failures). */
+enum sc_err	 db_audit_append(struct db *, const struct db_audit *,
+		    struct sc_error *);
+
+/* A row of audit_log as GET /swarm/audit shows it (owned strings). */
+struct db_audit_row {
+	long long	 id;
+	char		 at[DB_TIME_LEN + 1];
+	char		*actor, *actor_fingerprint, *action, *target, *outcome,
+			*client_addr, *detail;
+};
+/* Newest first, at most `limit` rows, streamed to `each`. */
+enum sc_err	 db_audit_list(struct db *, int limit,
+		    int (*each)(const struct db_audit_row *, void *), void *,
+		    struct sc_error *);
+
+/* Record a certificate outside enrollment (operator, server) + audit. */
+enum sc_err	 db_cert_record(struct db *, const struct db_cert *,
+		    const struct db_audit *, struct sc_error *);
+
+/*
+ * The state of a certificate by fingerprint, for authorisation:
+ * *known false if the CA never recorded it; *revoked true if revoked.
+ */
+enum sc_err	 db_cert_status(struct db *, const char *fingerprint,
+		    bool *known, bool *revoked, struct sc_error *);
+
+/* A certificates row (owned strings), for `swarmctl operator list`. */
+struct db_cert_row {
+	char	*serial_hex, *fingerprint, *subject, *kind, *host_uuid;
+	char	 not_after[DB_TIME_LEN + 1];
+	char	*revoked_at, *reason;	/* NULL unless revoked */
+};
+enum sc_err	 db_certs_list(struct db *, const char *kind,
+		    int (*each)(const struct db_cert_row *, void *), void *,
+		    struct sc_error *);
+
+/*
+ * Revoke the unrevoked operator certificate(s) whose fingerprint is
+ * `key` or whose subject CN is `key`; *count says how many; appends
+ * `audit` in the same transaction (with audit->detail NULL, the detail
+ * recorded is "revoked <fingerprint>[, ...]").  SC_NOT_FOUND if none
+ * matched (nothing written).
+ */
+enum sc_err	 db_operator_revoke(struct db *, const char *key,
+		    const struct db_audit *, int *count, struct sc_error *);
+
+/*
+ * Everything revoked, for the CRL, plus the next CRL number (a sequence,
+ * so CRL numbers only ever increase: RFC 5280 5.2.3).  Takes a
+ * transaction-level advisory lock so concurrent CRL writers serialise:
+ * call db_crl_done() after the CRL file is written.
+ */
+struct pki_revoked;
+enum sc_err	 db_crl_begin(struct db *, struct pki_revoked **, size_t *n,
+		    uint64_t *number, struct sc_error *);
+void		 db_crl_done(struct db *);
 
 /*
  * Bundle sweep support.  Enrollment transactions hold a shared

@@ -29,6 +29,7 @@ extern const size_t db_migrations_count;
 #define DB_LOCK_CLASS		"1937206627"
 #define DB_LOCK_BUNDLES		"1"	/* enrollments (shared) vs sweep */
 #define DB_LOCK_MIGRATIONS	"2"	/* one `swarmctl migrate` at a time */
+#define DB_LOCK_CRL		"3"	/* one CRL writer at a time */
 
 struct db;
 struct pg_conn;		/* PGconn, without pulling libpq-fe.h in here */

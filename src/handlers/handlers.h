@@ -15,12 +15,15 @@ struct db;
 struct http_request;
 struct http_response;
 struct pki_ca;
+struct auth_actor;
 
 /* Everything one worker owns; never shared between workers. */
 struct handler_ctx {
 	const struct config	*cfg;
 	struct db		*db;
 	struct pki_ca		*ca;	/* NULL until loadable: then 503 */
+	/* Per request: who is asking (NULL on public routes). */
+	const struct auth_actor	*actor;
 };
 
 #define HANDLER_ARGS struct handler_ctx *, const struct http_request *, \
@@ -31,5 +34,24 @@ enum sc_err	handle_enroll(HANDLER_ARGS);
 enum sc_err	handle_hosts_list(HANDLER_ARGS);
 enum sc_err	handle_host_get(HANDLER_ARGS);
 enum sc_err	handle_host_delete(HANDLER_ARGS);
+enum sc_err	handle_ca_pem(HANDLER_ARGS);
+enum sc_err	handle_crl_pem(HANDLER_ARGS);
+enum sc_err	handle_audit(HANDLER_ARGS);
+
+/*
+ * Append an audit entry for the current request's actor; failures to
+ * write it are logged, not returned (the action's own outcome stands).
+ */
+void		handler_audit(struct handler_ctx *, const struct http_request *,
+		    const char *action, const char *target, const char *outcome,
+		    const char *detail);
+/* Fill *out for the current request (strings borrowed from ctx/req). */
+struct db_audit;
+void		handler_audit_entry(struct handler_ctx *,
+		    const struct http_request *, const char *action,
+		    const char *target, const char *outcome, const char *detail,
+		    struct db_audit *out);
+/* The audit outcome word for an error code: conflict, invalid, ... */
+const char	*handler_outcome(enum sc_err);
 
 #endif

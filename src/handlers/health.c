@@ -18,7 +18,7 @@ handle_health(struct handler_ctx *ctx, const struct http_request *req,
 	(void)req;
 	(void)param;
 	resp->status = 200;
-	resp->json = true;
+	resp->content_type = HTTP_JSON;
 	if (http_response_append(resp, body, sizeof(body) - 1) == -1)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	return SC_OK;

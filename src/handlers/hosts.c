@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "crl.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
 #include "http/request.h"
@@ -110,10 +111,13 @@ san_list(const struct enroll_req *er, size_t *n)
 }
 
 static enum sc_err
-enroll(struct handler_ctx *ctx, const struct enroll_req *er,
-    struct http_response *resp, struct sc_error *err)
+enroll(struct handler_ctx *ctx, const struct http_request *req,
+    const struct enroll_req *er, struct http_response *resp,
+    struct sc_error *err)
 {
 	struct pki_issued issued;
+	struct db_audit audit;
+	struct db_cert cert;
 	struct db_host h;
 	const char **sans = NULL;
 	char *path = NULL;
@@ -152,7 +156,11 @@ enroll(struct handler_ctx *ctx, const struct enroll_req *er,
 		goto out;
 	bundle_written = true;
 	in_txn = false;
-	if ((rc = db_enroll_commit(ctx->db, h.uuid, issued.fingerprint,
+	cert = (struct db_cert){ issued.serial_hex, issued.fingerprint,
+	    issued.subject, "worker", h.uuid, issued.not_after };
+	handler_audit_entry(ctx, req, "enroll", er->name, "success", NULL,
+	    &audit);
+	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit,
 	    err)) != SC_OK) {
 		resolve_failed_commit(ctx, rc, h.uuid, er->name);
 		bundle_written = false;
@@ -191,11 +199,17 @@ handle_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	(void)param;
 	rc = validate_enroll(req->body, req->body_len, &er, &detail, err);
 	if (rc == SC_INVALID) {
+		handler_audit(ctx, req, "enroll", NULL, "invalid",
+		    "request failed validation");
 		sc_error_clear(err);
 		return respond_invalid(resp, detail, err);
 	}
 	if (rc == SC_OK)
-		rc = enroll(ctx, &er, resp, err);
+		rc = enroll(ctx, req, &er, resp, err);
+	/* Success is audited inside the enrollment transaction. */
+	if (rc != SC_OK)
+		handler_audit(ctx, req, "enroll", er.name[0] ? er.name : NULL,
+		    handler_outcome(rc), err->msg);
 	enroll_req_clear(&er);
 	return rc;
 }
@@ -256,7 +270,7 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 		return rc;
 	if (st.rows == 0) {
 		resp->status = 200;
-		resp->json = true;
+		resp->content_type = HTTP_JSON;
 		if (http_response_append(resp, "[]", 2) == -1)
 			return sc_error_set(err, SC_INTERNAL, "out of memory");
 		return SC_OK;
@@ -302,23 +316,37 @@ enum sc_err
 handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
 {
-	struct sc_error rm = { SC_OK, "" };
+	struct sc_error rm = { SC_OK, "" }, crl = { SC_OK, "" };
+	struct db_audit audit;
 	char uuid[DB_UUID_LEN + 1];
 	char *name = NULL;
 	enum sc_err rc;
 
-	(void)req;
 	if (!validate_uuid(param, uuid)) {
 		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
 		goto out;
 	}
-	if ((rc = db_host_delete(ctx->db, uuid, &name, err)) != SC_OK) {
+	/* The CA signs the CRL right after: make sure it is there first. */
+	if ((rc = require_ca(ctx, err)) != SC_OK)
+		goto out;
+	handler_audit_entry(ctx, req, "decommission", uuid, "success", NULL,
+	    &audit);
+	if ((rc = db_host_delete(ctx->db, uuid, &audit, &name, err)) !=
+	    SC_OK) {
 		if (rc == SC_NOT_FOUND) {
 			sc_error_clear(err);
 			sc_error_set(err, SC_NOT_FOUND, "host not found");
 		}
 		goto out;
 	}
+	/*
+	 * The revocation is committed; publishing the CRL can fail only on
+	 * disk trouble, and the refresh thread retries it.
+	 */
+	if (crl_publish(ctx->db, ctx->ca, ctx->cfg->ca_dir,
+	    ctx->cfg->crl_next_update, &crl) != SC_OK)
+		log_error("decommission %s: publishing the CRL: %s", name,
+		    crl.msg);
 	/*
 	 * The rows are gone; a bundle that cannot be removed now is an
 	 * orphan the start-up sweep removes, not a reason to fail a
@@ -329,6 +357,9 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 	log_info("decommissioned %s (%s)", name, uuid);
 	http_response_empty(resp, 204);
 out:
+	if (rc != SC_OK)
+		handler_audit(ctx, req, "decommission", param,
+		    handler_outcome(rc), err->msg);
 	free(name);
 	return rc;
 }

@@ -97,6 +97,58 @@ copy_param(char *dst, size_t dstsz, const char *src)
 	return 0;
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * %XX-decode the client certificate.  '+' stays '+': it is a base64
+ * character, and nginx escapes spaces as %20, never as '+'.
+ */
+static int
+decode_client_cert(struct http_request *req, const char *s)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *out;
+
+	if (n > 3 * HTTP_CLIENT_CERT_MAX)
+		return -1;
+	if ((out = malloc(n + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				goto bad;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c == 0)
+			goto bad;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	if (o > HTTP_CLIENT_CERT_MAX)
+		goto bad;
+	req->client_cert = out;
+	req->client_cert_len = o;
+	return 0;
+bad:
+	free(out);
+	return -1;
+}
+
 enum sc_err
 http_request_parse(struct http_request *req, http_param_fn param, void *arg,
     size_t max_body, struct sc_error *err)
@@ -120,6 +172,15 @@ http_request_parse(struct http_request *req, http_param_fn param, void *arg,
 	if (copy_param(req->query, sizeof(req->query),
 	    param("QUERY_STRING", arg)) == -1)
 		return sc_error_set(err, SC_BAD_REQUEST, "query string too long");
+
+	req->tls = (v = param("HTTPS", arg)) != NULL &&
+	    strcasecmp(v, "on") == 0;
+	req->client_verified = (v = param("SSL_CLIENT_VERIFY", arg)) != NULL &&
+	    strcmp(v, "SUCCESS") == 0;
+	if ((v = param("SSL_CLIENT_CERT", arg)) != NULL && *v != '\0' &&
+	    decode_client_cert(req, v) == -1)
+		return sc_error_set(err, SC_BAD_REQUEST,
+		    "malformed client certificate parameter");
 
 	req->json_body = is_json_type(param("CONTENT_TYPE", arg));
 	v = param("CONTENT_LENGTH", arg);
@@ -169,19 +230,9 @@ http_request_read_body(struct http_request *req, http_read_fn rd, void *arg,
 void
 http_request_clear(struct http_request *req)
 {
+	free(req->client_cert);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* Decode [s, s+n) from form encoding into out; -1 if malformed or long. */

@@ -27,6 +27,7 @@ enum http_method {
 #define HTTP_QUERY_MAX		2048
 #define HTTP_ADDR_MAX		64
 #define HTTP_DEFAULT_MAX_BODY	(64 * 1024)
+#define HTTP_CLIENT_CERT_MAX	(16 * 1024)	/* PEM, after URL-decoding */
 
 struct http_request {
 	enum http_method method;
@@ -37,6 +38,16 @@ struct http_request {
 	bool		 has_length;	/* CONTENT_LENGTH was present */
 	size_t		 content_length;
 	char		 remote_addr[HTTP_ADDR_MAX];
+	bool		 tls;		/* HTTPS=on: the front end spoke TLS */
+	/*
+	 * The TLS client certificate as the front end verified it: the
+	 * mod_ssl names SSL_CLIENT_VERIFY ("SUCCESS", "NONE", "FAILED:...")
+	 * and SSL_CLIENT_CERT (PEM; nginx's $ssl_client_escaped_cert is
+	 * URL-encoded, Apache's is plain: both decode the same way).
+	 */
+	bool		 client_verified;	/* SSL_CLIENT_VERIFY=SUCCESS */
+	char		*client_cert;		/* owned, NUL-terminated, or NULL */
+	size_t		 client_cert_len;
 	char		*body;		/* NUL-terminated, owned; NULL if none */
 	size_t		 body_len;
 };

@@ -94,7 +94,7 @@ http_response_json(struct http_response *resp, int status,
 	size_t len;
 
 	resp->status = status;
-	resp->json = true;
+	resp->content_type = HTTP_JSON;
 	resp->len = 0;
 	text = json_object_to_json_string_length(obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -147,7 +147,7 @@ void
 http_response_empty(struct http_response *resp, int status)
 {
 	resp->status = status;
-	resp->json = false;
+	resp->content_type = NULL;
 	resp->len = 0;
 }
 
@@ -157,9 +157,11 @@ send_headers(struct http_response *resp, bool with_length)
 	char head[256];
 	int n;
 
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%s",
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%s%s%s",
 	    resp->status, http_reason(resp->status),
-	    resp->json ? "Content-Type: application/json\r\n" : "",
+	    resp->content_type ? "Content-Type: " : "",
+	    resp->content_type ? resp->content_type : "",
+	    resp->content_type ? "\r\n" : "",
 	    resp->allow[0] ? "Allow: " : "", resp->allow,
 	    resp->allow[0] ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
@@ -179,10 +181,20 @@ send_headers(struct http_response *resp, bool with_length)
 }
 
 int
+http_response_blob(struct http_response *resp, int status,
+    const char *content_type, const char *p, size_t n)
+{
+	resp->status = status;
+	resp->content_type = content_type;
+	resp->len = 0;
+	return http_response_append(resp, p, n);
+}
+
+int
 http_response_stream_begin(struct http_response *resp, int status)
 {
 	resp->status = status;
-	resp->json = true;
+	resp->content_type = HTTP_JSON;
 	resp->streaming = true;
 	resp->len = 0;
 	return send_headers(resp, false);
@@ -206,6 +218,7 @@ http_status_for(enum sc_err code)
 	switch (code) {
 	case SC_OK:			return 200;
 	case SC_BAD_REQUEST:		return 400;
+	case SC_FORBIDDEN:		return 403;
 	case SC_NOT_FOUND:		return 404;
 	case SC_CONFLICT:		return 409;
 	case SC_TOO_LARGE:		return 413;
@@ -234,6 +247,7 @@ http_reason(int status)
 	case 409:	return "Conflict";
 	case 413:	return "Payload Too Large";
 	case 415:	return "Unsupported Media Type";
+	case 429:	return "Too Many Requests";
 	case 422:	return "Unprocessable Entity";
 	case 500:	return "Internal Server Error";
 	case 503:	return "Service Unavailable";

@@ -17,6 +17,8 @@
 
 struct json_object;
 
+#define HTTP_JSON	"application/json"
+
 /* Where bytes go: the FastCGI stream in production, memory in tests. */
 struct http_sink {
 	int	(*write)(void *arg, const char *, size_t);	/* -1 on error */
@@ -26,7 +28,7 @@ struct http_sink {
 struct http_response {
 	int		 status;
 	char		 allow[64];	/* 405: the Allow header value */
-	bool		 json;		/* Content-Type: application/json */
+	const char	*content_type;	/* NULL: no body type (204) */
 	bool		 streaming;	/* headers already sent */
 	bool		 failed;	/* the sink failed: client gone */
 	bool		 secret;	/* holds a private key: wipe on free */
@@ -51,6 +53,9 @@ int		 http_response_detail(struct http_response *, int status,
 void		 http_response_error(struct http_response *,
 		    const struct sc_error *);
 void		 http_response_empty(struct http_response *, int status);
+/* A whole non-JSON body (e.g. a PEM file) with its media type. */
+int		 http_response_blob(struct http_response *, int status,
+		    const char *content_type, const char *, size_t);
 
 /* Send headers now; later appends are flushed in chunks. */
 int		 http_response_stream_begin(struct http_response *, int status);

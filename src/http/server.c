@@ -221,7 +221,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct sc_error err = { SC_OK, "" };
-	struct handler_ctx ctx = { w->cfg, NULL, NULL };
+	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL };
 	FCGX_Request r;
 
 	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "fileio.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 
@@ -155,47 +156,6 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A new file, created with its final mode (never chmod-ed), fsynced. */
-static enum sc_err
-write_file_at(int dfd, const char *dpath, const char *name, const char *buf,
-    size_t len, mode_t mode, struct sc_error *err)
-{
-	enum sc_err rc = SC_OK;
-	int fd;
-
-	fd = openat(dfd, name,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -1)
-		return sc_error_set(err, SC_IO, "create %s/%s: %s", dpath,
-		    name, strerror(errno));
-	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1)
-		rc = sc_error_set(err, SC_IO, "write %s/%s: %s", dpath, name,
-		    strerror(errno));
-	if (close(fd) == -1 && rc == SC_OK)
-		rc = sc_error_set(err, SC_IO, "close %s/%s: %s", dpath, name,
-		    strerror(errno));
-	return rc;
-}
-
 static enum sc_err
 make_tmp_name(char *buf, size_t size, struct sc_error *err)
 {
@@ -238,11 +198,11 @@ fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
 	if (tfd == -1)
 		return sc_error_set(err, SC_IO, "open %s: %s", tpath,
 		    strerror(errno));
-	if ((rc = write_file_at(tfd, tpath, "ca.crt", ca_pem, strlen(ca_pem),
+	if ((rc = fileio_write_new(tfd, tpath, "ca.crt", ca_pem, strlen(ca_pem),
 	    0644, err)) != SC_OK ||
-	    (rc = write_file_at(tfd, tpath, "worker.crt", iss->cert_pem,
+	    (rc = fileio_write_new(tfd, tpath, "worker.crt", iss->cert_pem,
 	    strlen(iss->cert_pem), 0644, err)) != SC_OK ||
-	    (rc = write_file_at(tfd, tpath, "worker.key", iss->key_pem,
+	    (rc = fileio_write_new(tfd, tpath, "worker.key", iss->key_pem,
 	    iss->key_pem_len, 0600, err)) != SC_OK)
 		goto out;
 	if (fsync(tfd) == -1)

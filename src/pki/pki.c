@@ -20,12 +20,13 @@
 #include <gnutls/x509.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
+#include "pki/internal.h"
 #include "pki/pki.h"
 
 #define ORGANIZATION	"DECNET"
 #define CA_COMMON_NAME	"DECNET SWARM Root CA"
-#define WORKER_UNIT	"swarm-worker"
 
 #define DAY_SECS	(24L * 60 * 60)
 /* Tolerate clocks a little behind ours on the verifying side. */
@@ -33,6 +34,7 @@
 #define CA_DAYS		3650L	/* ten years */
 /* 825 days: the longest TLS lifetime Apple platforms accept. */
 #define WORKER_DAYS	825L
+#define SERVER_DAYS	825L
 
 #define CA_KEY_FILE	"ca.key"
 #define CA_CRT_FILE	"ca.crt"
@@ -43,19 +45,10 @@
 
 /* A CA file larger than this is not ours. */
 #define PEM_FILE_MAX	(1024 * 1024)
-#define KEY_ID_MAX	64
+#define PKI_KEY_ID_MAX	64
 #define CN_MAX		64	/* RFC 5280 appendix A: ub-common-name */
 #define DNS_NAME_MAX	253
 #define SANS_MAX	1024
-
-struct pki_ca {
-	gnutls_x509_crt_t	 crt;
-	gnutls_privkey_t	 key;
-	char			*cert_pem;
-	/* Our subjectKeyIdentifier: workers' authorityKeyIdentifier. */
-	unsigned char		 key_id[KEY_ID_MAX];
-	size_t			 key_id_len;
-};
 
 static const struct {
 	enum pki_key_type	 type;
@@ -135,8 +128,9 @@ pki_deinit(void)
 	gnutls_global_deinit();
 }
 
-static enum sc_err
-tls_fail(struct sc_error *err, enum sc_err code, const char *what, int rc)
+enum sc_err
+pki_tls_error(struct sc_error *err, enum sc_err code, const char *what,
+    int rc)
 {
 	return sc_error_set(err, code, "%s: %s", what, gnutls_strerror(rc));
 }
@@ -156,71 +150,10 @@ join_path(char *buf, size_t size, const char *dir, const char *name,
 	return SC_OK;
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Create dir/name with `mode` (O_EXCL, no symlinks followed), write it
- * whole and fsync it.  The mode is set at creation and never changed:
- * a key file is never readable by anyone else, not even for a moment.
- */
-static enum sc_err
-write_new_file(int dirfd, const char *dir, const char *name,
-    const void *buf, size_t len, mode_t mode, struct sc_error *err)
-{
-	enum sc_err rc = SC_OK;
-	int fd = -1;
-
-	fd = openat(dirfd, name,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -1) {
-		rc = sc_error_set(err, SC_IO, "create %s/%s: %s", dir, name,
-		    strerror(errno));
-		goto out;
-	}
-	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
-		rc = sc_error_set(err, SC_IO, "write %s/%s: %s", dir, name,
-		    strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		rc = sc_error_set(err, SC_IO, "close %s/%s: %s", dir, name,
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
-out:
-	if (fd != -1)
-		close(fd);
-	if (rc != SC_OK)
-		(void)unlinkat(dirfd, name, 0);
-	return rc;
-}
-
-/*
- * Read a whole PEM file into a NUL-terminated buffer; *mode gets its
- * permission bits.  The caller frees (and wipes, for a key) the buffer.
- */
-static enum sc_err
-read_pem_file(const char *dir, const char *name, char **out, size_t *lenp,
-    mode_t *mode, struct sc_error *err)
+/* A whole PEM file as a NUL-terminated buffer: see internal.h. */
+enum sc_err
+pki_read_file(const char *dir, const char *name, bool missing_ok,
+    gnutls_datum_t *out, mode_t *mode, struct sc_error *err)
 {
 	char path[PATH_MAX], *buf = NULL;
 	struct stat st;
@@ -229,12 +162,14 @@ read_pem_file(const char *dir, const char *name, char **out, size_t *lenp,
 	enum sc_err rc;
 	int fd = -1;
 
-	*out = NULL;
+	out->data = NULL;
+	out->size = 0;
 	if ((rc = join_path(path, sizeof(path), dir, name, err)) != SC_OK)
 		goto out;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: %s", path,
+		rc = sc_error_set(err, missing_ok && errno == ENOENT ?
+		    SC_NOT_FOUND : SC_CA_UNAVAILABLE, "%s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
@@ -263,9 +198,10 @@ read_pem_file(const char *dir, const char *name, char **out, size_t *lenp,
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	*out = buf;
-	*lenp = len;
-	*mode = st.st_mode & 07777;
+	out->data = (unsigned char *)buf;
+	out->size = (unsigned int)len;
+	if (mode != NULL)
+		*mode = st.st_mode & 07777;
 	buf = NULL;
 out:
 	if (buf != NULL) {
@@ -347,11 +283,11 @@ make_serial(unsigned char serial[PKI_SERIAL_LEN], struct sc_error *err)
 	int r;
 
 	if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, PKI_SERIAL_LEN)) < 0)
-		return tls_fail(err, SC_INTERNAL, "gnutls_rnd", r);
+		return pki_tls_error(err, SC_INTERNAL, "gnutls_rnd", r);
 	serial[0] &= 0x7f;
 	while (serial[0] == 0) {
 		if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, 1)) < 0)
-			return tls_fail(err, SC_INTERNAL, "gnutls_rnd", r);
+			return pki_tls_error(err, SC_INTERNAL, "gnutls_rnd", r);
 		serial[0] &= 0x7f;
 	}
 	return SC_OK;
@@ -366,26 +302,26 @@ static enum sc_err
 set_common(gnutls_x509_crt_t crt, const unsigned char *serial, long days,
     gnutls_x509_privkey_t key, struct sc_error *err)
 {
-	unsigned char id[KEY_ID_MAX];
+	unsigned char id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
 	time_t start;
 	int r;
 
 	start = time(NULL) - BACKDATE_SECS;
 	if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set version", r);
+		return pki_tls_error(err, SC_INTERNAL, "set version", r);
 	if ((r = gnutls_x509_crt_set_serial(crt, serial, PKI_SERIAL_LEN)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set serial", r);
+		return pki_tls_error(err, SC_INTERNAL, "set serial", r);
 	if ((r = gnutls_x509_crt_set_activation_time(crt, start)) < 0 ||
 	    (r = gnutls_x509_crt_set_expiration_time(crt,
 	    start + days * DAY_SECS)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set validity", r);
+		return pki_tls_error(err, SC_INTERNAL, "set validity", r);
 	if ((r = gnutls_x509_crt_set_key(crt, key)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set key", r);
+		return pki_tls_error(err, SC_INTERNAL, "set key", r);
 	if ((r = gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1,
 	    id, &idlen)) < 0 ||
 	    (r = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set subject key id", r);
+		return pki_tls_error(err, SC_INTERNAL, "set subject key id", r);
 	return SC_OK;
 }
 
@@ -398,7 +334,7 @@ add_rdn(gnutls_x509_crt_t crt, const char *oid, const char *value,
 
 	if ((r = gnutls_x509_crt_set_dn_by_oid(crt, oid, 0, value,
 	    (unsigned int)strlen(value))) < 0)
-		return tls_fail(err, SC_INTERNAL, "set subject", r);
+		return pki_tls_error(err, SC_INTERNAL, "set subject", r);
 	return SC_OK;
 }
 
@@ -406,8 +342,8 @@ add_rdn(gnutls_x509_crt_t crt, const char *oid, const char *value,
  * Ed25519 signs the message itself (RFC 8410 section 6): there is no
  * separate digest to choose.  Everything else signs with SHA-256.
  */
-static gnutls_digest_algorithm_t
-sign_digest(gnutls_privkey_t key)
+gnutls_digest_algorithm_t
+pki_sign_digest(gnutls_privkey_t key)
 {
 	if (gnutls_privkey_get_pk_algorithm(key, NULL) ==
 	    GNUTLS_PK_EDDSA_ED25519)
@@ -424,7 +360,7 @@ export_crt_pem(gnutls_x509_crt_t crt, char **out, struct sc_error *err)
 
 	*out = NULL;
 	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d)) < 0)
-		return tls_fail(err, SC_INTERNAL, "export certificate", r);
+		return pki_tls_error(err, SC_INTERNAL, "export certificate", r);
 	*out = datum_strdup(&d);
 	gnutls_free(d.data);
 	if (*out == NULL)
@@ -443,7 +379,7 @@ ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
 	gnutls_x509_privkey_t xkey = NULL;
 	gnutls_privkey_t key = NULL;
 	gnutls_x509_crt_t crt = NULL;
-	unsigned char serial[PKI_SERIAL_LEN], id[KEY_ID_MAX];
+	unsigned char serial[PKI_SERIAL_LEN], id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
 	enum sc_err rc;
 	int r;
@@ -452,7 +388,7 @@ ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
 	    (rc = make_serial(serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
 		goto out;
 	}
 	if ((rc = set_common(crt, serial, CA_DAYS, xkey, err)) != SC_OK ||
@@ -463,39 +399,39 @@ ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
 		goto out;
 	/* RFC 5280 4.2.1.9: critical; pathlen 0 = issues only end entities. */
 	if ((r = gnutls_x509_crt_set_basic_constraints(crt, 1, 0)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "set basicConstraints", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "set basicConstraints", r);
 		goto out;
 	}
 	/* gnutls always marks keyUsage critical (RFC 5280 4.2.1.3: SHOULD). */
 	if ((r = gnutls_x509_crt_set_key_usage(crt,
 	    GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_CERT_SIGN |
 	    GNUTLS_KEY_CRL_SIGN)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "set keyUsage", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "set keyUsage", r);
 		goto out;
 	}
 	/* Self-signed: the authority key id is our own subject key id. */
 	if ((r = gnutls_x509_crt_get_subject_key_id(crt, id, &idlen,
 	    NULL)) < 0 ||
 	    (r = gnutls_x509_crt_set_authority_key_id(crt, id, idlen)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "set authority key id", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "set authority key id", r);
 		goto out;
 	}
 	if ((r = gnutls_privkey_init(&key)) < 0 ||
 	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0 ||
-	    (r = gnutls_x509_crt_privkey_sign(crt, crt, key, sign_digest(key),
+	    (r = gnutls_x509_crt_privkey_sign(crt, crt, key, pki_sign_digest(key),
 	    0)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "sign CA certificate", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "sign CA certificate", r);
 		goto out;
 	}
 	if ((r = gnutls_x509_privkey_export2_pkcs8(xkey, GNUTLS_X509_FMT_PEM,
 	    NULL, GNUTLS_PKCS_PLAIN, key_pem)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "export CA key", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "export CA key", r);
 		goto out;
 	}
 	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
 	    crt_pem)) < 0) {
 		datum_wipe(key_pem);
-		rc = tls_fail(err, SC_INTERNAL, "export CA certificate", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "export CA certificate", r);
 		goto out;
 	}
 out:
@@ -594,9 +530,9 @@ ca_create(int dirfd, const char *ca_dir, enum pki_key_type type,
 	log_info("creating a new %s CA in %s", pki_key_type_name(type),
 	    ca_dir);
 	if ((rc = ca_generate(type, &key, &crt, err)) != SC_OK ||
-	    (rc = write_new_file(dirfd, ca_dir, CA_KEY_TMP, key.data,
+	    (rc = fileio_write_new(dirfd, ca_dir, CA_KEY_TMP, key.data,
 	    key.size, 0600, err)) != SC_OK ||
-	    (rc = write_new_file(dirfd, ca_dir, CA_CRT_TMP, crt.data,
+	    (rc = fileio_write_new(dirfd, ca_dir, CA_CRT_TMP, crt.data,
 	    crt.size, 0644, err)) != SC_OK ||
 	    (rc = rename_durably(dirfd, ca_dir, CA_KEY_TMP, CA_KEY_FILE,
 	    err)) != SC_OK ||
@@ -691,7 +627,7 @@ check_key_matches(gnutls_x509_crt_t crt, gnutls_privkey_t key,
     const char *ca_dir, struct sc_error *err)
 {
 	gnutls_pubkey_t pub = NULL;
-	unsigned char a[KEY_ID_MAX], b[KEY_ID_MAX];
+	unsigned char a[PKI_KEY_ID_MAX], b[PKI_KEY_ID_MAX];
 	size_t alen = sizeof(a), blen = sizeof(b);
 	enum sc_err rc = SC_OK;
 	int r;
@@ -718,18 +654,13 @@ out:
 static enum sc_err
 ca_load_cert(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 {
-	gnutls_datum_t d;
-	char *buf = NULL;
-	size_t len = 0;
-	mode_t mode;
+	gnutls_datum_t d = { NULL, 0 };
 	enum sc_err rc;
 	int r;
 
-	if ((rc = read_pem_file(ca_dir, CA_CRT_FILE, &buf, &len, &mode,
+	if ((rc = pki_read_file(ca_dir, CA_CRT_FILE, false, &d, NULL,
 	    err)) != SC_OK)
 		goto out;
-	d.data = (unsigned char *)buf;
-	d.size = (unsigned int)len;
 	if ((r = gnutls_x509_crt_init(&ca->crt)) < 0 ||
 	    (r = gnutls_x509_crt_import(ca->crt, &d,
 	    GNUTLS_X509_FMT_PEM)) < 0) {
@@ -752,28 +683,24 @@ ca_load_cert(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 	}
 	rc = export_crt_pem(ca->crt, &ca->cert_pem, err);
 out:
-	free(buf);
+	free(d.data);
 	return rc;
 }
 
 static enum sc_err
 ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 {
-	gnutls_datum_t d;
-	char *buf = NULL;
-	size_t len = 0;
+	gnutls_datum_t d = { NULL, 0 };
 	mode_t mode;
 	enum sc_err rc;
 	int r;
 
-	if ((rc = read_pem_file(ca_dir, CA_KEY_FILE, &buf, &len, &mode,
+	if ((rc = pki_read_file(ca_dir, CA_KEY_FILE, false, &d, &mode,
 	    err)) != SC_OK)
 		goto out;
 	if (mode & 077)
 		log_warn("%s/%s is accessible to group or others (mode %04o)",
 		    ca_dir, CA_KEY_FILE, (unsigned int)mode);
-	d.data = (unsigned char *)buf;
-	d.size = (unsigned int)len;
 	if ((r = gnutls_privkey_init(&ca->key)) < 0 ||
 	    (r = gnutls_privkey_import_x509_raw(ca->key, &d,
 	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
@@ -782,9 +709,9 @@ ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 		goto out;
 	}
 out:
-	if (buf != NULL) {
-		gnutls_memset(buf, 0, len);
-		free(buf);
+	if (d.data != NULL) {
+		gnutls_memset(d.data, 0, d.size);
+		free(d.data);
 	}
 	return rc;
 }
@@ -830,7 +757,7 @@ pki_ca_cert_pem(const struct pki_ca *ca)
 	return ca->cert_pem;
 }
 
-/* ---------------------------------------------------------- workers */
+/* ---------------------------------------------------------- issuing */
 
 static unsigned char
 ascii_lower(unsigned char c)
@@ -944,53 +871,100 @@ out:
 }
 
 /*
+ * What distinguishes the kinds of certificate we issue.  Everything else
+ * (serial, validity start, key identifiers, CA:FALSE, signature) is
+ * common, so one function issues all three from a profile.
+ */
+struct profile {
+	const char	*kind;		/* for messages */
+	const char	*unit;		/* OU */
+	long		 days;		/* default validity */
+	bool		 server_auth;	/* EKU id-kp-serverAuth */
+	bool		 client_auth;	/* EKU id-kp-clientAuth */
+	bool		 eku_critical;
+	/* RSA keys may also do TLS 1.2 RSA key exchange (keyEncipherment). */
+	bool		 key_encipherment;
+};
+
+/* Workers are TLS servers (agent) and clients (mTLS to the master). */
+static const struct profile worker_profile = {
+	"worker", "swarm-worker", WORKER_DAYS, true, true, true, true,
+};
+/*
+ * An operator certificate only ever authenticates a person to the
+ * control plane: clientAuth alone, critical, so no relying party may use
+ * it for anything else (RFC 5280 4.2.1.12); it never decrypts a key
+ * exchange either, so digitalSignature only.
+ */
+static const struct profile operator_profile = {
+	"operator", "swarm-operator", PKI_OPERATOR_DAYS, false, true, true,
+	false,
+};
+/* The front end's certificate: serverAuth alone, non-critical as on the web. */
+static const struct profile server_profile = {
+	"server", "swarm-server", SERVER_DAYS, true, false, false, true,
+};
+
+/*
  * keyUsage (always critical in gnutls).  keyEncipherment only makes sense
  * for RSA, whose key can carry a TLS 1.2 RSA key exchange; for ECDSA
  * (RFC 5480 section 3) and Ed25519 (RFC 8410 section 5) it is not an
  * allowed usage, so those keys get digitalSignature alone.
  */
 static enum sc_err
-set_worker_usage(gnutls_x509_crt_t crt, gnutls_pk_algorithm_t pk,
-    struct sc_error *err)
+set_usage(gnutls_x509_crt_t crt, const struct profile *prof,
+    gnutls_pk_algorithm_t pk, struct sc_error *err)
 {
 	unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
 	int r;
 
-	if (pk == GNUTLS_PK_RSA)
+	if (prof->key_encipherment && pk == GNUTLS_PK_RSA)
 		usage |= GNUTLS_KEY_KEY_ENCIPHERMENT;
+	/* RFC 5280 4.2.1.9: critical, CA:FALSE. */
 	if ((r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set basicConstraints", r);
+		return pki_tls_error(err, SC_INTERNAL, "set basicConstraints",
+		    r);
 	if ((r = gnutls_x509_crt_set_key_usage(crt, usage)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set keyUsage", r);
-	/* Workers are TLS servers (agent) and clients (mTLS to the master). */
-	if ((r = gnutls_x509_crt_set_key_purpose_oid(crt,
-	    GNUTLS_KP_TLS_WWW_SERVER, 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_key_purpose_oid(crt,
-	    GNUTLS_KP_TLS_WWW_CLIENT, 1)) < 0)
-		return tls_fail(err, SC_INTERNAL, "set extendedKeyUsage", r);
+		return pki_tls_error(err, SC_INTERNAL, "set keyUsage", r);
+	if (prof->server_auth && (r = gnutls_x509_crt_set_key_purpose_oid(crt,
+	    GNUTLS_KP_TLS_WWW_SERVER, prof->eku_critical)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "set extendedKeyUsage",
+		    r);
+	if (prof->client_auth && (r = gnutls_x509_crt_set_key_purpose_oid(crt,
+	    GNUTLS_KP_TLS_WWW_CLIENT, prof->eku_critical)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "set extendedKeyUsage",
+		    r);
 	return SC_OK;
 }
 
-static enum sc_err
-fingerprint_hex(gnutls_x509_crt_t crt, char out[PKI_FINGERPRINT_LEN + 1],
-    struct sc_error *err)
+void
+pki_hex(const unsigned char *bytes, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[bytes[i] >> 4];
+		out[2 * i + 1] = hex[bytes[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+enum sc_err
+pki_fingerprint_hex(gnutls_x509_crt_t crt, char out[PKI_FINGERPRINT_LEN + 1],
+    struct sc_error *err)
+{
 	unsigned char md[PKI_FINGERPRINT_LEN / 2];
-	size_t i, len = sizeof(md);
+	size_t len = sizeof(md);
 	int r;
 
 	if ((r = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, md,
 	    &len)) < 0)
-		return tls_fail(err, SC_INTERNAL, "fingerprint", r);
+		return pki_tls_error(err, SC_INTERNAL, "fingerprint", r);
 	if (len != sizeof(md))
 		return sc_error_set(err, SC_INTERNAL, "fingerprint of %zu "
 		    "bytes", len);
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
+	pki_hex(md, len, out);
 	return SC_OK;
 }
 
@@ -1004,7 +978,7 @@ export_key_pem(gnutls_x509_privkey_t key, struct pki_issued *iss,
 
 	if ((r = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM,
 	    NULL, GNUTLS_PKCS_PLAIN, &d)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "export key", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "export key", r);
 		goto out;
 	}
 	if ((iss->key_pem = datum_strdup(&d)) == NULL) {
@@ -1017,58 +991,118 @@ out:
 	return rc;
 }
 
-enum sc_err
-pki_issue_worker(const struct pki_ca *ca, const char *name,
-    const char *const *sans, size_t nsans, enum pki_key_type type,
+/*
+ * What the caller records about a certificate (the certificates table):
+ * fingerprint, serial in hex, subject as RFC 4514 text, notAfter.
+ */
+static enum sc_err
+describe(gnutls_x509_crt_t crt, struct pki_issued *iss, struct sc_error *err)
+{
+	gnutls_datum_t dn = { NULL, 0 };
+	enum sc_err rc;
+	int r;
+
+	if ((rc = pki_fingerprint_hex(crt, iss->fingerprint, err)) != SC_OK)
+		goto out;
+	pki_hex(iss->serial, sizeof(iss->serial), iss->serial_hex);
+	if ((iss->not_after = gnutls_x509_crt_get_expiration_time(crt)) ==
+	    (time_t)-1) {
+		rc = sc_error_set(err, SC_INTERNAL, "read back notAfter");
+		goto out;
+	}
+	/* Flags 0: RFC 4514 order, most specific first ("CN=...,O=..."). */
+	if ((r = gnutls_x509_crt_get_dn3(crt, &dn, 0)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "read back subject", r);
+		goto out;
+	}
+	if (dn.size >= sizeof(iss->subject)) {
+		rc = sc_error_set(err, SC_INVALID, "subject of %u bytes (at "
+		    "most %zu)", dn.size, sizeof(iss->subject) - 1);
+		goto out;
+	}
+	memcpy(iss->subject, dn.data, dn.size);
+	iss->subject[dn.size] = '\0';
+out:
+	gnutls_free(dn.data);
+	return rc;
+}
+
+/* The subject: O, OU, CN appended in DER order (most significant first). */
+static enum sc_err
+set_subject(gnutls_x509_crt_t crt, const struct profile *prof,
+    const char *cn, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
+	    ORGANIZATION, err)) != SC_OK ||
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
+	    prof->unit, err)) != SC_OK)
+		return rc;
+	return add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, cn, err);
+}
+
+/* Sign crt with the CA, through gnutls_privkey_t (PKCS#11 can slot in). */
+static enum sc_err
+sign_with_ca(gnutls_x509_crt_t crt, const struct pki_ca *ca,
+    const struct profile *prof, struct sc_error *err)
+{
+	char what[64];
+	int r;
+
+	if ((r = gnutls_x509_crt_set_authority_key_id(crt, ca->key_id,
+	    ca->key_id_len)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "set authority key id",
+		    r);
+	if ((r = gnutls_x509_crt_privkey_sign(crt, ca->crt, ca->key,
+	    pki_sign_digest(ca->key), 0)) < 0) {
+		snprintf(what, sizeof(what), "sign %s certificate", prof->kind);
+		return pki_tls_error(err, SC_INTERNAL, what, r);
+	}
+	return SC_OK;
+}
+
+static enum sc_err
+issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
+    long days, const char *const *sans, size_t nsans, enum pki_key_type type,
     struct pki_issued *out, struct sc_error *err)
 {
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t crt = NULL;
 	struct pki_issued iss;
-	size_t namelen;
+	size_t cnlen;
 	enum sc_err rc;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	memset(&iss, 0, sizeof(iss));
-	namelen = name != NULL ? strlen(name) : 0;
-	if (namelen == 0 || namelen > CN_MAX) {
-		rc = sc_error_set(err, SC_INVALID, "worker name of %zu bytes "
-		    "(want 1 to %d)", namelen, CN_MAX);
+	cnlen = cn != NULL ? strlen(cn) : 0;
+	if (cnlen == 0 || cnlen > CN_MAX) {
+		rc = sc_error_set(err, SC_INVALID, "%s name of %zu bytes "
+		    "(want 1 to %d)", prof->kind, cnlen, CN_MAX);
+		goto out;
+	}
+	/* Not past the CA's own ten years: nobody would trust the tail. */
+	if (days < 1 || days > CA_DAYS) {
+		rc = sc_error_set(err, SC_INVALID, "%s certificate validity "
+		    "of %ld days (want 1 to %ld)", prof->kind, days, CA_DAYS);
 		goto out;
 	}
 	if ((rc = generate_key(type, &key, err)) != SC_OK ||
 	    (rc = make_serial(iss.serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
+		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, iss.serial, WORKER_DAYS, key,
-	    err)) != SC_OK ||
-	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
-	    ORGANIZATION, err)) != SC_OK ||
-	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
-	    WORKER_UNIT, err)) != SC_OK ||
-	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, name,
-	    err)) != SC_OK ||
-	    (rc = set_worker_usage(crt,
+	if ((rc = set_common(crt, iss.serial, days, key, err)) != SC_OK ||
+	    (rc = set_subject(crt, prof, cn, err)) != SC_OK ||
+	    (rc = set_usage(crt, prof,
 	    gnutls_x509_privkey_get_pk_algorithm(key), err)) != SC_OK ||
-	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK)
-		goto out;
-	if ((r = gnutls_x509_crt_set_authority_key_id(crt, ca->key_id,
-	    ca->key_id_len)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "set authority key id", r);
-		goto out;
-	}
-	/* Through gnutls_privkey_t, so a PKCS#11 CA key can slot in. */
-	if ((r = gnutls_x509_crt_privkey_sign(crt, ca->crt, ca->key,
-	    sign_digest(ca->key), 0)) < 0) {
-		rc = tls_fail(err, SC_INTERNAL, "sign worker certificate", r);
-		goto out;
-	}
-	if ((rc = export_crt_pem(crt, &iss.cert_pem, err)) != SC_OK ||
-	    (rc = fingerprint_hex(crt, iss.fingerprint, err)) != SC_OK ||
+	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK ||
+	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK ||
+	    (rc = export_crt_pem(crt, &iss.cert_pem, err)) != SC_OK ||
+	    (rc = describe(crt, &iss, err)) != SC_OK ||
 	    (rc = export_key_pem(key, &iss, err)) != SC_OK)
 		goto out;
 	*out = iss;
@@ -1080,6 +1114,32 @@ out:
 	if (key != NULL)
 		gnutls_x509_privkey_deinit(key);
 	return rc;
+}
+
+enum sc_err
+pki_issue_worker(const struct pki_ca *ca, const char *name,
+    const char *const *sans, size_t nsans, enum pki_key_type type,
+    struct pki_issued *out, struct sc_error *err)
+{
+	return issue(ca, &worker_profile, name, worker_profile.days, sans,
+	    nsans, type, out, err);
+}
+
+enum sc_err
+pki_issue_operator(const struct pki_ca *ca, const char *name, int days,
+    enum pki_key_type type, struct pki_issued *out, struct sc_error *err)
+{
+	return issue(ca, &operator_profile, name, days, NULL, 0, type, out,
+	    err);
+}
+
+enum sc_err
+pki_issue_server(const struct pki_ca *ca, const char *cn,
+    const char *const *sans, size_t nsans, enum pki_key_type type,
+    struct pki_issued *out, struct sc_error *err)
+{
+	return issue(ca, &server_profile, cn, server_profile.days, sans, nsans,
+	    type, out, err);
 }
 
 void

@@ -7,7 +7,10 @@
 #ifndef SC_PKI_H
 #define SC_PKI_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -57,6 +60,9 @@ struct pki_issued {
 	size_t	 key_pem_len;
 	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];
 	unsigned char serial[PKI_SERIAL_LEN];
+	char	 serial_hex[2 * PKI_SERIAL_LEN + 1];	/* lowercase */
+	char	 subject[256];	/* RFC 4514 DN, e.g. "CN=w1,OU=swarm-worker,O=DECNET" */
+	time_t	 not_after;
 };
 
 /*
@@ -72,5 +78,69 @@ enum sc_err	 pki_issue_worker(const struct pki_ca *, const char *name,
 		    struct sc_error *);
 /* Wipe the key and free everything; safe on a zeroed struct. */
 void		 pki_issued_clear(struct pki_issued *);
+
+/*
+ * Operator client certificate: CN=<name>, O=DECNET, OU=swarm-operator,
+ * EKU clientAuth only (critical), keyUsage digitalSignature (critical),
+ * CA:FALSE, `days` of validity (365 by default), fresh key of `type`.
+ */
+#define PKI_OPERATOR_DAYS	365
+enum sc_err	 pki_issue_operator(const struct pki_ca *, const char *name,
+		    int days, enum pki_key_type type, struct pki_issued *,
+		    struct sc_error *);
+
+/*
+ * TLS server certificate for the front end (nginx): CN=<cn>, O=DECNET,
+ * OU=swarm-server, EKU serverAuth only, SANs as for workers, 825 days.
+ */
+enum sc_err	 pki_issue_server(const struct pki_ca *, const char *cn,
+		    const char *const *sans, size_t nsans,
+		    enum pki_key_type type, struct pki_issued *,
+		    struct sc_error *);
+
+/*
+ * PKCS#12 (DER) holding the certificate, its key and the CA certificate,
+ * friendly name `name`, protected with `password` ("" allowed: browsers
+ * import it).  PBES2 AES-256 + HMAC-SHA256.  *der is malloc'd; the caller
+ * wipes and frees it.
+ */
+enum sc_err	 pki_pkcs12_export(const struct pki_ca *,
+		    const struct pki_issued *, const char *name,
+		    const char *password, unsigned char **der, size_t *len,
+		    struct sc_error *);
+
+/* One revoked certificate, as the CRL lists it. */
+struct pki_revoked {
+	char	 serial_hex[2 * PKI_SERIAL_LEN + 1];
+	time_t	 revoked_at;
+};
+
+/*
+ * Sign a CRL (RFC 5280 5: version 2, thisUpdate now, nextUpdate
+ * now+next_update_secs, CRL number `number`, authority key identifier)
+ * listing `revoked`, and write it atomically (temp, fsync, rename) to
+ * CA_DIR/crl.pem, 0644.
+ */
+enum sc_err	 pki_crl_write(const struct pki_ca *, const char *ca_dir,
+		    const struct pki_revoked *, size_t n, uint64_t number,
+		    long next_update_secs, struct sc_error *);
+/* nextUpdate of CA_DIR/crl.pem; SC_NOT_FOUND if there is none. */
+enum sc_err	 pki_crl_next_update(const char *ca_dir, time_t *,
+		    struct sc_error *);
+
+/* A TLS client's certificate, as the responder sees it. */
+struct pki_peer {
+	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];	/* SHA-256 of DER */
+	char	 cn[128];
+	char	 ou[128];
+	bool	 issued_by_ca;	/* signature verifies against our CA, in validity */
+};
+
+/*
+ * Parse a PEM certificate (as nginx passes it, already URL-decoded) and
+ * check it against the CA.  SC_INVALID if it does not parse.
+ */
+enum sc_err	 pki_peer_parse(const struct pki_ca *, const char *pem,
+		    size_t len, struct pki_peer *, struct sc_error *);
 
 #endif

@@ -54,11 +54,11 @@ body_read(void *arg, char *buf, int n)
 
 /* Handlers are never called: the table only needs distinct rows. */
 static const struct route routes[] = {
-	{ HTTP_GET,	"/health",		NULL, false },
-	{ HTTP_POST,	"/swarm/enroll",	NULL, true },
-	{ HTTP_GET,	"/swarm/hosts",		NULL, false },
-	{ HTTP_GET,	"/swarm/hosts/{uuid}",	NULL, false },
-	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	NULL, false },
+	{ HTTP_GET,	"/health",		NULL, false, false, NULL },
+	{ HTTP_POST,	"/swarm/enroll",	NULL, true, false, NULL },
+	{ HTTP_GET,	"/swarm/hosts",		NULL, false, false, NULL },
+	{ HTTP_GET,	"/swarm/hosts/{uuid}",	NULL, false, false, NULL },
+	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	NULL, false, false, NULL },
 };
 
 static void

@@ -15,7 +15,8 @@ stack_up_or_die
 FIRED=()
 fire()
 {
-	curl -sS --http1.1 --cacert "$CACERT" --max-time 120 -H 'Expect:' \
+	auth_args
+	curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 -H 'Expect:' \
 	    -H 'Content-Type: application/json' --data-binary "$2" \
 	    -o "$T/$1.body" -w '%{http_code}' "$BASE/swarm/enroll" \
 	    >"$T/$1.status" 2>"$T/$1.err" </dev/null &

@@ -83,18 +83,21 @@ ok "second of two simultaneous starts on an empty CA dir comes up" swarmctl_wait
 # A lock file for the creation is fine; a second key pair or a leftover
 # temporary file is not.
 is "$(find "$CA2" -mindepth 1 -maxdepth 1 ! -name .lock -printf '%P\n' | LC_ALL=C sort | paste -sd' ')" \
-    "ca.crt ca.key workers" \
-    "the CA dir holds ca.crt, ca.key, workers and nothing else (no temporary files)"
+    "ca.crt ca.key crl.pem workers" \
+    "the CA dir holds ca.crt, ca.key, crl.pem, workers and nothing else (no temporary files)"
 is "$(mode "$CA2")" 700 "... and is 0700"
 is "$(mode "$CA2/ca.key")" 600 "... with ca.key 0600"
 is "$(openssl pkey -in "$CA2/ca.key" -pubout 2>&1)" "$(openssl x509 -in "$CA2/ca.crt" -noout -pubkey 2>&1)" \
     "... whose ca.key belongs to its ca.crt"
 tls_make_server_cert "$CA2" "$T/tls2"
+"$SWARMCTL_BIN" operator issue op2 --out "$T/op2" --ca-dir "$CA2" >"$T/op2.out" 2>&1 ||
+    bail "operator certificate from the second CA: $(cat "$T/op2.out")"
 for i in 1 2; do
-	nginx_spawn "two-$i" "$T/two-$i.sock" "$T/tls2/server.crt" "$T/tls2/server.key" ||
+	nginx_spawn "two-$i" "$T/two-$i.sock" "$T/tls2/server.crt" "$T/tls2/server.key" "$CA2" ||
 	    bail "nginx in front of instance $i did not start"
 	base=https://127.0.0.1:$SPAWNED_PORT
-	code=$(curl -sS --cacert "$CA2/ca.crt" --max-time 120 -H 'Content-Type: application/json' \
+	code=$(curl -sS --cacert "$CA2/ca.crt" --cert "$T/op2/op2.crt" --key "$T/op2/op2.key" \
+	    --max-time 120 -H 'Content-Type: application/json' \
 	    --data-binary "{\"name\":\"two-$i\",\"address\":\"192.0.2.8$i\"}" \
 	    -o "$T/two-$i.json" -w '%{http_code}' "$base/swarm/enroll" 2>"$T/curl.err")
 	is "$code" 201 "instance $i enrols" || diag "$(cat "$T/two-$i.json" "$T/curl.err")"

@@ -33,7 +33,8 @@ for attempt in 1 2 3; do
 	swarmctl_start --workers 4 --key-type rsa-4096 || bail "swarmctl did not start"
 	pids=()
 	for i in 1 2 3; do
-		curl -sS --http1.1 --cacert "$CACERT" --max-time 120 -H 'Expect:' \
+		auth_args
+	curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 -H 'Expect:' \
 		    -H 'Content-Type: application/json' \
 		    --data-binary "{\"name\":\"drain-$attempt-$i\",\"address\":\"192.0.2.$((100 + i))\"}" \
 		    -o "$T/drain$i.body" -w '%{http_code}' "$BASE/swarm/enroll" \

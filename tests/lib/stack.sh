@@ -516,22 +516,32 @@ tls_make_server_cert()
 # nginx_write_conf DIR PORT SOCKET CERT KEY — the wrapper nginx.conf in
 # DIR around a copy of the shipped nginx/swarmctl.conf in which only the
 # listen port, certificate paths and socket path are substituted.
+# nginx_write_conf DIR PORT SOCK CRT KEY [CA_DIR] — the shipped server
+# block with only its site-specific values substituted.  The change rate
+# limit is lifted (NGINX_CHANGE_RATE, default 60000r/m) so tests that
+# enrol in bulk are not throttled; the rate-limit test sets it back.
 nginx_write_conf()
 {
-	local dir=$1 port=$2 sock=$3 crt=$4 key=$5 conf
+	local dir=$1 port=$2 sock=$3 crt=$4 key=$5 ca=${6:-$T/ca} conf
+	local rate=${NGINX_CHANGE_RATE:-60000r/m}
 	conf=$dir/swarmctl.conf
 	mkdir -p "$dir/tmp"
 	sed -e "s|127\.0\.0\.1:8443|127.0.0.1:$port|" \
 	    -e "s|/etc/swarmctl/tls/server\.crt|$crt|" \
 	    -e "s|/etc/swarmctl/tls/server\.key|$key|" \
 	    -e "s|unix:/run/swarmctl/swarmctl\.sock|unix:$sock|" \
+	    -e "s|/var/lib/swarmctl/ca|$ca|" \
+	    -e "s|rate=20r/m;|rate=$rate;|" \
 	    "$TOP_SRCDIR/nginx/swarmctl.conf" >"$conf"
 	# If the shipped file changed shape, say so instead of testing
 	# something else.
 	grep -q "listen 127.0.0.1:$port ssl;" "$conf" &&
 	grep -q "ssl_certificate $crt;" "$conf" &&
 	grep -q "ssl_certificate_key $key;" "$conf" &&
-	grep -q "server unix:$sock;" "$conf" || {
+	grep -q "server unix:$sock;" "$conf" &&
+	grep -q "ssl_client_certificate $ca/ca.crt;" "$conf" &&
+	grep -q "ssl_crl $ca/crl.pem;" "$conf" &&
+	grep -q "rate=$rate;" "$conf" || {
 		not_ok "nginx/swarmctl.conf has the substitutable defaults"
 		return 1
 	}
@@ -559,11 +569,11 @@ nginx_write_conf()
 # of SOCKET; sets SPAWNED_PID and SPAWNED_PORT.  Retries on a port race.
 nginx_spawn()
 {
-	local name=$1 sock=$2 crt=$3 key=$4 dir attempt port pid
+	local name=$1 sock=$2 crt=$3 key=$4 ca=${5:-$T/ca} dir attempt port pid
 	dir=$T/nginx-$name
 	for attempt in 1 2 3; do
 		port=$(free_port) || return 1
-		nginx_write_conf "$dir" "$port" "$sock" "$crt" "$key" || return 1
+		nginx_write_conf "$dir" "$port" "$sock" "$crt" "$key" "$ca" || return 1
 		if ! nginx -t -q -p "$dir/" -c "$dir/nginx.conf" >"$dir/nginx-t.log" 2>&1; then
 			not_ok "nginx -t accepts the configuration" "$(cat "$dir/nginx-t.log")"
 			return 1
@@ -628,6 +638,10 @@ stack_up()
 	swarmctl_start "$@" || return 1
 	CACERT=$T/ca/ca.crt
 	export CACERT
+	operator_issue test-operator || return 1
+	OPERATOR_CRT=$T/operators/test-operator.crt
+	OPERATOR_KEY=$T/operators/test-operator.key
+	export OPERATOR_CRT OPERATOR_KEY
 	tls_make_server_cert "$T/ca" "$T/tls" || return 1
 	nginx_start || return 1
 	return 0
@@ -647,13 +661,42 @@ stack_up_or_die()
 # api METHOD PATH [curl args...] — one request through nginx.  Sets
 # STATUS (HTTP code, 000 when no response) and BODY; the raw body is in
 # $T/body and the response headers in $T/headers.
+# operator_issue NAME — an operator certificate from the running stack's
+# CA, in $T/operators/NAME.{crt,key,p12}.
+operator_issue()
+{
+	mkdir -p "$T/operators"
+	"$SWARMCTL_BIN" operator issue "$1" --out "$T/operators" \
+	    --ca-dir "$T/ca" >"$T/operator-$1.out" 2>&1 || {
+		not_ok "swarmctl operator issue $1" "$(cat "$T/operator-$1.out")"
+		return 1
+	}
+}
+
+# auth_args — curl arguments that present the test operator's certificate
+# (none before stack_up has issued it).  API_AS_CRT/API_AS_KEY present
+# another certificate; API_ANON=1 presents none.
+auth_args()
+{
+	AUTH=()
+	if [ "${API_ANON:-0}" = 1 ]; then
+		return 0
+	elif [ -n "${API_AS_CRT:-}" ]; then
+		AUTH=(--cert "$API_AS_CRT" --key "$API_AS_KEY")
+	elif [ -n "${OPERATOR_CRT:-}" ]; then
+		AUTH=(--cert "$OPERATOR_CRT" --key "$OPERATOR_KEY")
+	fi
+}
+
 api()
 {
 	local method=$1 path=$2
 	shift 2
+	auth_args
 	STATUS=$(curl -sS --http1.1 --cacert "$CACERT" --max-time 120 \
-	    -H 'Expect:' -X "$method" -D "$T/headers" -o "$T/body" \
-	    -w '%{http_code}' "$@" "$BASE$path" 2>"$T/curl.err") || true
+	    "${AUTH[@]}" -H 'Expect:' -X "$method" -D "$T/headers" \
+	    -o "$T/body" -w '%{http_code}' "$@" "$BASE$path" \
+	    2>"$T/curl.err") || true
 	BODY=$(cat "$T/body" 2>/dev/null)
 }
 

@@ -26,11 +26,11 @@ h2(struct handler_ctx *c, const struct http_request *r, const char *p,
 }
 
 static const struct route table[] = {
-	{ HTTP_GET,	"/health",		h1, false },
-	{ HTTP_POST,	"/swarm/enroll",	h1, true },
-	{ HTTP_GET,	"/swarm/hosts",		h1, false },
-	{ HTTP_GET,	"/swarm/hosts/{uuid}",	h1, false },
-	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	h2, false },
+	{ HTTP_GET,	"/health",		h1, false, false, NULL },
+	{ HTTP_POST,	"/swarm/enroll",	h1, true, false, NULL },
+	{ HTTP_GET,	"/swarm/hosts",		h1, false, false, NULL },
+	{ HTTP_GET,	"/swarm/hosts/{uuid}",	h1, false, false, NULL },
+	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	h2, false, false, NULL },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 

@@ -180,6 +180,14 @@ test_invalid(void)
 	    "  ... two detail entries");
 	enroll_req_clear(&req);
 
+	is_int(run("42", &req), SC_INVALID, "bare number body: 422");
+	enroll_req_clear(&req);
+	is_int(run("null", &req), SC_INVALID, "null body: 422");
+	enroll_req_clear(&req);
+	is_int(run("\"x\"", &req), SC_INVALID, "string body: 422");
+	enroll_req_clear(&req);
+	is_int(run("4 2", &req), SC_BAD_REQUEST, "two numbers: 400");
+	enroll_req_clear(&req);
 	is_int(run("[]", &req), SC_INVALID, "array body: 422");
 	e = json_object_array_get_idx(last_detail, 0);
 	ok(e != NULL, "  ... with a detail entry for the body");

@@ -1,0 +1,40 @@
+/*
+ * Who is asking.  nginx verifies the TLS client certificate against the
+ * CA and its CRL; the responder then decides what the certificate may
+ * do: only a verified, recorded, unrevoked certificate with
+ * OU=swarm-operator drives the control plane.  Revocation is checked
+ * against the database on every request, so a stale CRL in nginx cannot
+ * let a revoked operator in.
+ */
+#ifndef SC_AUTH_H
+#define SC_AUTH_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "pki/pki.h"
+
+struct handler_ctx;
+struct http_request;
+
+#define AUTH_OPERATOR_OU	"swarm-operator"
+
+struct auth_actor {
+	bool	 loopback;	/* the --allow-loopback-operator exception */
+	char	 name[128];	/* the certificate's CN, or "loopback" */
+	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];	/* "" for loopback */
+};
+
+/*
+ * Fill *actor if `req` comes from an operator; SC_FORBIDDEN ("operator
+ * certificate required") if not (*actor then names the certificate
+ * presented, if any, for the audit trail); SC_DB_UNAVAILABLE / SC_CA_UNAVAILABLE
+ * if that cannot be decided now.
+ */
+enum sc_err	 auth_operator(struct handler_ctx *, const struct http_request *,
+		    struct auth_actor *, struct sc_error *);
+
+/* 127.0.0.1 or ::1 (also ::ffff:127.0.0.1). */
+bool		 auth_is_loopback(const char *addr);
+
+#endif

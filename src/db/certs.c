@@ -1,0 +1,437 @@
+#include "config.h"
+
+/*
+ * The certificates table: every certificate the CA issues, and which of
+ * them are revoked.  It is what the responder asks when an operator
+ * certificate knocks (db_cert_status) and what the CRL is made of
+ * (db_crl_begin).  Statements as in db.c: named, prepared, parameters
+ * only.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "err.h"
+#include "db/db.h"
+#include "db/internal.h"
+#include "db/migrations.h"
+#include "pki/pki.h"
+
+/* RFC 5280 5.3.1 CRLReason names, as the reason column stores them. */
+#define REASON_DECOMMISSION	"cessationOfOperation"
+#define REASON_OPERATOR		"unspecified"
+
+#define CERT_COLUMNS	"serial, fingerprint, subject, kind, " \
+			"host_uuid::text, " DB_UTC_TIME("not_after") ", " \
+			DB_UTC_TIME("revoked_at") ", reason"
+
+enum cert_col {
+	COL_SERIAL, COL_FINGERPRINT, COL_SUBJECT, COL_KIND, COL_HOST_UUID,
+	COL_NOT_AFTER, COL_REVOKED_AT, COL_REASON,
+	COL_COUNT
+};
+
+static const struct db_statement st_insert = { "sc_cert_insert",
+    "INSERT INTO certificates (serial, fingerprint, subject, kind, "
+    "host_uuid, not_after) "
+    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint))", 6 };
+
+static const struct db_statement st_revoke_host = { "sc_cert_revoke_host",
+    "UPDATE certificates SET revoked_at = now(), "
+    "reason = '" REASON_DECOMMISSION "' "
+    "WHERE host_uuid = $1::uuid AND revoked_at IS NULL", 1 };
+
+static const struct db_statement st_status = { "sc_cert_status",
+    "SELECT revoked_at IS NOT NULL FROM certificates "
+    "WHERE fingerprint = $1", 1 };
+
+static const struct db_statement st_list = { "sc_certs_list",
+    "SELECT " CERT_COLUMNS " FROM certificates "
+    "ORDER BY issued_at, serial", 0 };
+
+static const struct db_statement st_list_kind = { "sc_certs_list_kind",
+    "SELECT " CERT_COLUMNS " FROM certificates WHERE kind = $1 "
+    "ORDER BY issued_at, serial", 1 };
+
+/*
+ * By fingerprint, or by the CN: the subject is RFC 4514 text with the CN
+ * first ("CN=alice,OU=swarm-operator,O=DECNET").  The pattern stops at a
+ * backslash, so a CN with escaped characters never matches a bare name
+ * (operator names are [A-Za-z0-9._-] and never need escaping).
+ */
+static const struct db_statement st_operator_revoke = {
+    "sc_cert_operator_revoke",
+    "UPDATE certificates SET revoked_at = now(), "
+    "reason = '" REASON_OPERATOR "' "
+    "WHERE kind = 'operator' AND revoked_at IS NULL AND "
+    "(fingerprint = lower($1) OR "
+    "substring(subject FROM '^CN=([^,\\\\]*)(,|$)') = $1) "
+    "RETURNING fingerprint", 1 };
+
+/* Serialises CRL writers until their transaction ends (db_crl_done). */
+static const struct db_statement st_crl_lock = { "sc_crl_lock",
+    "SELECT pg_advisory_xact_lock(" DB_LOCK_CLASS ", " DB_LOCK_CRL ")", 0 };
+
+/*
+ * Everything ever revoked, expired or not: RFC 5280 5.1.2.6 lets an
+ * entry go only after a regular CRL beyond the certificate's validity,
+ * and a few dozen bytes per entry are not worth the bookkeeping.
+ */
+static const struct db_statement st_crl_revoked = { "sc_crl_revoked",
+    "SELECT serial, floor(extract(epoch FROM revoked_at))::bigint "
+    "FROM certificates WHERE revoked_at IS NOT NULL "
+    "ORDER BY revoked_at, serial", 0 };
+
+static const struct db_statement st_crl_number = { "sc_crl_number",
+    "SELECT nextval('crl_number')", 0 };
+
+static enum sc_err
+cert_valid(const struct db_cert *c, struct sc_error *err)
+{
+	if (c == NULL || c->serial_hex == NULL || c->fingerprint == NULL ||
+	    c->subject == NULL || c->kind == NULL)
+		return sc_error_set(err, SC_INTERNAL,
+		    "certificate record: missing field");
+	return SC_OK;
+}
+
+enum sc_err
+db_cert_insert(struct db *db, const struct db_cert *c, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[6];
+	char not_after[32];
+	enum sc_err rc;
+
+	if ((rc = cert_valid(c, err)) != SC_OK)
+		return rc;
+	snprintf(not_after, sizeof(not_after), "%lld",
+	    (long long)c->not_after);
+	values[0] = c->serial_hex;
+	values[1] = c->fingerprint;
+	values[2] = c->subject;
+	values[3] = c->kind;
+	values[4] = c->host_uuid;
+	values[5] = not_after;
+	rc = db_exec(db, &st_insert, values, PGRES_COMMAND_OK, &res, err);
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_certs_revoke_host(struct db *db, const char *uuid, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[1];
+	enum sc_err rc;
+
+	values[0] = uuid;
+	rc = db_exec(db, &st_revoke_host, values, PGRES_COMMAND_OK, &res, err);
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_cert_record(struct db *db, const struct db_cert *c,
+    const struct db_audit *audit, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = cert_valid(c, err)) != SC_OK)
+		return rc;
+	if (audit == NULL)
+		return sc_error_set(err, SC_INTERNAL,
+		    "certificate record: no audit entry");
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
+		return rc;
+	if ((rc = db_cert_insert(db, c, err)) != SC_OK ||
+	    (rc = db_audit_insert(db, audit, err)) != SC_OK ||
+	    (rc = db_tx_commit(db, err)) != SC_OK)
+		db_tx_abort(db);
+	return rc;
+}
+
+enum sc_err
+db_cert_status(struct db *db, const char *fingerprint, bool *known,
+    bool *revoked, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[1];
+	enum sc_err rc;
+
+	*known = false;
+	*revoked = false;
+	values[0] = fingerprint;
+	if ((rc = db_exec_retry(db, &st_status, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) > 0) {
+		*known = true;
+		*revoked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+static void
+cert_row_clear(struct db_cert_row *r)
+{
+	free(r->serial_hex);
+	free(r->fingerprint);
+	free(r->subject);
+	free(r->kind);
+	free(r->host_uuid);
+	free(r->revoked_at);
+	free(r->reason);
+	memset(r, 0, sizeof(*r));
+}
+
+static enum sc_err
+row_to_cert(const PGresult *res, struct db_cert_row *r, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	memset(r, 0, sizeof(*r));
+	if (PQnfields(res) != COL_COUNT)
+		return sc_error_set(err, SC_INTERNAL, "certificate row: %d "
+		    "columns, expected %d", PQnfields(res), COL_COUNT);
+	if ((rc = db_copy_text(res, 0, COL_SERIAL, false, &r->serial_hex,
+	    err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, COL_FINGERPRINT, false,
+	    &r->fingerprint, err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, COL_SUBJECT, false, &r->subject,
+	    err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, COL_KIND, false, &r->kind,
+	    err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, COL_HOST_UUID, true, &r->host_uuid,
+	    err)) != SC_OK ||
+	    (rc = db_copy_fixed(res, 0, COL_NOT_AFTER, r->not_after,
+	    sizeof(r->not_after), err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, COL_REVOKED_AT, true, &r->revoked_at,
+	    err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, COL_REASON, true, &r->reason,
+	    err)) != SC_OK)
+		cert_row_clear(r);
+	return rc;
+}
+
+struct cert_walk {
+	int		(*each)(const struct db_cert_row *, void *);
+	void		*arg;
+	struct sc_error	*err;
+};
+
+static enum sc_err
+cert_row(const PGresult *res, void *arg)
+{
+	struct cert_walk *walk = arg;
+	struct db_cert_row r;
+	enum sc_err rc;
+
+	if ((rc = row_to_cert(res, &r, walk->err)) != SC_OK)
+		return rc;
+	if (walk->each(&r, walk->arg) != 0)
+		rc = sc_error_set(walk->err, SC_INTERNAL,
+		    "certificate list: stopped by the caller");
+	cert_row_clear(&r);
+	return rc;
+}
+
+enum sc_err
+db_certs_list(struct db *db, const char *kind,
+    int (*each)(const struct db_cert_row *, void *), void *arg,
+    struct sc_error *err)
+{
+	struct cert_walk walk = { each, arg, err };
+	const char *values[1];
+
+	values[0] = kind;
+	return db_stream(db, kind != NULL ? &st_list_kind : &st_list, values,
+	    cert_row, &walk, err);
+}
+
+/* "revoked <fingerprint>, <fingerprint>": which certificates it hit. */
+static char *
+revoked_detail(const PGresult *res)
+{
+	size_t len = sizeof("revoked "), i;
+	char *detail;
+	int rows = PQntuples(res), r;
+
+	for (r = 0; r < rows; r++)
+		len += strlen(PQgetvalue(res, r, 0)) + 2;
+	if ((detail = malloc(len)) == NULL)
+		return NULL;
+	i = (size_t)snprintf(detail, len, "revoked ");
+	for (r = 0; r < rows; r++)
+		i += (size_t)snprintf(detail + i, len - i, "%s%s",
+		    r > 0 ? ", " : "", PQgetvalue(res, r, 0));
+	return detail;
+}
+
+enum sc_err
+db_operator_revoke(struct db *db, const char *key,
+    const struct db_audit *audit, int *count, struct sc_error *err)
+{
+	struct db_audit entry;
+	PGresult *res = NULL;
+	const char *values[1];
+	char *detail = NULL;
+	enum sc_err rc;
+
+	*count = 0;
+	values[0] = key;
+	if (key == NULL || audit == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "operator revoke: no key or audit entry");
+		goto out;
+	}
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
+		goto out;
+	if ((rc = db_exec(db, &st_operator_revoke, values, PGRES_TUPLES_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = sc_error_set(err, SC_NOT_FOUND, "no unrevoked operator "
+		    "certificate has the name or fingerprint \"%s\"", key);
+		goto out;
+	}
+	*count = PQntuples(res);
+	entry = *audit;
+	if (entry.detail == NULL) {
+		if ((detail = revoked_detail(res)) == NULL) {
+			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+			goto out;
+		}
+		entry.detail = detail;
+	}
+	if ((rc = db_audit_insert(db, &entry, err)) != SC_OK ||
+	    (rc = db_tx_commit(db, err)) != SC_OK)
+		goto out;
+out:
+	if (rc != SC_OK) {
+		*count = 0;
+		db_tx_abort(db);
+	}
+	free(detail);
+	PQclear(res);
+	return rc;
+}
+
+/* Columns 0 (serial) and 1 (revocation time, epoch seconds) of row i. */
+static enum sc_err
+revoked_entry(const PGresult *res, int i, struct pki_revoked *out,
+    struct sc_error *err)
+{
+	const char *serial = PQgetvalue(res, i, 0);
+	char *end;
+	long long t;
+
+	if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1) ||
+	    strlen(serial) >= sizeof(out->serial_hex))
+		return sc_error_set(err, SC_INTERNAL,
+		    "revoked certificate row %d: bad serial", i);
+	memcpy(out->serial_hex, serial, strlen(serial) + 1);
+	errno = 0;
+	t = strtoll(PQgetvalue(res, i, 1), &end, 10);
+	if (errno != 0 || *end != '\0')
+		return sc_error_set(err, SC_INTERNAL,
+		    "revoked certificate row %d: bad time", i);
+	out->revoked_at = (time_t)t;
+	return SC_OK;
+}
+
+static enum sc_err
+crl_revoked(struct db *db, struct pki_revoked **out, size_t *n,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	struct pki_revoked *list = NULL;
+	enum sc_err rc;
+	int i, rows;
+
+	if ((rc = db_exec(db, &st_crl_revoked, NULL, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	rows = PQntuples(res);
+	/* One spare: calloc(0) may return NULL, which is not an error here. */
+	if ((list = calloc((size_t)rows + 1, sizeof(*list))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < rows; i++)
+		if ((rc = revoked_entry(res, i, &list[i], err)) != SC_OK)
+			goto out;
+	*out = list;
+	*n = (size_t)rows;
+	list = NULL;
+out:
+	free(list);
+	PQclear(res);
+	return rc;
+}
+
+static enum sc_err
+crl_number(struct db *db, uint64_t *number, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	if ((rc = db_exec(db, &st_crl_number, NULL, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) != 1 ||
+	    sscanf(PQgetvalue(res, 0, 0), "%" SCNu64, number) != 1)
+		rc = sc_error_set(err, SC_INTERNAL, "crl_number: bad value");
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_crl_begin(struct db *db, struct pki_revoked **revoked, size_t *n,
+    uint64_t *number, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	*revoked = NULL;
+	*n = 0;
+	*number = 0;
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
+		goto out;
+	/*
+	 * Lock first, read after: a writer that read the list before an
+	 * earlier writer finished could publish an older list under a
+	 * newer number, undoing a revocation until the next CRL.
+	 */
+	if ((rc = db_exec(db, &st_crl_lock, NULL, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK ||
+	    (rc = crl_revoked(db, revoked, n, err)) != SC_OK ||
+	    (rc = crl_number(db, number, err)) != SC_OK)
+		goto out;
+out:
+	if (rc != SC_OK) {
+		free(*revoked);
+		*revoked = NULL;
+		*n = 0;
+		db_tx_abort(db);
+	}
+	PQclear(res);
+	return rc;
+}
+
+void
+db_crl_done(struct db *db)
+{
+	/* Nothing was written (nextval is not transactional): end it. */
+	db_tx_abort(db);
+}

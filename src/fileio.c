@@ -1,0 +1,213 @@
+#include "config.h"
+
+/*
+ * Atomic file replacement, the way careful tools do it (git's lockfiles,
+ * rsync): a temporary file in the same directory (so rename(2) cannot
+ * cross file systems), fsync of the data, rename, fsync of the directory
+ * (so the new name survives a crash, not just the data).
+ */
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fileio.h"
+
+#define TMP_RANDOM	6	/* bytes, printed as 12 hex digits */
+#define TMP_TRIES	8
+
+int
+fileio_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ".<name>.<12 hex digits>": hidden, and never a name we commit to. */
+static enum sc_err
+tmp_name(char *buf, size_t size, const char *name, struct sc_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[TMP_RANDOM];
+	char suffix[2 * TMP_RANDOM + 1];
+	size_t i;
+	ssize_t n;
+	int len;
+
+	while ((n = getrandom(rnd, sizeof(rnd), 0)) == -1 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(rnd))
+		return sc_error_set(err, SC_INTERNAL, "getrandom: %s",
+		    n == -1 ? strerror(errno) : "short read");
+	for (i = 0; i < sizeof(rnd); i++) {
+		suffix[2 * i] = hex[rnd[i] >> 4];
+		suffix[2 * i + 1] = hex[rnd[i] & 0x0f];
+	}
+	suffix[2 * TMP_RANDOM] = '\0';
+	len = snprintf(buf, size, ".%s.%s", name, suffix);
+	if (len < 0 || (size_t)len >= size)
+		return sc_error_set(err, SC_INTERNAL, "file name too long: %s",
+		    name);
+	return SC_OK;
+}
+
+enum sc_err
+fileio_write_new(int dirfd, const char *dir, const char *name,
+    const void *buf, size_t len, mode_t mode, struct sc_error *err)
+{
+	enum sc_err rc = SC_OK;
+	int fd;
+
+	fd = openat(dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return sc_error_set(err, errno == EEXIST ? SC_CONFLICT : SC_IO,
+		    "create %s/%s: %s", dir, name, strerror(errno));
+	if (fchmod(fd, mode) == -1 || fileio_write_all(fd, buf, len) == -1 ||
+	    fsync(fd) == -1)
+		rc = sc_error_set(err, SC_IO, "write %s/%s: %s", dir, name,
+		    strerror(errno));
+	/* close(2) can report a delayed write error (NFS): check it. */
+	if (close(fd) == -1 && rc == SC_OK)
+		rc = sc_error_set(err, SC_IO, "close %s/%s: %s", dir, name,
+		    strerror(errno));
+	if (rc != SC_OK)
+		(void)unlinkat(dirfd, name, 0);
+	return rc;
+}
+
+enum sc_err
+fileio_stage(struct fileio_staged *st, const char *dir, const char *name,
+    const void *buf, size_t len, mode_t mode, struct sc_error *err)
+{
+	struct sc_error attempt;
+	enum sc_err rc;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->dirfd = -1;
+	if (*name == '\0' || strchr(name, '/') != NULL ||
+	    strlen(name) + 2 + 2 * TMP_RANDOM >= sizeof(st->tmp) ||
+	    strlen(dir) >= sizeof(st->dir)) {
+		rc = sc_error_set(err, SC_INTERNAL, "bad file name %s/%s", dir,
+		    name);
+		goto out;
+	}
+	memcpy(st->dir, dir, strlen(dir) + 1);
+	memcpy(st->name, name, strlen(name) + 1);
+	if ((st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		rc = sc_error_set(err, SC_IO, "open %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	/* A random name taken already (a leftover?): draw another. */
+	for (i = 0, rc = SC_CONFLICT; i < TMP_TRIES && rc == SC_CONFLICT;
+	    i++) {
+		sc_error_clear(&attempt);
+		if ((rc = tmp_name(st->tmp, sizeof(st->tmp), name,
+		    &attempt)) == SC_OK)
+			rc = fileio_write_new(st->dirfd, dir, st->tmp, buf, len,
+			    mode, &attempt);
+	}
+	if (rc != SC_OK) {
+		st->tmp[0] = '\0';	/* not ours to remove */
+		sc_error_set(err, rc, "%s", attempt.msg);
+	}
+out:
+	if (rc != SC_OK)
+		fileio_discard(st);
+	return rc;
+}
+
+/*
+ * Never overwrite: renameat2(RENAME_NOREPLACE) is atomic; a file system
+ * without it (EINVAL) gets link(2), which fails with EEXIST just as
+ * atomically, and the temporary name is unlinked after.
+ */
+static int
+rename_noreplace(int dirfd, const char *from, const char *to)
+{
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(dirfd, from, dirfd, to, 0) == -1)
+		return -1;
+	(void)unlinkat(dirfd, from, 0);
+	return 0;
+}
+
+enum sc_err
+fileio_commit(struct fileio_staged *st, bool replace, struct sc_error *err)
+{
+	enum sc_err rc = SC_OK;
+	int r;
+
+	if (st->dirfd == -1 || st->tmp[0] == '\0') {
+		rc = sc_error_set(err, SC_INTERNAL, "nothing staged");
+		goto out;
+	}
+	r = replace ? renameat(st->dirfd, st->tmp, st->dirfd, st->name) :
+	    rename_noreplace(st->dirfd, st->tmp, st->name);
+	if (r == -1 && errno == EEXIST) {
+		rc = sc_error_set(err, SC_CONFLICT, "%s/%s already exists; "
+		    "refusing to overwrite it", st->dir, st->name);
+		goto out;
+	}
+	if (r == -1) {
+		rc = sc_error_set(err, SC_IO, "rename %s/%s: %s", st->dir,
+		    st->name, strerror(errno));
+		goto out;
+	}
+	st->tmp[0] = '\0';	/* renamed: nothing left to discard */
+	if (fsync(st->dirfd) == -1)
+		rc = sc_error_set(err, SC_IO, "fsync %s: %s", st->dir,
+		    strerror(errno));
+out:
+	fileio_discard(st);
+	return rc;
+}
+
+void
+fileio_discard(struct fileio_staged *st)
+{
+	if (st->dirfd == -1)
+		return;
+	if (st->tmp[0] != '\0')
+		(void)unlinkat(st->dirfd, st->tmp, 0);
+	st->tmp[0] = '\0';
+	close(st->dirfd);
+	st->dirfd = -1;
+}
+
+enum sc_err
+fileio_write_atomic(const char *dir, const char *name, const void *buf,
+    size_t len, mode_t mode, bool replace, struct sc_error *err)
+{
+	struct fileio_staged st;
+	enum sc_err rc;
+
+	if ((rc = fileio_stage(&st, dir, name, buf, len, mode, err)) != SC_OK)
+		return rc;
+	return fileio_commit(&st, replace, err);
+}

@@ -1,0 +1,150 @@
+/*
+ * The audit trail: every operator action, including refused and failed
+ * ones, goes to the append-only audit_log table; GET /swarm/audit shows
+ * the newest entries to operators.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "auth.h"
+#include "db/db.h"
+#include "handlers/handlers.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "log.h"
+#include "validate.h"
+
+const char *
+handler_outcome(enum sc_err rc)
+{
+	switch (rc) {
+	case SC_OK:			return "success";
+	case SC_CONFLICT:		return "conflict";
+	case SC_NOT_FOUND:		return "not-found";
+	case SC_FORBIDDEN:		return "refused";
+	case SC_BAD_REQUEST:
+	case SC_INVALID:
+	case SC_TOO_LARGE:
+	case SC_UNSUPPORTED_MEDIA:	return "invalid";
+	default:			return "error";
+	}
+}
+
+void
+handler_audit_entry(struct handler_ctx *ctx, const struct http_request *req,
+    const char *action, const char *target, const char *outcome,
+    const char *detail, struct db_audit *out)
+{
+	const struct auth_actor *a = ctx->actor;
+
+	memset(out, 0, sizeof(*out));
+	out->actor = a != NULL && a->name[0] != '\0' ? a->name : "anonymous";
+	out->actor_fingerprint = a != NULL && a->fingerprint[0] != '\0' ?
+	    a->fingerprint : NULL;
+	out->action = action;
+	out->target = target;
+	out->outcome = outcome;
+	out->client_addr = req->remote_addr[0] != '\0' ? req->remote_addr :
+	    NULL;
+	out->detail = detail;
+}
+
+void
+handler_audit(struct handler_ctx *ctx, const struct http_request *req,
+    const char *action, const char *target, const char *outcome,
+    const char *detail)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct db_audit entry;
+
+	handler_audit_entry(ctx, req, action, target, outcome, detail, &entry);
+	if (db_audit_append(ctx->db, &entry, &err) != SC_OK)
+		log_error("audit %s %s by %s: %s", action, outcome, entry.actor,
+		    err.msg);
+}
+
+static struct json_object *
+string_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+struct audit_state {
+	struct http_response	*resp;
+	size_t			 rows;
+};
+
+static int
+audit_row(const struct db_audit_row *r, void *arg)
+{
+	struct audit_state *st = arg;
+	struct json_object *obj;
+	const char *text;
+	size_t len;
+	int rc = -1;
+
+	if ((obj = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_add(obj, "id", json_object_new_int64(r->id));
+	json_object_object_add(obj, "at", json_object_new_string(r->at));
+	json_object_object_add(obj, "actor", string_or_null(r->actor));
+	json_object_object_add(obj, "actor_fingerprint",
+	    string_or_null(r->actor_fingerprint));
+	json_object_object_add(obj, "action", string_or_null(r->action));
+	json_object_object_add(obj, "target", string_or_null(r->target));
+	json_object_object_add(obj, "outcome", string_or_null(r->outcome));
+	json_object_object_add(obj, "client_addr",
+	    string_or_null(r->client_addr));
+	json_object_object_add(obj, "detail", string_or_null(r->detail));
+	text = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (text != NULL && http_response_append(st->resp, ",",
+	    st->rows > 0 ? 1 : 0) == 0 &&
+	    http_response_append(st->resp, text, len) == 0) {
+		st->rows++;
+		rc = 0;
+	}
+	json_object_put(obj);
+	return rc;
+}
+
+enum sc_err
+handle_audit(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *detail = NULL, *obj;
+	struct audit_state st = { resp, 0 };
+	enum sc_err rc;
+	int limit;
+
+	(void)param;
+	rc = validate_audit_query(req->query, &limit, &detail, err);
+	if (rc == SC_INVALID) {
+		sc_error_clear(err);
+		if ((obj = json_object_new_object()) == NULL) {
+			json_object_put(detail);
+			return sc_error_set(err, SC_INTERNAL, "out of memory");
+		}
+		json_object_object_add(obj, "detail", detail);
+		rc = http_response_json(resp, 422, obj) == 0 ? SC_OK :
+		    sc_error_set(err, SC_INTERNAL, "rendering 422 failed");
+		json_object_put(obj);
+		return rc;
+	}
+	if (rc != SC_OK)
+		return rc;
+	/* At most 1000 rows: buffered, so a database error is still a 503. */
+	resp->status = 200;
+	resp->content_type = HTTP_JSON;
+	if (http_response_append(resp, "[", 1) == -1)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	if ((rc = db_audit_list(ctx->db, limit, audit_row, &st, err)) !=
+	    SC_OK)
+		return rc;
+	if (http_response_append(resp, "]", 1) == -1)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	return SC_OK;
+}

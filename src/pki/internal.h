@@ -1,0 +1,58 @@
+/*
+ * Private to src/pki/: the CA's in-memory form and the helpers that
+ * pki.c shares with crl.c, pkcs12.c and peer.c.  Nothing outside
+ * src/pki/ includes this; the rest of the program sees pki.h only.
+ */
+#ifndef SC_PKI_INTERNAL_H
+#define SC_PKI_INTERNAL_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
+
+#include "err.h"
+#include "pki/pki.h"
+
+#define PKI_KEY_ID_MAX	64
+#define PKI_CRL_FILE	"crl.pem"
+
+struct pki_ca {
+	gnutls_x509_crt_t	 crt;
+	gnutls_privkey_t	 key;
+	char			*cert_pem;
+	/* Our subjectKeyIdentifier: the authorityKeyIdentifier we sign. */
+	unsigned char		 key_id[PKI_KEY_ID_MAX];
+	size_t			 key_id_len;
+};
+
+/* sc_error_set with gnutls_strerror(rc). */
+enum sc_err	 pki_tls_error(struct sc_error *, enum sc_err,
+		    const char *what, int rc);
+
+/* The digest to sign with the CA key (none of its own for Ed25519). */
+gnutls_digest_algorithm_t pki_sign_digest(gnutls_privkey_t);
+
+/*
+ * Read dir/name (a regular file of at most 1 MiB): out->data is a
+ * malloc'd, NUL-terminated copy, out->size its length; *mode (if not
+ * NULL) gets its permission bits.  Errors are SC_CA_UNAVAILABLE, except
+ * a missing file with missing_ok: SC_NOT_FOUND.  The caller frees
+ * out->data with free() (wiping it first if it held a key).
+ */
+enum sc_err	 pki_read_file(const char *dir, const char *name,
+		    bool missing_ok, gnutls_datum_t *out, mode_t *mode,
+		    struct sc_error *);
+
+/* Lowercase hex SHA-256 of the certificate's DER. */
+enum sc_err	 pki_fingerprint_hex(gnutls_x509_crt_t,
+		    char out[PKI_FINGERPRINT_LEN + 1], struct sc_error *);
+
+/* Lowercase hex of `len` bytes into out (2 * len + 1 bytes). */
+void		 pki_hex(const unsigned char *, size_t len, char *out);
+
+#endif
