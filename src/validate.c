@@ -313,6 +313,59 @@ out:
 	return rc;
 }
 
+/*
+ * How many member names the top-level object of `body` (already parsed
+ * and known valid) spells out.  json-c keeps only the last of repeated
+ * names, so fewer distinct members than names means a duplicate
+ * (RFC 8259 4: behaviour with duplicate names is unpredictable; we
+ * refuse rather than guess which "name" the client meant).
+ */
+static size_t
+top_level_names(const char *body, size_t len)
+{
+	size_t i, names = 0;
+	int depth = 0;
+	bool in_string = false, escaped = false, expect_name = false;
+
+	for (i = 0; i < len; i++) {
+		char c = body[i];
+
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_string = true;
+			if (depth == 1 && expect_name) {
+				names++;
+				expect_name = false;
+			}
+			break;
+		case '{':
+		case '[':
+			depth++;
+			expect_name = depth == 1 && c == '{';
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ',':
+			expect_name = depth == 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return names;
+}
+
 enum sc_err
 validate_enroll(const char *body, size_t len, struct enroll_req *req,
     struct json_object **detail_out, struct sc_error *err)
@@ -335,6 +388,10 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
 	if (!json_object_is_type(root, json_type_object)) {
 		add_error(detail, "body", NULL, -1, "dict_type",
 		    "Input should be a valid dictionary or object");
+	} else if (top_level_names(body, len) !=
+	    (size_t)json_object_object_length(root)) {
+		add_error(detail, "body", NULL, -1, "duplicate_key",
+		    "JSON object has a repeated member name");
 	} else {
 		check_name(root, req, detail);
 		check_address(root, req, detail);

@@ -188,6 +188,16 @@ test_invalid(void)
 	enroll_req_clear(&req);
 	is_int(run("4 2", &req), SC_BAD_REQUEST, "two numbers: 400");
 	enroll_req_clear(&req);
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"name\":\"b\"}", &req),
+	    SC_INVALID, "duplicate member name: 422");
+	enroll_req_clear(&req);
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"n\\u0061me\":\"b\"}",
+	    &req), SC_INVALID, "duplicate spelled with an escape: 422");
+	enroll_req_clear(&req);
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"x\":{\"name\":1,"
+	    "\"y\":[{\"name\":2}]},\"s\":\"\\\",\\\"name\"}", &req), SC_OK,
+	    "same name nested or inside a string is no duplicate");
+	enroll_req_clear(&req);
 	is_int(run("[]", &req), SC_INVALID, "array body: 422");
 	e = json_object_array_get_idx(last_detail, 0);
 	ok(e != NULL, "  ... with a detail entry for the body");
