@@ -40,8 +40,15 @@ sc_require_root()
 # nothing (and needs no network) when all are there.
 sc_install_deps()
 {
+	# shellcheck disable=SC2086
+	sc_install_packages $SC_PACKAGES
+}
+
+# sc_install_packages PKG... — apt-get install whichever is missing.
+sc_install_packages()
+{
 	local pkg missing=
-	for pkg in $SC_PACKAGES; do
+	for pkg in "$@"; do
 		if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
 			missing="$missing $pkg"
 		fi

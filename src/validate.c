@@ -421,38 +421,72 @@ enroll_req_clear(struct enroll_req *req)
 	memset(req, 0, sizeof(*req));
 }
 
+/* A status filter: short machine words like enrolled, active. */
+static bool
+status_valid(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* ?key=N with N in [min, max]; 1 found, 0 absent, -1 malformed. */
+static int
+query_int(const char *query, const char *key, long min, long max, int *out)
+{
+	char value[12], *end;
+	long n;
+	int found;
+
+	if ((found = http_query_get(query, key, value, sizeof(value))) <= 0)
+		return found;
+	if (value[0] < '0' || value[0] > '9')
+		return -1;
+	n = strtol(value, &end, 10);
+	if (*end != '\0' || n < min || n > max)
+		return -1;
+	*out = (int)n;
+	return 1;
+}
+
 enum sc_err
 validate_hosts_query(const char *query, struct hosts_query *q,
     struct json_object **detail_out, struct sc_error *err)
 {
-	char value[HOST_STATUS_MAX + 1];
-	struct json_object *detail = NULL;
-	bool ok = true;
+	struct json_object *detail;
 	int found;
-	size_t i;
 
 	memset(q, 0, sizeof(*q));
 	*detail_out = NULL;
-	found = http_query_get(query, "host_status", value, sizeof(value));
-	if (found == 0)
-		return SC_OK;
-	/* Statuses are short machine words: enrolled, active, ... */
-	if (found < 0 || value[0] == '\0')
-		ok = false;
-	for (i = 0; ok && value[i] != '\0'; i++)
-		if (!isalnum((unsigned char)value[i]) && value[i] != '_' &&
-		    value[i] != '-')
-			ok = false;
-	if (ok) {
-		q->has_status = true;
-		strcpy(q->status, value);
-		return SC_OK;
-	}
 	if ((detail = json_object_new_array()) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
-	add_error(detail, "query", "host_status", -1, "string_pattern_mismatch",
-	    "host_status must be given once, 1-32 characters of "
-	    "[A-Za-z0-9_-]");
+	found = http_query_get(query, "host_status", q->status,
+	    sizeof(q->status));
+	if (found < 0 || (found == 1 && !status_valid(q->status)))
+		add_error(detail, "query", "host_status", -1,
+		    "string_pattern_mismatch", "host_status must be given "
+		    "once, 1-32 characters of [A-Za-z0-9_-]");
+	q->has_status = found == 1;
+	if (query_int(query, "limit", 1, HOSTS_PAGE_MAX, &q->limit) < 0)
+		add_error(detail, "query", "limit", -1, "int_parsing",
+		    "limit must be an integer from 1 to 10000, given once");
+	found = http_query_get(query, "after", q->after, sizeof(q->after));
+	if (found < 0 || (found == 1 && !bundle_name_valid(q->after)))
+		add_error(detail, "query", "after", -1,
+		    "string_pattern_mismatch", "after must be a host name");
+	else if (found == 1 && q->limit == 0)
+		add_error(detail, "query", "after", -1, "missing",
+		    "after needs limit");
+	q->has_after = found == 1;
+	if (json_object_array_length(detail) == 0) {
+		json_object_put(detail);
+		return SC_OK;
+	}
 	*detail_out = detail;
 	return sc_error_set(err, SC_INVALID, "invalid query");
 }
@@ -462,22 +496,11 @@ validate_audit_query(const char *query, int *limit,
     struct json_object **detail_out, struct sc_error *err)
 {
 	struct json_object *detail;
-	char value[8], *end;
-	long n;
-	int found;
 
 	*limit = AUDIT_LIMIT_DEFAULT;
 	*detail_out = NULL;
-	found = http_query_get(query, "limit", value, sizeof(value));
-	if (found == 0)
+	if (query_int(query, "limit", 1, AUDIT_LIMIT_MAX, limit) >= 0)
 		return SC_OK;
-	if (found == 1 && value[0] >= '0' && value[0] <= '9') {
-		n = strtol(value, &end, 10);
-		if (*end == '\0' && n >= 1 && n <= AUDIT_LIMIT_MAX) {
-			*limit = (int)n;
-			return SC_OK;
-		}
-	}
 	if ((detail = json_object_new_array()) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	add_error(detail, "query", "limit", -1, "int_parsing",

@@ -30,9 +30,14 @@ struct enroll_req {
 	char	*notes;		/* NULL when absent or null */
 };
 
+#define HOSTS_PAGE_MAX		10000
+
 struct hosts_query {
 	bool	 has_status;
 	char	 status[HOST_STATUS_MAX + 1];
+	int	 limit;				/* 0: the whole list */
+	bool	 has_after;
+	char	 after[ENROLL_NAME_MAX + 1];	/* with limit: page start */
 };
 
 /*
@@ -45,7 +50,10 @@ enum sc_err	 validate_enroll(const char *body, size_t len,
 		    struct sc_error *);
 void		 enroll_req_clear(struct enroll_req *);
 
-/* GET /swarm/hosts query: ?host_status=S.  SC_INVALID + *detail. */
+/*
+ * GET /swarm/hosts query: ?host_status=S, and for pages ?limit=N
+ * (1-10000) &after=NAME.  SC_INVALID + *detail listing each bad one.
+ */
 enum sc_err	 validate_hosts_query(const char *query, struct hosts_query *,
 		    struct json_object **detail, struct sc_error *);
 

@@ -62,6 +62,7 @@ enum stmt {
 	ST_HOST_GET,
 	ST_HOSTS_LIST,
 	ST_HOSTS_LIST_STATUS,
+	ST_HOSTS_PAGE,
 	ST_HOST_LOCK,
 	ST_SHARDS_DELETE,
 	ST_HOST_DELETE,
@@ -105,6 +106,14 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_HOSTS_LIST_STATUS] = { "sc_hosts_list_status",
 	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE status = $1 "
 	    "ORDER BY name", 1 },
+	/*
+	 * A page: keyset pagination on the name (unique, the list's order),
+	 * so a page costs the same however deep into the list it is.
+	 */
+	[ST_HOSTS_PAGE] = { "sc_hosts_page",
+	    "SELECT " HOST_COLUMNS " FROM swarm_hosts "
+	    "WHERE ($1::text IS NULL OR status = $1) AND name > $2 "
+	    "ORDER BY name LIMIT $3::integer", 3 },
 	[ST_HOST_LOCK] = { "sc_host_lock",
 	    "SELECT name FROM swarm_hosts WHERE uuid = $1::uuid FOR UPDATE",
 	    1 },
@@ -943,15 +952,23 @@ host_row(const PGresult *res, void *arg)
 }
 
 enum sc_err
-db_hosts_list(struct db *db, const char *status,
+db_hosts_list(struct db *db, const struct db_host_filter *f,
     int (*each)(const struct db_host *, void *), void *arg,
     struct sc_error *err)
 {
 	struct host_walk walk = { each, arg, err };
-	const char *values[1];
+	const char *values[3];
+	char limit[16];
 
-	values[0] = status;
-	return db_stream(db, &statements[status != NULL ?
+	values[0] = f->status;
+	if (f->limit > 0) {
+		snprintf(limit, sizeof(limit), "%d", f->limit);
+		values[1] = f->after != NULL ? f->after : "";
+		values[2] = limit;
+		return db_stream(db, &statements[ST_HOSTS_PAGE], values,
+		    host_row, &walk, err);
+	}
+	return db_stream(db, &statements[f->status != NULL ?
 	    ST_HOSTS_LIST_STATUS : ST_HOSTS_LIST], values, host_row, &walk,
 	    err);
 }

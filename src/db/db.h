@@ -105,12 +105,19 @@ void		 db_rollback(struct db *);
 enum sc_err	 db_host_get(struct db *, const char *uuid, struct db_host *,
 		    struct sc_error *);
 
+/* Which hosts a list shows: NULL/0 fields mean "no restriction". */
+struct db_host_filter {
+	const char	*status;	/* only hosts with this status */
+	const char	*after;		/* with limit: names after this one */
+	int		 limit;		/* a page of at most this many */
+};
+
 /*
- * Hosts ordered by name, optionally only those with `status`; rows are
- * handed to `each` one at a time (so callers can stream).  `each`
- * returning non-zero stops the walk with SC_INTERNAL.
+ * Hosts ordered by name, as `f` says; rows are handed to `each` one at a
+ * time (so callers can stream).  `each` returning non-zero stops the
+ * walk with SC_INTERNAL.
  */
-enum sc_err	 db_hosts_list(struct db *, const char *status,
+enum sc_err	 db_hosts_list(struct db *, const struct db_host_filter *f,
 		    int (*each)(const struct db_host *, void *), void *arg,
 		    struct sc_error *);
 

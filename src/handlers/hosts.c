@@ -253,6 +253,7 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 {
 	struct json_object *detail = NULL;
 	struct list_state st = { resp, 0 };
+	struct db_host_filter filter;
 	struct hosts_query q;
 	enum sc_err rc;
 
@@ -264,8 +265,10 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	if (rc != SC_OK)
 		return rc;
-	rc = db_hosts_list(ctx->db, q.has_status ? q.status : NULL, list_row,
-	    &st, err);
+	filter.status = q.has_status ? q.status : NULL;
+	filter.after = q.has_after ? q.after : NULL;
+	filter.limit = q.limit;
+	rc = db_hosts_list(ctx->db, &filter, list_row, &st, err);
 	if (rc != SC_OK)
 		return rc;
 	if (st.rows == 0) {

@@ -116,6 +116,22 @@ is "$(json -c .)" "[]" "... and lists nothing"
 api GET '/swarm/hosts?unrelated=1'
 is "$(json 'length')" 5 "an unknown query parameter is ignored"
 
+# Pages: ?limit=N, then &after=<last name of the previous page>.
+api GET '/swarm/hosts?limit=2'
+is "$(json -c 'map(.name)')" '["a-node","b-node"]' "?limit=2 gives the first two hosts"
+api GET '/swarm/hosts?limit=2&after=b-node'
+is "$(json -c 'map(.name)')" '["c-node","dup-san"]' "&after=b-node gives the next two"
+api GET '/swarm/hosts?limit=2&after=dup-san'
+is "$(json -c 'map(.name)')" '["worker-1"]' "the last page is short"
+api GET '/swarm/hosts?limit=2&after=worker-1'
+is "$(json -c .)" "[]" "after the last host: an empty page"
+api GET '/swarm/hosts?limit=3&after=a-node&host_status=enrolled'
+is "$(json -c 'map(.name)')" '["b-node","c-node","dup-san"]' "pages combine with host_status"
+api GET '/swarm/hosts?limit=0'
+is "$STATUS" 422 "?limit=0 is 422"
+api GET '/swarm/hosts?after=a-node'
+is "$STATUS" 422 "?after without limit is 422"
+
 api GET "/swarm/hosts/$uuid1"
 is "$STATUS" 200 "GET /swarm/hosts/{uuid} is 200"
 is_json_ct "... with Content-Type application/json"

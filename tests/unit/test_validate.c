@@ -254,6 +254,26 @@ test_query(void)
 	is_int(validate_hosts_query("host_status=a'b", &q, &detail, &err),
 	    SC_INVALID, "quote in status: 422");
 	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("limit=50&after=w-1.x", &q, &detail, &err),
+	    SC_OK, "a page: limit and after");
+	is_int(q.limit, 50, "limit parsed");
+	is_str(q.after, "w-1.x", "after parsed");
+	is_int(validate_hosts_query("limit=10000", &q, &detail, &err), SC_OK,
+	    "limit 10000 accepted");
+	ok(!q.has_after, "first page has no after");
+	is_int(validate_hosts_query("limit=0", &q, &detail, &err), SC_INVALID,
+	    "limit 0: 422");
+	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("limit=10001&after=..", &q, &detail, &err),
+	    SC_INVALID, "limit too big and bad after: 422");
+	is_int(json_object_array_length(detail), 2, "  ... two detail entries");
+	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("after=a", &q, &detail, &err), SC_INVALID,
+	    "after without limit: 422");
+	json_object_put(detail);
 }
 
 static void
