@@ -23,6 +23,7 @@ enum {
 	OPT_MAX_BODY,
 	OPT_ALLOW_LOOPBACK,
 	OPT_CRL_DAYS,
+	OPT_KEY_POOL,
 	OPT_OUT,
 	OPT_PASSWORD_FILE,
 	OPT_DAYS,
@@ -40,6 +41,7 @@ static const struct option serve_options[] = {
 	{ "max-body",	 required_argument, NULL, OPT_MAX_BODY },
 	{ "allow-loopback-operator", no_argument, NULL, OPT_ALLOW_LOOPBACK },
 	{ "crl-next-update-days", required_argument, NULL, OPT_CRL_DAYS },
+	{ "key-pool",	 required_argument, NULL, OPT_KEY_POOL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -211,6 +213,12 @@ serve_option(struct config *cfg, int opt, const char *arg,
 			return sc_error_set(err, SC_INVALID, "--max-body %s: "
 			    "expected 1024-16777216 bytes", arg);
 		cfg->max_body = (size_t)n;
+		return SC_OK;
+	case OPT_KEY_POOL:
+		if (parse_number(arg, 0, 4096, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--key-pool %s: expected 0-4096 keys", arg);
+		cfg->key_pool = (int)n;
 		return SC_OK;
 	case OPT_ALLOW_LOOPBACK:
 		cfg->allow_loopback_operator = 1;

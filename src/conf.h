@@ -26,6 +26,7 @@ struct config {
 	size_t			 max_body;
 	int			 allow_loopback_operator;
 	long			 crl_next_update;	/* seconds */
+	int			 key_pool;	/* worker keys kept ready */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;

@@ -52,6 +52,12 @@ enum sc_err	 pki_read_file(const char *dir, const char *name,
 enum sc_err	 pki_fingerprint_hex(gnutls_x509_crt_t,
 		    char out[PKI_FINGERPRINT_LEN + 1], struct sc_error *);
 
+/* A fresh key of `type` (never from the pool). */
+enum sc_err	 pki_generate_key(enum pki_key_type, gnutls_x509_privkey_t *,
+		    struct sc_error *);
+/* A ready key of `type` from the pool, if it has one (keypool.c). */
+bool		 pki_keypool_take(enum pki_key_type, gnutls_x509_privkey_t *);
+
 /* Lowercase hex of `len` bytes into out (2 * len + 1 bytes). */
 void		 pki_hex(const unsigned char *, size_t len, char *out);
 

@@ -239,8 +239,8 @@ datum_wipe(gnutls_datum_t *d)
 
 /* ----------------------------------------------------- certificates */
 
-static enum sc_err
-generate_key(enum pki_key_type type, gnutls_x509_privkey_t *out,
+enum sc_err
+pki_generate_key(enum pki_key_type type, gnutls_x509_privkey_t *out,
     struct sc_error *err)
 {
 	gnutls_x509_privkey_t key = NULL;
@@ -384,7 +384,7 @@ ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
 	enum sc_err rc;
 	int r;
 
-	if ((rc = generate_key(type, &xkey, err)) != SC_OK ||
+	if ((rc = pki_generate_key(type, &xkey, err)) != SC_OK ||
 	    (rc = make_serial(serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
@@ -1088,8 +1088,11 @@ issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
 		    "of %ld days (want 1 to %ld)", prof->kind, days, CA_DAYS);
 		goto out;
 	}
-	if ((rc = generate_key(type, &key, err)) != SC_OK ||
-	    (rc = make_serial(iss.serial, err)) != SC_OK)
+	/* Worker keys may come ready-made from the pool (--key-pool). */
+	if (!(prof == &worker_profile && pki_keypool_take(type, &key)) &&
+	    (rc = pki_generate_key(type, &key, err)) != SC_OK)
+		goto out;
+	if ((rc = make_serial(iss.serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);

@@ -1,0 +1,99 @@
+/*
+ * The worker key pool (--key-pool): it fills up in the background,
+ * enrollment takes its keys (each once), certificates issued from pooled
+ * keys are sound, other key types bypass it, and stopping it frees
+ * everything (the sanitizer build checks the "frees").
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pki/pki.h"
+#include "tap.h"
+
+static int
+wait_ready(size_t want, int seconds)
+{
+	int i;
+
+	for (i = 0; i < seconds * 20; i++) {
+		if (pki_keypool_ready() >= want)
+			return 1;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
+static enum sc_err
+issue(const struct pki_ca *ca, const char *name, enum pki_key_type type,
+    struct pki_issued *out)
+{
+	struct sc_error err = { SC_OK, "" };
+	const char *sans[] = { "127.0.0.1" };
+	enum sc_err rc;
+
+	rc = pki_issue_worker(ca, name, sans, 1, type, out, &err);
+	if (rc != SC_OK)
+		printf("# issue %s: %s\n", name, err.msg);
+	return rc;
+}
+
+int
+main(void)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct pki_issued a, b, c;
+	struct pki_ca *ca = NULL;
+	char dir[] = "/var/tmp/swarmctl-keypool.XXXXXX";
+	char cmd[128];
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	if (mkdtemp(dir) == NULL || pki_init(&err) != SC_OK ||
+	    pki_ca_ensure(dir, PKI_KEY_ECDSA_P256, &err) != SC_OK ||
+	    pki_ca_load(dir, &ca, &err) != SC_OK) {
+		printf("Bail out! CA set-up: %s\n", err.msg);
+		return 1;
+	}
+	is_int(pki_keypool_ready(), 0, "no pool: nothing ready");
+	is_int(pki_keypool_start(PKI_KEY_RSA3072, 2, &err), SC_OK,
+	    "pool of 2 RSA-3072 keys starts");
+	ok(pki_keypool_start(PKI_KEY_RSA3072, 2, &err) != SC_OK,
+	    "a second pool is refused");
+	ok(wait_ready(2, 60), "the pool fills up in the background");
+
+	is_int(issue(ca, "pooled-a", PKI_KEY_RSA3072, &a), SC_OK,
+	    "worker issued with a pooled key");
+	/* RSA-3072 takes far longer to generate than this check. */
+	is_int(pki_keypool_ready(), 1, "... which took one key from the pool");
+	is_int(issue(ca, "pooled-b", PKI_KEY_RSA3072, &b), SC_OK,
+	    "a second worker issued");
+	ok(strcmp(a.key_pem, b.key_pem) != 0, "... with a different key");
+	ok(strstr(a.key_pem, "BEGIN PRIVATE KEY") != NULL,
+	    "pooled key exported as PKCS#8");
+	ok(strcmp(a.fingerprint, b.fingerprint) != 0, "distinct certificates");
+
+	ok(wait_ready(1, 60), "the pool refills");
+	is_int(issue(ca, "other-type", PKI_KEY_ECDSA_P256, &c), SC_OK,
+	    "another key type is issued");
+	ok(pki_keypool_ready() >= 1, "... without touching the pool");
+
+	pki_keypool_stop();
+	is_int(pki_keypool_ready(), 0, "stopped pool holds no keys");
+	pki_keypool_stop();
+	ok(1, "stopping twice is harmless");
+
+	pki_issued_clear(&a);
+	pki_issued_clear(&b);
+	pki_issued_clear(&c);
+	pki_ca_free(ca);
+	pki_deinit();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	return done_testing();
+}
