@@ -62,6 +62,8 @@ router_match(const struct route *table, size_t n, enum http_method method,
 	if (allowsz > 0)
 		allow[0] = '\0';
 	for (i = 0; i < n; i++) {
+		/* A pattern without "{...}" captures nothing: param stays "". */
+		scratch[0] = '\0';
 		if (!pattern_match(table[i].pattern, path, scratch))
 			continue;
 		path_known = true;

@@ -159,6 +159,16 @@ test_invalid(void)
 
 	invalid("{\"name\":\"a\",\"address\":\"a\",\"notes\":123}", "notes",
 	    "notes a number");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"notes\":\"\xc0\xaf\"}",
+	    "notes", "overlong UTF-8 in notes");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"notes\":\"\xed\xa0\x80\"}",
+	    "notes", "encoded surrogate in notes");
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"notes\":\"\xf4\x90\x80\x80\"}",
+	    "notes", "code point above U+10FFFF in notes");
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"notes\":"
+	    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9d\"}", &req), SC_OK,
+	    "2-, 3- and 4-byte UTF-8 in notes accepted");
+	enroll_req_clear(&req);
 	{
 		char notes[4098];
 

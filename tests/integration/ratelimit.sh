@@ -1,0 +1,110 @@
+#!/bin/bash
+# ratelimit.sh — the shipped nginx configuration's limit on state
+# changes, with its shipped value (the other tests lift it): enroll and
+# decommission requests from one address pass in a burst of 5 (plus the
+# one the rate allows) and are then refused by nginx with 429 and a JSON
+# {"detail": ...} body before they reach swarmctl (the audit trail shows
+# only the ones that passed); reads (GET) are never limited.
+set -u
+NGINX_CHANGE_RATE=20r/m		# the shipped default, before stack_up
+export NGINX_CHANGE_RATE
+. "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
+require_cmd psql
+
+stack_up_or_die
+
+ok "the nginx configuration under test has the shipped rate limit (rate=20r/m)" \
+    grep -q 'rate=20r/m;' "$T/nginx-main/swarmctl.conf"
+ok "... and the shipped burst (burst=5)" \
+    grep -q 'limit_req zone=swarmctl_changes burst=5 nodelay;' "$T/nginx-main/swarmctl.conf"
+
+# invalid enrollments: cheap for swarmctl (422, nothing written), but
+# each one is a POST, which is what nginx counts.
+audited()
+{
+	sql "SELECT count(*) FROM audit_log WHERE action = 'enroll' AND outcome = 'invalid'"
+}
+is "$(audited)" 0 "no enroll attempt in the audit trail yet"
+before_rows=$(host_count)
+
+# The limit refills one request every 3 s (20r/m).  A request that ends
+# within WINDOW ms of the first one's start cannot have been given a new
+# one; later ones (only on a very slow machine) may, so for them either
+# answer is accepted and said so.
+now_ms()
+{
+	date +%s%3N
+}
+WINDOW=2800
+START=$(now_ms)
+# limited DESC — the last request was 429, or it came after WINDOW.
+limited()
+{
+	local late=$(($(now_ms) - START))
+	if [ "$late" -lt "$WINDOW" ]; then
+		is "$STATUS" 429 "$1 (${late} ms after the first): 429"
+	else
+		diag "slow run: $1 came ${late} ms after the first, a token may have refilled"
+		like "$STATUS" '^(429|2[0-9][0-9]|4[0-9][0-9])$' "$1: 429 or, this late, let through"
+	fi
+}
+
+codes=()
+for i in $(seq 1 12); do
+	enroll "{\"name\":\"rl-$i\",\"address\":\"192.0.2.70\",\"agent_port\":0}"
+	codes+=("$STATUS")
+	if [ "$i" -gt 6 ]; then
+		limited "enrollment $i"
+	fi
+	if [ "$STATUS" = 429 ]; then
+		cp "$T/body" "$T/body.429"
+		cp "$T/headers" "$T/headers.429"
+	fi
+done
+elapsed=$(($(now_ms) - START))
+diag "statuses: ${codes[*]} (${elapsed} ms)"
+passed=0
+throttled=0
+for c in "${codes[@]}"; do
+	case $c in
+	422) passed=$((passed + 1)) ;;
+	429) throttled=$((throttled + 1)) ;;
+	esac
+done
+is "$((passed + throttled))" 12 "every one of 12 quick enrollments is 422 (reached swarmctl) or 429"
+is "${codes[*]:0:6}" "422 422 422 422 422 422" "the first 6 (1 + burst 5) reach swarmctl"
+ok "no more than 6 pass, plus one per 3 s elapsed (got $passed in ${elapsed} ms)" \
+    [ "$passed" -le $((6 + elapsed / 3000)) ]
+ok "the rest are limited with 429 (got $throttled)" [ "$throttled" -ge $((6 - elapsed / 3000)) ]
+is "$(audited)" "$passed" "swarmctl saw exactly the ones nginx let through (audit trail)"
+
+# Decommission counts too (same key: the client address), and a valid
+# enrollment is limited the same way.
+api DELETE "/swarm/hosts/$(uuidgen_lower)"
+limited "DELETE /swarm/hosts/{uuid} right after"
+[ "$STATUS" = 429 ] && is_json_ct "... with a JSON body"
+enroll '{"name":"rl-valid","address":"192.0.2.71"}'
+limited "a valid enrollment right after"
+if [ "$STATUS" = 429 ]; then
+	is "$(host_count)" "$before_rows" "... and it is not enrolled"
+	ok "... no bundle for it" test ! -e "$T/ca/workers/rl-valid"
+fi
+
+# The 429 itself.
+cp "$T/body.429" "$T/body"
+cp "$T/headers.429" "$T/headers"
+is_json_ct "429 has Content-Type application/json"
+is "$(json -r '.detail | type')" string "429 body is {\"detail\": \"...\"}"
+is "$(json -c 'keys')" '["detail"]' "... and nothing else"
+
+# Reads are never limited.
+gets=()
+for i in $(seq 1 30); do
+	api GET /swarm/hosts
+	gets+=("$STATUS")
+done
+is "$(printf '%s\n' "${gets[@]}" | sort -u | paste -sd' ')" 200 "30 quick GET /swarm/hosts are all 200"
+api GET /health
+is "$STATUS" 200 "GET /health is 200 while changes are limited"
+
+done_testing
