@@ -1,14 +1,87 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "conf.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
 #include "http/request.h"
+
+#define AUTH_CACHE_SLOTS	8
+
+struct auth_cache_entry {
+	char			*pem;	/* the certificate exactly as sent */
+	size_t			 len;
+	struct auth_actor	 actor;
+	uint64_t		 epoch;
+	time_t			 at;
+};
+
+struct auth_cache {
+	struct auth_cache_entry	 slot[AUTH_CACHE_SLOTS];
+	size_t			 next;	/* round-robin replacement */
+};
+
+struct auth_cache *
+auth_cache_new(void)
+{
+	return calloc(1, sizeof(struct auth_cache));
+}
+
+void
+auth_cache_free(struct auth_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
+		free(c->slot[i].pem);
+	free(c);
+}
+
+static const struct auth_actor *
+cache_find(struct auth_cache *c, const char *pem, size_t len, uint64_t epoch,
+    time_t now)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < AUTH_CACHE_SLOTS; i++) {
+		struct auth_cache_entry *e = &c->slot[i];
+
+		if (e->pem != NULL && e->len == len && e->epoch == epoch &&
+		    now - e->at < AUTH_CACHE_SECONDS && now >= e->at &&
+		    memcmp(e->pem, pem, len) == 0)
+			return &e->actor;
+	}
+	return NULL;
+}
+
+static void
+cache_add(struct auth_cache *c, const char *pem, size_t len,
+    const struct auth_actor *actor, uint64_t epoch, time_t now)
+{
+	struct auth_cache_entry *e;
+	char *copy;
+
+	if (c == NULL || (copy = malloc(len)) == NULL)
+		return;
+	memcpy(copy, pem, len);
+	e = &c->slot[c->next];
+	c->next = (c->next + 1) % AUTH_CACHE_SLOTS;
+	free(e->pem);
+	e->pem = copy;
+	e->len = len;
+	e->actor = *actor;
+	e->epoch = epoch;
+	e->at = now;
+}
 
 static enum sc_err
 forbidden(struct sc_error *err)
@@ -37,9 +110,20 @@ certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
     struct auth_actor *actor, struct sc_error *err)
 {
 	struct sc_error perr = { SC_OK, "" };
+	const struct auth_actor *cached;
 	struct pki_peer peer;
 	bool known = false, revoked = true;
+	time_t now = time(NULL);
+	uint64_t epoch;
 	enum sc_err rc;
+
+	/* Read before deciding: a change during the check voids the entry. */
+	epoch = db_cert_epoch(ctx->db);
+	if ((cached = cache_find(ctx->auth_cache, req->client_cert,
+	    req->client_cert_len, epoch, now)) != NULL) {
+		*actor = *cached;
+		return SC_OK;
+	}
 
 	if (ctx->ca == NULL &&
 	    (rc = pki_ca_load(ctx->cfg->ca_dir, &ctx->ca, err)) != SC_OK)
@@ -59,6 +143,8 @@ certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
 		return rc;
 	if (!known || revoked)
 		return forbidden(err);
+	cache_add(ctx->auth_cache, req->client_cert, req->client_cert_len,
+	    actor, epoch, now);
 	return SC_OK;
 }
 

@@ -26,6 +26,18 @@ struct auth_actor {
 };
 
 /*
+ * A worker's memory of recent positive decisions, so an operator's
+ * requests do not each pay for parsing and verifying the certificate and
+ * a database lookup.  Safe against revocation: an entry counts only while
+ * db_cert_epoch() is unchanged (PostgreSQL notifies every worker of any
+ * change to a certificate's state) and for at most AUTH_CACHE_SECONDS.
+ */
+#define AUTH_CACHE_SECONDS	30
+struct auth_cache;
+struct auth_cache *auth_cache_new(void);
+void		 auth_cache_free(struct auth_cache *);
+
+/*
  * Fill *actor if `req` comes from an operator; SC_FORBIDDEN ("operator
  * certificate required") if not (*actor then names the certificate
  * presented, if any, for the audit trail); SC_DB_UNAVAILABLE / SC_CA_UNAVAILABLE

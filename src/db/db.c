@@ -142,6 +142,8 @@ struct db {
 	const struct db_statement *prepared[PREPARED_MAX];
 	size_t		 nprepared;
 	bool		 in_tx;		/* BEGIN sent, COMMIT/ROLLBACK not yet */
+	/* Bumped whenever certificates may have changed: db_cert_epoch. */
+	uint64_t	 cert_epoch;
 	bool		 bundles_locked; /* session advisory lock held */
 };
 
@@ -265,6 +267,41 @@ connect_new(const char *conninfo)
 }
 
 /*
+ * Subscribe to certificate changes (sql/003_certificate_notify.sql).  A
+ * new session may have missed notifications: bump the epoch either way.
+ * A database without the channel's trigger yet (before migrate) simply
+ * never notifies.
+ */
+static void
+listen_certificates(struct db *db)
+{
+	PGresult *res;
+
+	db->cert_epoch++;
+	res = PQexec(db->conn, "LISTEN swarmctl_certificates");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("LISTEN swarmctl_certificates: %s",
+		    PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+uint64_t
+db_cert_epoch(struct db *db)
+{
+	PGnotify *n;
+
+	/* No live session: nothing can be vouched for. */
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    PQconsumeInput(db->conn) == 0)
+		return ++db->cert_epoch;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		db->cert_epoch++;
+		PQfreemem(n);
+	}
+	return db->cert_epoch;
+}
+
+/*
  * Make sure there is a working connection: connect on first use, reset
  * after a failure.  PQstatus only knows what the last call saw, so a
  * connection PostgreSQL dropped while idle still looks fine here; the
@@ -302,6 +339,7 @@ db_connect(struct db *db, struct sc_error *err)
 		return sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "PostgreSQL unavailable: %s", msg);
 	}
+	listen_certificates(db);
 	return SC_OK;
 }
 

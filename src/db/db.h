@@ -153,6 +153,14 @@ enum sc_err	 db_cert_record(struct db *, const struct db_cert *,
 		    const struct db_audit *, struct sc_error *);
 
 /*
+ * A number that changes whenever a certificate's state may have changed
+ * since it was last read (a revocation anywhere, a reconnection, a dead
+ * session).  Cheap: reads pending notifications without a round trip.
+ * Lets callers remember authorisation decisions safely.
+ */
+uint64_t	 db_cert_epoch(struct db *);
+
+/*
  * The state of a certificate by fingerprint, for authorisation:
  * *known false if the CA never recorded it; *revoked true if revoked.
  */

@@ -16,12 +16,14 @@ struct http_request;
 struct http_response;
 struct pki_ca;
 struct auth_actor;
+struct auth_cache;
 
 /* Everything one worker owns; never shared between workers. */
 struct handler_ctx {
 	const struct config	*cfg;
 	struct db		*db;
 	struct pki_ca		*ca;	/* NULL until loadable: then 503 */
+	struct auth_cache	*auth_cache;	/* may be NULL: no caching */
 	/* Per request: who is asking (NULL on public routes). */
 	const struct auth_actor	*actor;
 };

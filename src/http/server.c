@@ -18,6 +18,7 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "auth.h"
 #include "conf.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
@@ -221,13 +222,16 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct sc_error err = { SC_OK, "" };
-	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL };
+	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL, NULL };
 	FCGX_Request r;
 
 	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {
 		log_error("worker %d: %s", w->id, err.msg);
 		return NULL;
 	}
+	if ((ctx.auth_cache = auth_cache_new()) == NULL)
+		log_warn("worker %d: no memory for the authorisation cache",
+		    w->id);
 	/* A CA that fails to load now is retried per request (503 meanwhile). */
 	if (pki_ca_load(w->cfg->ca_dir, &ctx.ca, &err) != SC_OK)
 		log_error("worker %d: loading CA: %s", w->id, err.msg);
@@ -252,6 +256,7 @@ worker_main(void *arg)
 	}
 	FCGX_Free(&r, 0);
 out:
+	auth_cache_free(ctx.auth_cache);
 	pki_ca_free(ctx.ca);
 	db_close(ctx.db);
 	return NULL;

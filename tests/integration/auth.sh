@@ -175,14 +175,28 @@ unset API_ANON
 # ---- revocation of an operator: the responder first, nginx on reload
 operator_issue op-revoked || bail "operator issue op-revoked"
 export API_AS_CRT=$T/operators/op-revoked.crt API_AS_KEY=$T/operators/op-revoked.key
-api GET /swarm/hosts
-is "$STATUS" 200 "a second operator, op-revoked, is let in"
+# Enough requests that every worker has seen, and remembers, this
+# operator: revocation must reach the workers' memory too.
+codes=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	api GET /swarm/hosts
+	codes="$codes$STATUS "
+done
+is "$codes" "$(printf '200 %.0s' 1 2 3 4 5 6 7 8 9 10 11 12)" \
+    "a second operator, op-revoked, is let in (12 requests)"
 pid_before=$SWARMCTL_PID
 "$SWARMCTL_BIN" operator revoke op-revoked --ca-dir "$T/ca" >"$T/revoke.out" 2>&1
 is "$?" 0 "swarmctl operator revoke op-revoked succeeds" || diag "$(cat "$T/revoke.out")"
 rebase
 # nginx still holds the old CRL: the request reaches the responder, which
 # finds the revocation in the database.
+codes=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	api GET /swarm/hosts
+	codes="$codes$STATUS "
+done
+is "$codes" "$(printf '403 %.0s' 1 2 3 4 5 6 7 8 9 10 11 12)" \
+    "revoked, nginx not reloaded: every worker refuses GET /swarm/hosts at once (12 requests)"
 api GET /swarm/hosts
 is_detail 403 "$DENIED" "revoked, nginx not reloaded: GET /swarm/hosts is 403 from the responder at once"
 enroll '{"name":"by-revoked","address":"192.0.2.3"}'

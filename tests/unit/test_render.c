@@ -217,9 +217,8 @@ request(struct fake *f, struct wire *w)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.max_body = 1024;
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = &cfg;
-	ctx.db = NULL;
-	ctx.ca = NULL;
 	w->len = 0;
 	w->buf[0] = '\0';
 	http_response_init(&resp, sink);
