@@ -1,17 +1,14 @@
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include <json-c/json.h>
 
 #include "db/db.h"
 #include "http/response.h"
 #include "pki/pki.h"
 #include "render.h"
-
-static struct json_object *
-string_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
 
 /*
  * json_object_object_add() takes ownership even on failure, so a NULL
@@ -27,29 +24,85 @@ add(struct json_object *obj, const char *key, struct json_object *val,
 	return json_object_object_add(obj, key, val) == 0 ? 0 : -1;
 }
 
-struct json_object *
-render_host_view(const struct db_host *h)
+/*
+ * Append `s` as a JSON string (RFC 8259 7): quote, backslash and control
+ * characters escaped, everything else -- valid UTF-8, as PostgreSQL only
+ * stores valid UTF-8 -- copied as is.  Runs of plain bytes go out in one
+ * append.
+ */
+static int
+append_json_string(struct http_response *resp, const char *s)
 {
-	struct json_object *obj;
-	int bad = 0;
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+	char esc[7];
 
-	if ((obj = json_object_new_object()) == NULL)
-		return NULL;
-	bad |= add(obj, "uuid", json_object_new_string(h->uuid), 0);
-	bad |= add(obj, "name", json_object_new_string(h->name), 0);
-	bad |= add(obj, "address", json_object_new_string(h->address), 0);
-	bad |= add(obj, "agent_port", json_object_new_int(h->agent_port), 0);
-	bad |= add(obj, "status", json_object_new_string(h->status), 0);
-	bad |= add(obj, "last_heartbeat", string_or_null(h->last_heartbeat), 1);
-	bad |= add(obj, "client_cert_fingerprint",
-	    json_object_new_string(h->client_cert_fingerprint), 0);
-	bad |= add(obj, "enrolled_at", json_object_new_string(h->enrolled_at), 0);
-	bad |= add(obj, "notes", string_or_null(h->notes), 1);
-	if (bad) {
-		json_object_put(obj);
-		return NULL;
+	if (http_response_append(resp, "\"", 1) == -1)
+		return -1;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (http_response_append(resp, run, (size_t)(s - run)) == -1)
+			return -1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':	esc[1] = '"'; break;
+		case '\\':	esc[1] = '\\'; break;
+		case '\n':	esc[1] = 'n'; break;
+		case '\r':	esc[1] = 'r'; break;
+		case '\t':	esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			n = 6;
+			break;
+		}
+		if (http_response_append(resp, esc, n) == -1)
+			return -1;
+		run = s + 1;
 	}
-	return obj;
+	if (http_response_append(resp, run, (size_t)(s - run)) == -1)
+		return -1;
+	return http_response_append(resp, "\"", 1);
+}
+
+static int
+append_field(struct http_response *resp, const char *key, const char *value)
+{
+	if (http_response_append_str(resp, key) == -1)
+		return -1;
+	if (value == NULL)
+		return http_response_append(resp, "null", 4);
+	return append_json_string(resp, value);
+}
+
+/*
+ * SwarmHostView, written straight into the response: lists of thousands
+ * of hosts are rendered without a json-c object per host.
+ */
+int
+render_host_view(struct http_response *resp, const struct db_host *h)
+{
+	char port[32];
+
+	snprintf(port, sizeof(port), ",\"agent_port\":%d", h->agent_port);
+	if (append_field(resp, "{\"uuid\":", h->uuid) ||
+	    append_field(resp, ",\"name\":", h->name) ||
+	    append_field(resp, ",\"address\":", h->address) ||
+	    http_response_append_str(resp, port) ||
+	    append_field(resp, ",\"status\":", h->status) ||
+	    append_field(resp, ",\"last_heartbeat\":", h->last_heartbeat) ||
+	    append_field(resp, ",\"client_cert_fingerprint\":",
+	    h->client_cert_fingerprint) ||
+	    append_field(resp, ",\"enrolled_at\":", h->enrolled_at) ||
+	    append_field(resp, ",\"notes\":", h->notes) ||
+	    http_response_append(resp, "}", 1))
+		return -1;
+	return 0;
 }
 
 /*

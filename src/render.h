@@ -11,8 +11,8 @@ struct db_host;
 struct pki_issued;
 struct http_response;
 
-/* A new json-c object (caller puts it) or NULL on allocation failure. */
-struct json_object *render_host_view(const struct db_host *);
+/* Append a SwarmHostView object to the response body; -1 if out of memory. */
+int		 render_host_view(struct http_response *, const struct db_host *);
 /* Fill resp with the 201 EnrolledBundle; marks the response secret. */
 int		 render_enrolled_bundle(struct http_response *,
 		    const struct db_host *, const char *ca_pem,

@@ -60,8 +60,6 @@ enum stmt {
 	ST_HOST_SET_FINGERPRINT,
 	ST_COMMIT_CHECK,
 	ST_HOST_GET,
-	ST_HOSTS_LIST,
-	ST_HOSTS_LIST_STATUS,
 	ST_HOSTS_PAGE,
 	ST_HOST_LOCK,
 	ST_SHARDS_DELETE,
@@ -100,15 +98,9 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_HOST_GET] = { "sc_host_get",
 	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE uuid = $1::uuid",
 	    1 },
-	/* Two statements rather than "$1 IS NULL OR": each gets its plan. */
-	[ST_HOSTS_LIST] = { "sc_hosts_list",
-	    "SELECT " HOST_COLUMNS " FROM swarm_hosts ORDER BY name", 0 },
-	[ST_HOSTS_LIST_STATUS] = { "sc_hosts_list_status",
-	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE status = $1 "
-	    "ORDER BY name", 1 },
 	/*
-	 * A page: keyset pagination on the name (unique, the list's order),
-	 * so a page costs the same however deep into the list it is.
+	 * Lists and pages: keyset on the name (unique, the list's order), so
+	 * a chunk costs the same however deep into the list it is.
 	 */
 	[ST_HOSTS_PAGE] = { "sc_hosts_page",
 	    "SELECT " HOST_COLUMNS " FROM swarm_hosts "
@@ -967,25 +959,88 @@ db_stream(struct db *db, const struct db_statement *st,
 	return rc;
 }
 
-struct host_walk {
-	int		(*each)(const struct db_host *, void *);
-	void		*arg;
-	struct sc_error	*err;
-};
+/*
+ * Lists are read in chunks of this many rows, each chunk one query that
+ * continues after the last name of the one before (keyset on the unique,
+ * ordered name).  A list of 100 hosts is one round trip; a list of
+ * 100,000 never holds more than one chunk in memory.  Chunks are separate
+ * statements, so a host enrolled or removed during a long listing may or
+ * may not appear -- never twice, never out of order.
+ */
+#define LIST_CHUNK	500
 
+/*
+ * A host row as a view into `res`: no copies (lists render each row at
+ * once and move on).  Valid until `res` is cleared; never db_host_clear.
+ */
 static enum sc_err
-host_row(const PGresult *res, void *arg)
+row_view_host(const PGresult *res, int row, struct db_host *h,
+    struct sc_error *err)
 {
-	struct host_walk *walk = arg;
-	struct db_host h;
 	enum sc_err rc;
 
-	if ((rc = row_to_host(res, 0, &h, walk->err)) != SC_OK)
+	memset(h, 0, sizeof(*h));
+	if ((rc = db_copy_fixed(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
+	    err)) != SC_OK ||
+	    (rc = db_copy_fixed(res, row, COL_ENROLLED_AT, h->enrolled_at,
+	    sizeof(h->enrolled_at), err)) != SC_OK ||
+	    (rc = parse_port(PQgetvalue(res, row, COL_AGENT_PORT),
+	    &h->agent_port, err)) != SC_OK)
 		return rc;
-	if (walk->each(&h, walk->arg) != 0)
-		rc = sc_error_set(walk->err, SC_INTERNAL,
-		    "host list: stopped by the caller");
-	db_host_clear(&h);
+	h->name = PQgetvalue(res, row, COL_NAME);
+	h->address = PQgetvalue(res, row, COL_ADDRESS);
+	h->status = PQgetvalue(res, row, COL_STATUS);
+	h->client_cert_fingerprint = PQgetvalue(res, row, COL_FINGERPRINT);
+	h->cert_bundle_path = PQgetvalue(res, row, COL_BUNDLE_PATH);
+	if (!PQgetisnull(res, row, COL_LAST_HEARTBEAT))
+		h->last_heartbeat = PQgetvalue(res, row, COL_LAST_HEARTBEAT);
+	if (!PQgetisnull(res, row, COL_NOTES))
+		h->notes = PQgetvalue(res, row, COL_NOTES);
+	return SC_OK;
+}
+
+/* One chunk: at most `want` rows after `after`; *got, *after updated. */
+static enum sc_err
+list_chunk(struct db *db, const char *status, char *after, size_t aftersz,
+    int want, int (*each)(const struct db_host *, void *), void *arg,
+    int *got, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	struct db_host h;
+	const char *values[3];
+	char limit[16];
+	enum sc_err rc;
+	int i, n;
+
+	snprintf(limit, sizeof(limit), "%d", want);
+	values[0] = status;
+	values[1] = after;
+	values[2] = limit;
+	*got = 0;
+	if ((rc = exec_retry(db, ST_HOSTS_PAGE, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	if (PQnfields(res) != COL_COUNT) {
+		rc = sc_error_set(err, SC_INTERNAL, "host list: %d columns, "
+		    "expected %d", PQnfields(res), COL_COUNT);
+		goto out;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		if ((rc = row_view_host(res, i, &h, err)) != SC_OK)
+			goto out;
+		if (each(&h, arg) != 0) {
+			rc = sc_error_set(err, SC_INTERNAL,
+			    "host list: stopped by the caller");
+			goto out;
+		}
+	}
+	if (n > 0 && (rc = db_copy_fixed(res, n - 1, COL_NAME, after, aftersz,
+	    err)) != SC_OK)
+		goto out;
+	*got = n;
+out:
+	PQclear(res);
 	return rc;
 }
 
@@ -994,21 +1049,23 @@ db_hosts_list(struct db *db, const struct db_host_filter *f,
     int (*each)(const struct db_host *, void *), void *arg,
     struct sc_error *err)
 {
-	struct host_walk walk = { each, arg, err };
-	const char *values[3];
-	char limit[16];
+	/* Names are at most 64 bytes (validate.h); room to spare. */
+	char after[256] = "";
+	int left = f->limit > 0 ? f->limit : -1, want, got;
+	enum sc_err rc;
 
-	values[0] = f->status;
-	if (f->limit > 0) {
-		snprintf(limit, sizeof(limit), "%d", f->limit);
-		values[1] = f->after != NULL ? f->after : "";
-		values[2] = limit;
-		return db_stream(db, &statements[ST_HOSTS_PAGE], values,
-		    host_row, &walk, err);
-	}
-	return db_stream(db, &statements[f->status != NULL ?
-	    ST_HOSTS_LIST_STATUS : ST_HOSTS_LIST], values, host_row, &walk,
-	    err);
+	if (f->after != NULL &&
+	    snprintf(after, sizeof(after), "%s", f->after) >= (int)sizeof(after))
+		return sc_error_set(err, SC_INTERNAL, "host list: long name");
+	do {
+		want = left < 0 || left > LIST_CHUNK ? LIST_CHUNK : left;
+		if ((rc = list_chunk(db, f->status, after, sizeof(after), want,
+		    each, arg, &got, err)) != SC_OK)
+			return rc;
+		if (left > 0)
+			left -= got;
+	} while (got == want && left != 0);
+	return SC_OK;
 }
 
 enum sc_err

@@ -224,27 +224,14 @@ static int
 list_row(const struct db_host *h, void *arg)
 {
 	struct list_state *st = arg;
-	struct json_object *obj;
-	const char *text;
-	size_t len;
-	int rc = -1;
 
-	if ((obj = render_host_view(h)) == NULL)
-		return -1;
-	text = json_object_to_json_string_length(obj,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (text == NULL)
-		goto out;
 	if (st->rows == 0 && http_response_stream_begin(st->resp, 200) == -1)
-		goto out;
+		return -1;
 	if (http_response_append(st->resp, st->rows == 0 ? "[" : ",", 1) ||
-	    http_response_append(st->resp, text, len))
-		goto out;
+	    render_host_view(st->resp, h))
+		return -1;
 	st->rows++;
-	rc = 0;
-out:
-	json_object_put(obj);
-	return rc;
+	return 0;
 }
 
 enum sc_err
@@ -287,7 +274,6 @@ enum sc_err
 handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
 {
-	struct json_object *obj = NULL;
 	struct db_host h;
 	char uuid[DB_UUID_LEN + 1];
 	enum sc_err rc;
@@ -306,11 +292,11 @@ handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
 		}
 		goto out;
 	}
-	if ((obj = render_host_view(&h)) == NULL ||
-	    http_response_json(resp, 200, obj) == -1)
+	resp->status = 200;
+	resp->content_type = HTTP_JSON;
+	if (render_host_view(resp, &h) == -1)
 		rc = sc_error_set(err, SC_INTERNAL, "rendering host failed");
 out:
-	json_object_put(obj);
 	db_host_clear(&h);
 	return rc;
 }

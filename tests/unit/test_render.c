@@ -47,6 +47,22 @@ body_of(struct wire *w)
 	return p ? p + 4 : "";
 }
 
+/* Render a host view into a buffered response and parse it back. */
+static struct json_object *
+view_of(const struct db_host *h)
+{
+	struct wire w = { "", 0 };
+	struct http_sink sink = { wire_write, &w };
+	struct http_response resp;
+	struct json_object *obj = NULL;
+
+	http_response_init(&resp, sink);
+	if (render_host_view(&resp, h) == 0)
+		obj = json_tokener_parse(resp.buf);
+	http_response_free(&resp);
+	return obj;
+}
+
 static void
 test_host_view(void)
 {
@@ -61,11 +77,12 @@ test_host_view(void)
 	h.status = "enrolled";
 	h.client_cert_fingerprint = "ab";
 	strcpy(h.enrolled_at, "2026-04-18T23:18:33.123456Z");
-	obj = render_host_view(&h);
-	ok(obj != NULL, "host view renders");
+	obj = view_of(&h);
+	ok(obj != NULL, "host view renders as valid JSON");
 	is_int(json_object_object_length(obj), 9, "nine fields");
 	ok(json_object_object_get_ex(obj, "agent_port", &v) &&
-	    json_object_is_type(v, json_type_int), "agent_port is a number");
+	    json_object_is_type(v, json_type_int) &&
+	    json_object_get_int(v) == 8765, "agent_port is the number 8765");
 	ok(json_object_object_get_ex(obj, "last_heartbeat", &v) && v == NULL,
 	    "last_heartbeat null");
 	ok(json_object_object_get_ex(obj, "notes", &v) && v == NULL,
@@ -73,14 +90,21 @@ test_host_view(void)
 	ok(json_object_object_get_ex(obj, "enrolled_at", &v) &&
 	    strcmp(json_object_get_string(v), h.enrolled_at) == 0,
 	    "enrolled_at as given");
+	ok(json_object_object_get_ex(obj, "uuid", &v) &&
+	    strcmp(json_object_get_string(v), h.uuid) == 0, "uuid");
 	ok(!json_object_object_get_ex(obj, "cert_bundle_path", NULL),
 	    "bundle path is not exposed");
 	json_object_put(obj);
-	h.notes = "rack \"4\"";
-	obj = render_host_view(&h);
-	ok(json_object_object_get_ex(obj, "notes", &v) &&
-	    strcmp(json_object_get_string(v), "rack \"4\"") == 0,
-	    "notes string kept");
+	/* Every character a note may hold survives the round trip. */
+	h.notes = "rack \"4\" \\ tab\there\nnew line \x01 \x1f caf\xc3\xa9 /";
+	h.last_heartbeat = "2026-04-18T23:20:00.000000Z";
+	obj = view_of(&h);
+	ok(obj != NULL && json_object_object_get_ex(obj, "notes", &v) &&
+	    strcmp(json_object_get_string(v), h.notes) == 0,
+	    "quotes, backslash, control characters and UTF-8 round-trip");
+	ok(obj != NULL && json_object_object_get_ex(obj, "last_heartbeat", &v) &&
+	    strcmp(json_object_get_string(v), h.last_heartbeat) == 0,
+	    "last_heartbeat string");
 	json_object_put(obj);
 }
 
