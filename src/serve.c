@@ -223,8 +223,8 @@ cmd_serve(int argc, char *argv[])
 	if (cfg.allow_loopback_operator)
 		log_warn("--allow-loopback-operator: requests without TLS from "
 		    "127.0.0.1/::1 act as an operator");
-	if (cfg.key_pool > 0 && pki_keypool_start(cfg.key_type,
-	    (size_t)cfg.key_pool, &err) != SC_OK) {
+	if (pki_keypool_start(cfg.key_type, (size_t)cfg.key_pool,
+	    (size_t)cfg.workers, &err) != SC_OK) {
 		log_error("%s", err.msg);
 		goto out;
 	}

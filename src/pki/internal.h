@@ -55,7 +55,10 @@ enum sc_err	 pki_fingerprint_hex(gnutls_x509_crt_t,
 /* A fresh key of `type` (never from the pool). */
 enum sc_err	 pki_generate_key(enum pki_key_type, gnutls_x509_privkey_t *,
 		    struct sc_error *);
-/* A ready key of `type` from the pool, if it has one (keypool.c). */
+/*
+ * A key of `type` from the generators (keypool.c), waiting for one if
+ * none is ready; false if they are not running for that type.
+ */
 bool		 pki_keypool_take(enum pki_key_type, gnutls_x509_privkey_t *);
 
 /* Lowercase hex of `len` bytes into out (2 * len + 1 bytes). */

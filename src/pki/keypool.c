@@ -1,14 +1,19 @@
 /*
- * A pool of worker keys generated ahead of time.  RSA key generation is
- * most of an enrollment's cost (tens of milliseconds for RSA-2048); a
- * background thread fills the pool while the service is idle, so an
- * enrollment then costs little more than signing and the durable write.
+ * Worker key generation, off the request threads and below their
+ * priority.  RSA key generation is most of an enrollment's cost (tens of
+ * milliseconds for RSA-2048, all CPU); done on the request worker it
+ * competes on equal terms with every read on the machine's cores.
  *
- * The thread runs under SCHED_IDLE (falling back to nice 19): it only
- * gets CPU nobody else wants, so it never competes with requests.  Keys
- * stay in this process's memory only and are destroyed (GnuTLS zeroes
- * key parameters when it frees them) when taken-and-used or at stop.
- * Each key is handed out once.
+ * So keys come from generator threads running at nice GENERATOR_NICE:
+ * an enrollment asks for a key and sleeps until one is ready, while reads
+ * on the other workers keep their priority.  With --key-pool N the
+ * generators also keep up to N keys ready in advance, made with CPU the
+ * requests leave over; an enrollment then costs little more than
+ * signing and the durable write.
+ *
+ * Keys stay in this process's memory only.  Each is handed out once and
+ * destroyed by its user; those left at stop are destroyed here (GnuTLS
+ * zeroes key parameters when it frees them).
  */
 #include "config.h"
 
@@ -16,7 +21,6 @@
 #include <sys/syscall.h>
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,84 +28,128 @@
 #include "log.h"
 #include "pki/internal.h"
 
+#define GENERATOR_NICE		10
+#define GENERATORS_MAX		8
+
 static struct {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
-	pthread_t		 thread;
+	pthread_cond_t		 work;	/* to generators: a key is wanted */
+	pthread_cond_t		 ready;	/* to takers: a key was made */
+	pthread_t		 thread[GENERATORS_MAX];
+	size_t			 nthreads;
 	bool			 running, stop;
 	enum pki_key_type	 type;
 	gnutls_x509_privkey_t	*keys;
-	size_t			 count, cap;
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+	size_t			 count, cap;	/* ready keys; --key-pool */
+	size_t			 size;		/* slots in keys[] */
+	size_t			 waiting;	/* takers asleep on `ready` */
+	size_t			 busy;		/* generations under way */
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.ready = PTHREAD_COND_INITIALIZER,
+};
 
-static void
-lower_priority(void)
+/* Keys wanted but neither ready nor being made. */
+static bool
+wanted(void)
 {
-	struct sched_param sp;
-
-	memset(&sp, 0, sizeof(sp));
-	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	return pool.count + pool.busy < pool.cap + pool.waiting;
 }
 
 static void *
-pool_main(void *arg)
+generator_main(void *arg)
 {
 	struct sc_error err = { SC_OK, "" };
 	gnutls_x509_privkey_t key;
 
 	(void)arg;
-	lower_priority();
+	/* Per-thread on Linux: only this generator is lowered. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+	    GENERATOR_NICE);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
-		while (!pool.stop && pool.count >= pool.cap)
-			pthread_cond_wait(&pool.wake, &pool.lock);
+		while (!pool.stop && !wanted())
+			pthread_cond_wait(&pool.work, &pool.lock);
 		if (pool.stop)
 			break;
+		pool.busy++;
 		pthread_mutex_unlock(&pool.lock);
 		sc_error_clear(&err);
 		if (pki_generate_key(pool.type, &key, &err) != SC_OK) {
-			log_error("key pool: %s", err.msg);
-			pthread_mutex_lock(&pool.lock);
-			break;
+			log_error("key generator: %s", err.msg);
+			key = NULL;
 		}
 		pthread_mutex_lock(&pool.lock);
-		if (pool.count < pool.cap)
+		pool.busy--;
+		if (key == NULL)
+			continue;
+		/*
+		 * A taker may have left (served by another generator) since
+		 * this key was wanted: keep it if there is a slot.
+		 */
+		if (pool.count < pool.size) {
 			pool.keys[pool.count++] = key;
-		else
+			pthread_cond_signal(&pool.ready);
+		} else
 			gnutls_x509_privkey_deinit(key);
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
 }
 
+static size_t
+online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > GENERATORS_MAX ? GENERATORS_MAX : (size_t)n;
+}
+
 enum sc_err
-pki_keypool_start(enum pki_key_type type, size_t n, struct sc_error *err)
+pki_keypool_start(enum pki_key_type type, size_t n, size_t max_takers,
+    struct sc_error *err)
 {
 	enum sc_err rc = SC_OK;
+	size_t i;
 
 	pthread_mutex_lock(&pool.lock);
-	if (pool.running || n == 0) {
-		rc = sc_error_set(err, SC_INTERNAL, pool.running ?
-		    "key pool already running" : "key pool of size 0");
+	if (pool.running) {
+		rc = sc_error_set(err, SC_INTERNAL, "key pool already running");
 		goto out;
 	}
-	if ((pool.keys = calloc(n, sizeof(*pool.keys))) == NULL) {
+	/*
+	 * Ready keys, one for each request that may be waiting, and one for
+	 * each generator that may finish a key nobody waits for any more.
+	 */
+	pool.size = n + max_takers + GENERATORS_MAX;
+	if ((pool.keys = calloc(pool.size, sizeof(*pool.keys))) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
 	pool.type = type;
 	pool.cap = n;
-	pool.count = 0;
+	pool.count = pool.waiting = pool.busy = 0;
 	pool.stop = false;
-	if (pthread_create(&pool.thread, NULL, pool_main, NULL) != 0) {
+	pool.nthreads = 0;
+	for (i = online_cpus(); i > 0; i--) {
+		if (pthread_create(&pool.thread[pool.nthreads], NULL,
+		    generator_main, NULL) != 0)
+			break;
+		pool.nthreads++;
+	}
+	if (pool.nthreads == 0) {
 		free(pool.keys);
 		pool.keys = NULL;
-		rc = sc_error_set(err, SC_INTERNAL, "starting the key pool "
-		    "thread failed");
+		rc = sc_error_set(err, SC_INTERNAL, "starting the key "
+		    "generator threads failed");
 		goto out;
 	}
 	pool.running = true;
+	if (n > 0)
+		pthread_cond_broadcast(&pool.work);
 out:
 	pthread_mutex_unlock(&pool.lock);
 	return rc;
@@ -118,16 +166,18 @@ pki_keypool_stop(void)
 		return;
 	}
 	pool.stop = true;
-	pthread_cond_broadcast(&pool.wake);
+	pthread_cond_broadcast(&pool.work);
+	pthread_cond_broadcast(&pool.ready);
 	pthread_mutex_unlock(&pool.lock);
-	/* Waits for a key being generated: at most one generation. */
-	pthread_join(pool.thread, NULL);
+	/* Waits for keys being generated: at most one per generator. */
+	for (i = 0; i < pool.nthreads; i++)
+		pthread_join(pool.thread[i], NULL);
 	pthread_mutex_lock(&pool.lock);
 	for (i = 0; i < pool.count; i++)
 		gnutls_x509_privkey_deinit(pool.keys[i]);
 	free(pool.keys);
 	pool.keys = NULL;
-	pool.count = pool.cap = 0;
+	pool.count = pool.cap = pool.size = 0;
 	pool.running = false;
 	pthread_mutex_unlock(&pool.lock);
 }
@@ -149,12 +199,21 @@ pki_keypool_take(enum pki_key_type type, gnutls_x509_privkey_t *out)
 	bool taken = false;
 
 	pthread_mutex_lock(&pool.lock);
-	if (pool.running && pool.type == type && pool.count > 0) {
+	if (!pool.running || pool.type != type)
+		goto out;
+	pool.waiting++;
+	pthread_cond_signal(&pool.work);
+	while (pool.count == 0 && !pool.stop)
+		pthread_cond_wait(&pool.ready, &pool.lock);
+	pool.waiting--;
+	if (pool.count > 0) {
 		*out = pool.keys[--pool.count];
 		pool.keys[pool.count] = NULL;
 		taken = true;
-		pthread_cond_signal(&pool.wake);
+		/* Refill what was taken from the ready stock. */
+		pthread_cond_signal(&pool.work);
 	}
+out:
 	pthread_mutex_unlock(&pool.lock);
 	return taken;
 }

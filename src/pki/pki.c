@@ -1088,7 +1088,7 @@ issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
 		    "of %ld days (want 1 to %ld)", prof->kind, days, CA_DAYS);
 		goto out;
 	}
-	/* Worker keys may come ready-made from the pool (--key-pool). */
+	/* Worker keys come from the low-priority generators (keypool.c). */
 	if (!(prof == &worker_profile && pki_keypool_take(type, &key)) &&
 	    (rc = pki_generate_key(type, &key, err)) != SC_OK)
 		goto out;

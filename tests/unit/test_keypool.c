@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,24 @@ wait_ready(size_t want, int seconds)
 		usleep(50 * 1000);
 	}
 	return 0;
+}
+
+/* How many of this process's threads run at `nice` (proc(5) stat 19). */
+static int
+threads_at_nice(int nice)
+{
+	char cmd[160], out[32];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "cat /proc/%ld/task/*/stat | "
+	    "sed 's/.*) //' | awk '$17 == %d' | wc -l", (long)getpid(), nice);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fgets(out, sizeof(out), p) != NULL)
+			n = atoi(out);
+		pclose(p);
+	}
+	return n;
 }
 
 static enum sc_err
@@ -60,9 +79,9 @@ main(void)
 		return 1;
 	}
 	is_int(pki_keypool_ready(), 0, "no pool: nothing ready");
-	is_int(pki_keypool_start(PKI_KEY_RSA3072, 2, &err), SC_OK,
+	is_int(pki_keypool_start(PKI_KEY_RSA3072, 2, 1, &err), SC_OK,
 	    "pool of 2 RSA-3072 keys starts");
-	ok(pki_keypool_start(PKI_KEY_RSA3072, 2, &err) != SC_OK,
+	ok(pki_keypool_start(PKI_KEY_RSA3072, 2, 1, &err) != SC_OK,
 	    "a second pool is refused");
 	ok(wait_ready(2, 60), "the pool fills up in the background");
 
@@ -86,6 +105,18 @@ main(void)
 	is_int(pki_keypool_ready(), 0, "stopped pool holds no keys");
 	pki_keypool_stop();
 	ok(1, "stopping twice is harmless");
+
+	/* Without a pool size, keys are made on request, still below. */
+	is_int(pki_keypool_start(PKI_KEY_ECDSA_P256, 0, 1, &err), SC_OK,
+	    "generators without a pool start");
+	ok(threads_at_nice(10) >= 1, "generator threads run at nice 10");
+	ok(threads_at_nice(0) >= 1, "... while this thread stays at nice 0");
+	pki_issued_clear(&c);
+	is_int(issue(ca, "on-demand", PKI_KEY_ECDSA_P256, &c), SC_OK,
+	    "a worker is issued with a key made on request");
+	usleep(200 * 1000);
+	is_int(pki_keypool_ready(), 0, "... and no key is kept in advance");
+	pki_keypool_stop();
 
 	pki_issued_clear(&a);
 	pki_issued_clear(&b);
