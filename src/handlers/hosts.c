@@ -122,7 +122,7 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	const char **sans = NULL;
 	char *path = NULL;
 	size_t nsans = 0;
-	bool in_txn = false, bundle_written = false;
+	bool in_txn = false;
 	enum sc_err rc;
 
 	memset(&issued, 0, sizeof(issued));
@@ -154,7 +154,8 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	if ((rc = bundle_write(ctx->cfg->ca_dir, er->name,
 	    pki_ca_cert_pem(ctx->ca), &issued, NULL, err)) != SC_OK)
 		goto out;
-	bundle_written = true;
+	/* From here the commit decides the bundle's fate (db_enroll_commit
+	 * rolls back itself; resolve_failed_commit removes the bundle). */
 	in_txn = false;
 	cert = (struct db_cert){ issued.serial_hex, issued.fingerprint,
 	    issued.subject, "worker", h.uuid, issued.not_after };
@@ -163,10 +164,8 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit,
 	    err)) != SC_OK) {
 		resolve_failed_commit(ctx, rc, h.uuid, er->name);
-		bundle_written = false;
 		goto out;
 	}
-	bundle_written = false;
 	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),
 	    &issued) == -1)
 		rc = sc_error_set(err, SC_INTERNAL, "rendering bundle failed");
@@ -174,14 +173,9 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 		log_info("enrolled %s (%s) fingerprint %s", er->name, h.uuid,
 		    issued.fingerprint);
 out:
+	/* bundle_write leaves nothing behind when it fails. */
 	if (in_txn)
 		db_rollback(ctx->db);
-	if (bundle_written) {
-		struct sc_error rm = { SC_OK, "" };
-
-		if (bundle_remove(ctx->cfg->ca_dir, er->name, &rm) != SC_OK)
-			log_error("enroll %s: cleanup: %s", er->name, rm.msg);
-	}
 	pki_issued_clear(&issued);
 	free(sans);
 	free(path);

@@ -691,7 +691,7 @@ static enum sc_err
 ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 {
 	gnutls_datum_t d = { NULL, 0 };
-	mode_t mode;
+	mode_t mode = 0;
 	enum sc_err rc;
 	int r;
 

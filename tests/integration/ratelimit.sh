@@ -6,8 +6,9 @@
 # {"detail": ...} body before they reach swarmctl (the audit trail shows
 # only the ones that passed); reads (GET) are never limited.
 set -u
-NGINX_CHANGE_RATE=20r/m		# the shipped default, before stack_up
-export NGINX_CHANGE_RATE
+NGINX_CHANGE_RATE=20r/m		# the shipped defaults, before stack_up
+NGINX_CHANGE_BURST=5
+export NGINX_CHANGE_RATE NGINX_CHANGE_BURST
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
 require_cmd psql
 

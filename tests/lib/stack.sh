@@ -518,12 +518,14 @@ tls_make_server_cert()
 # listen port, certificate paths and socket path are substituted.
 # nginx_write_conf DIR PORT SOCK CRT KEY [CA_DIR] — the shipped server
 # block with only its site-specific values substituted.  The change rate
-# limit is lifted (NGINX_CHANGE_RATE, default 60000r/m) so tests that
+# limit is lifted (NGINX_CHANGE_RATE, default 6000000r/m, and
+# NGINX_CHANGE_BURST, default 10000) so tests that
 # enrol in bulk are not throttled; the rate-limit test sets it back.
 nginx_write_conf()
 {
 	local dir=$1 port=$2 sock=$3 crt=$4 key=$5 ca=${6:-$T/ca} conf
-	local rate=${NGINX_CHANGE_RATE:-60000r/m}
+	local rate=${NGINX_CHANGE_RATE:-6000000r/m}
+	local burst=${NGINX_CHANGE_BURST:-10000}
 	conf=$dir/swarmctl.conf
 	mkdir -p "$dir/tmp"
 	sed -e "s|127\.0\.0\.1:8443|127.0.0.1:$port|" \
@@ -532,6 +534,7 @@ nginx_write_conf()
 	    -e "s|unix:/run/swarmctl/swarmctl\.sock|unix:$sock|" \
 	    -e "s|/var/lib/swarmctl/ca|$ca|" \
 	    -e "s|rate=20r/m;|rate=$rate;|" \
+	    -e "s|burst=5 nodelay;|burst=$burst nodelay;|" \
 	    "$TOP_SRCDIR/nginx/swarmctl.conf" >"$conf"
 	# If the shipped file changed shape, say so instead of testing
 	# something else.
@@ -541,7 +544,8 @@ nginx_write_conf()
 	grep -q "server unix:$sock;" "$conf" &&
 	grep -q "ssl_client_certificate $ca/ca.crt;" "$conf" &&
 	grep -q "ssl_crl $ca/crl.pem;" "$conf" &&
-	grep -q "rate=$rate;" "$conf" || {
+	grep -q "rate=$rate;" "$conf" &&
+	grep -q "burst=$burst nodelay;" "$conf" || {
 		not_ok "nginx/swarmctl.conf has the substitutable defaults"
 		return 1
 	}
