@@ -11,11 +11,11 @@
 # Each package, and what it is for:
 #   gcc make libc6-dev autoconf automake libtool pkg-config   the build
 #   libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev       libraries
-#   nginx gnutls-bin openssl postgresql curl jq               run and test
+#   nginx gnutls-bin openssl postgresql curl jq valgrind      run and test
 #   ca-certificates procps iproute2 util-linux passwd         ps, ss, runuser, setpriv, useradd
 SC_PACKAGES="gcc make libc6-dev autoconf automake libtool pkg-config
 libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev
-nginx gnutls-bin openssl postgresql curl jq
+nginx gnutls-bin openssl postgresql curl jq valgrind
 ca-certificates procps iproute2 util-linux passwd"
 
 sc_say()

@@ -417,8 +417,11 @@ swarmctl_spawn()
 	local sock=$1 log=$2
 	shift 2
 	rm -f "$sock"
-	env --default-signal=INT "$SWARMCTL_BIN" serve --listen "unix:$sock" \
-	    --ca-dir "$T/ca" --workers 4 "$@" </dev/null >>"$log" 2>&1 &
+	# SWARMCTL_WRAPPER runs the responder under a tool (valgrind.sh).
+	# shellcheck disable=SC2086
+	env --default-signal=INT ${SWARMCTL_WRAPPER:-} "$SWARMCTL_BIN" serve \
+	    --listen "unix:$sock" --ca-dir "$T/ca" --workers 4 "$@" \
+	    </dev/null >>"$log" 2>&1 &
 	SPAWNED_PID=$!
 	_track swarmctl "$SPAWNED_PID"
 }
