@@ -205,7 +205,7 @@ api DELETE "/swarm/hosts/$UUID"
 is_detail 403 "$DENIED" "revoked, nginx not reloaded: DELETE is 403"
 unchanged "revoked operator before the reload"
 
-kill -HUP "$NGINX_PID"
+ok "nginx reloads (kill -HUP) and its old workers exit" nginx_reload
 # Reload is asynchronous: new workers with the new CRL replace the old.
 nginx_rejects()
 {

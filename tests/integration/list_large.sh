@@ -8,12 +8,6 @@
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
 
-# In the sanitizer build, AddressSanitizer's quarantine keeps freed memory
-# on purpose (to catch use after free), which would read as growth here:
-# without it, resident memory reflects live memory again.  (Ignored by
-# the plain build.)
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
-export ASAN_OPTIONS
 stack_up_or_die
 require_cmd jq
 
@@ -76,8 +70,17 @@ for i in $(seq 1 20); do
 	api GET /swarm/hosts
 done
 after_rss=$(rss)
-ok "resident memory after 20 more listings stays within 2 MiB ($before -> $after_rss KiB)" \
-    test $((after_rss - before)) -lt 2048
+# AddressSanitizer's allocator keeps freed memory in quarantine on purpose,
+# so resident memory says nothing in the sanitizer build; there
+# LeakSanitizer checks at exit instead (below).
+if ldd "$SWARMCTL_BIN" | grep -q libasan; then
+	diag "sanitizer build: resident memory $before -> $after_rss KiB (not compared)"
+else
+	ok "resident memory after 20 more listings stays within 2 MiB ($before -> $after_rss KiB)" \
+	    test $((after_rss - before)) -lt 2048
+fi
 
 ok "swarmctl is still running" pid_alive "$SWARMCTL_PID"
+swarmctl_stop TERM
+is "$EXIT_STATUS" 0 "swarmctl exits 0 on SIGTERM (in the sanitizer build: no leak)"
 done_testing

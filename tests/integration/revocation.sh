@@ -142,7 +142,7 @@ is "$(sql "SELECT count(*) FROM swarm_hosts WHERE uuid = '$UUID_X'")" 0 "worker-
 
 # ---- nginx, reloaded, refuses the revoked worker at the handshake
 pid_before=$SWARMCTL_PID
-kill -HUP "$NGINX_PID"
+ok "nginx reloads (kill -HUP) and its old workers exit" nginx_reload
 x_rejected()
 {
 	API_AS_CRT=$W/worker-x.crt API_AS_KEY=$W/worker-x.key api GET /swarm/hosts

@@ -608,6 +608,23 @@ _nginx_listening()
 }
 
 # nginx_start — the stack's nginx in $T/nginx-main; sets NGINX_PID, BASE.
+# nginx_reload — reload the main nginx (new CRL, new certificates) and
+# wait until every worker of the old generation has exited, so that no
+# later request can still reach a worker with the old configuration.
+nginx_reload()
+{
+	local old pid
+	old=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
+	kill -HUP "$NGINX_PID" || return 1
+	for pid in $old; do
+		wait_for 30 _pid_gone "$pid" || return 1
+	done
+}
+_pid_gone()
+{
+	! pid_alive "$1"
+}
+
 nginx_start()
 {
 	nginx_spawn main "$T/swarmctl.sock" "$T/tls/server.crt" "$T/tls/server.key" || return 1
