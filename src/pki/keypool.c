@@ -201,11 +201,14 @@ pki_keypool_take(enum pki_key_type type, gnutls_x509_privkey_t *out)
 	pthread_mutex_lock(&pool.lock);
 	if (!pool.running || pool.type != type)
 		goto out;
-	pool.waiting++;
-	pthread_cond_signal(&pool.work);
-	while (pool.count == 0 && !pool.stop)
-		pthread_cond_wait(&pool.ready, &pool.lock);
-	pool.waiting--;
+	/* Only a taker that finds nothing ready asks for a key of its own. */
+	if (pool.count == 0) {
+		pool.waiting++;
+		pthread_cond_signal(&pool.work);
+		while (pool.count == 0 && !pool.stop)
+			pthread_cond_wait(&pool.ready, &pool.lock);
+		pool.waiting--;
+	}
 	if (pool.count > 0) {
 		*out = pool.keys[--pool.count];
 		pool.keys[pool.count] = NULL;
