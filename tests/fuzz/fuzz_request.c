@@ -2,9 +2,10 @@
  * libFuzzer harness over the untrusted request path: CGI parameter
  * parsing, query decoding, routing, uuid and enroll-body validation.
  *
- * Input layout: five fields separated by '\n' -- method, path, query,
- * content type, content length -- then the body (the rest).  Seeds in
- * tests/fuzz/corpus/ follow it.  Build with --enable-fuzzing (clang).
+ * Input layout: six fields separated by '\n' -- method, path, query,
+ * content type, content length, client certificate (URL-escaped PEM, as
+ * nginx passes it) -- then the body (the rest).  Seeds in
+ * tests/fuzz/corpus/ follow it.  `make fuzz` builds and runs it (clang).
  */
 #include "config.h"
 
@@ -18,7 +19,7 @@
 #include "router.h"
 #include "validate.h"
 
-#define FIELDS 5
+#define FIELDS 6
 
 struct input {
 	char		*field[FIELDS];
@@ -30,7 +31,8 @@ static const char *
 param(const char *name, void *arg)
 {
 	static const char *names[FIELDS] = { "REQUEST_METHOD", "PATH_INFO",
-	    "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH" };
+	    "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
+	    "SSL_CLIENT_CERT" };
 	struct input *in = arg;
 	size_t i;
 
@@ -59,6 +61,7 @@ static const struct route routes[] = {
 	{ HTTP_GET,	"/swarm/hosts",		NULL, false, false, NULL },
 	{ HTTP_GET,	"/swarm/hosts/{uuid}",	NULL, false, false, NULL },
 	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	NULL, false, false, NULL },
+	{ HTTP_GET,	"/swarm/audit",		NULL, false, false, NULL },
 };
 
 static void
@@ -87,6 +90,12 @@ exercise(struct input *in)
 		json_object_put(detail);
 	} else if (param_buf[0] != '\0') {
 		(void)validate_uuid(param_buf, uuid);
+	} else if (strcmp(route->pattern, "/swarm/audit") == 0) {
+		int limit;
+
+		if (validate_audit_query(req.query, &limit, &detail, &err) ==
+		    SC_INVALID)
+			json_object_put(detail);
 	} else {
 		if (validate_hosts_query(req.query, &q, &detail, &err) ==
 		    SC_INVALID)
