@@ -30,19 +30,6 @@ snapshot()
 	printf 'successes=%s\n' "$(sql "SELECT count(*) FROM audit_log WHERE outcome = 'success'")"
 	tree_snapshot "$T/ca/workers"
 }
-rebase()
-{
-	snapshot >"$T/snap.base"
-}
-unchanged()
-{
-	snapshot >"$T/snap.now"
-	if cmp -s "$T/snap.base" "$T/snap.now"; then
-		pass "$1: nothing written"
-	else
-		not_ok "$1: nothing written" "$(diff "$T/snap.base" "$T/snap.now")"
-	fi
-}
 
 # A host for the get and decommission routes to aim at, and a worker
 # certificate from its bundle.

@@ -19,14 +19,6 @@ require_cmd psql timeout iconv
 
 stack_up_or_die
 
-# rep CHAR N — CHAR repeated N times.
-rep()
-{
-	local s
-	s=$(printf "%${2}s" "")
-	printf '%s' "${s// /$1}"
-}
-
 # ---- "nothing written" bookkeeping
 snapshot()
 {
@@ -38,24 +30,6 @@ snapshot()
 	# What a name climbing out of CA_DIR/workers twice could create.
 	find "$T" -mindepth 1 -maxdepth 1 ! -name 'snap.*' -printf 'top %f\n' | LC_ALL=C sort
 }
-rebase()
-{
-	snapshot >"$T/snap.base"
-}
-# unchanged DESC — nothing written since rebase.  After a failure the
-# new state becomes the base, so one failure is reported once.
-unchanged()
-{
-	snapshot >"$T/snap.now"
-	if cmp -s "$T/snap.base" "$T/snap.now"; then
-		pass "$1: nothing written"
-	else
-		not_ok "$1: nothing written" "$(diff "$T/snap.base" "$T/snap.now")"
-		rebase
-		UNEXPECTED=$((UNEXPECTED + 1))
-	fi
-}
-UNEXPECTED=0
 
 # A host that must survive everything below.
 enroll '{"name":"keeper","address":"192.0.2.50","sans":["keeper.example"]}'
@@ -258,7 +232,7 @@ ok "swarmctl is still running" pid_alive "$SWARMCTL_PID"
 ok "nginx is still running" pid_alive "$NGINX_PID"
 api GET "/swarm/hosts/$KEEPER"
 is "$STATUS" 200 "keeper is still enrolled"
-if [ "$UNEXPECTED" -eq 0 ]; then
+if [ "$UNCHANGED_FAILURES" -eq 0 ]; then
 	is "$(sql "SELECT string_agg(name, ',' ORDER BY name) FROM swarm_hosts")" "keeper,raw-ok" \
 	    "the only hosts are keeper and the control raw-ok"
 fi

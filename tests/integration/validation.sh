@@ -13,33 +13,11 @@ set -u
 
 stack_up_or_die
 
-# rep CHAR N — CHAR repeated N times.
-rep()
-{
-	local s
-	s=$(printf "%${2}s" "")
-	printf '%s' "${s// /$1}"
-}
-
 # ---- "nothing written" bookkeeping
 snapshot()
 {
 	printf 'rows=%s\n' "$(host_count)"
 	tree_snapshot "$T/ca"
-}
-rebase()
-{
-	snapshot >"$T/snap.base"
-}
-# unchanged DESC — no row and nothing under CA_DIR appeared since rebase.
-unchanged()
-{
-	snapshot >"$T/snap.now"
-	if cmp -s "$T/snap.base" "$T/snap.now"; then
-		pass "$1: nothing written"
-	else
-		not_ok "$1: nothing written" "$(diff "$T/snap.base" "$T/snap.now")"
-	fi
 }
 # accepted DESC JSON [curl args] — enrolment succeeds (201).
 accepted()

@@ -608,6 +608,36 @@ _nginx_listening()
 }
 
 # nginx_start — the stack's nginx in $T/nginx-main; sets NGINX_PID, BASE.
+# rep CHAR N — CHAR repeated N times.
+rep()
+{
+	local s
+	s=$(printf "%${2}s" "")
+	printf '%s' "${s// /$1}"
+}
+
+# "Nothing written" checks.  A test defines snapshot(), printing the
+# state that must not change (rows, files, ...); rebase records it, and
+# `unchanged DESC` compares the state now with it.  After a failure the
+# new state becomes the base, so one failure is reported once;
+# UNCHANGED_FAILURES counts them.
+UNCHANGED_FAILURES=0
+rebase()
+{
+	snapshot >"$T/snap.base"
+}
+unchanged()
+{
+	snapshot >"$T/snap.now"
+	if cmp -s "$T/snap.base" "$T/snap.now"; then
+		pass "$1: nothing written"
+	else
+		not_ok "$1: nothing written" "$(diff "$T/snap.base" "$T/snap.now")"
+		rebase
+		UNCHANGED_FAILURES=$((UNCHANGED_FAILURES + 1))
+	fi
+}
+
 # nginx_reload — reload the main nginx (new CRL, new certificates) and
 # wait until every worker of the old generation has exited, so that no
 # later request can still reach a worker with the old configuration.
