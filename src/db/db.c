@@ -744,7 +744,8 @@ out:
  */
 static enum sc_err
 commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
-    int old_pid, const struct sc_error *why, struct sc_error *err)
+    int old_pid, const struct sc_error *why, bool *in_doubt,
+    struct sc_error *err)
 {
 	struct sc_error check;
 	PGresult *res = NULL;
@@ -762,6 +763,7 @@ commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
 	    &check) != SC_OK || PQntuples(res) != 1) {
 		log_error("enrollment %s: COMMIT outcome unknown (%s; %s): "
 		    "check the host list", uuid, why->msg, check.msg);
+		*in_doubt = true;
 		rc = sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "COMMIT outcome unknown: %s", why->msg);
 		goto out;
@@ -774,10 +776,12 @@ commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
 		rc = SC_OK;
 		goto out;
 	}
-	if (old_alive)
+	if (old_alive) {
 		log_error("enrollment %s: COMMIT outcome unknown (the old "
 		    "session %d is still running): check the host list",
 		    uuid, old_pid);
+		*in_doubt = true;
+	}
 	rc = sc_error_set(err, SC_DB_UNAVAILABLE, "%s", why->msg);
 out:
 	PQclear(res);
@@ -805,7 +809,7 @@ enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
 
 enum sc_err
 db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, struct sc_error *err)
+    const struct db_audit *audit, bool *in_doubt, struct sc_error *err)
 {
 	struct sc_error commit_err;
 	PGresult *res = NULL;
@@ -814,6 +818,7 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	int pid;
 
 	sc_error_clear(&commit_err);
+	*in_doubt = false;
 	values[0] = uuid;
 	values[1] = cert != NULL ? cert->fingerprint : NULL;
 	if (!db->in_tx) {
@@ -835,7 +840,7 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
 		db->in_tx = false;
 		rc = commit_in_doubt(db, uuid, values[1], pid, &commit_err,
-		    err);
+		    in_doubt, err);
 	} else if (rc != SC_OK)
 		sc_error_set(err, rc, "%s", commit_err.msg);
 out:

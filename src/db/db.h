@@ -93,11 +93,14 @@ enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    struct sc_error *);
 /*
  * Step 2: set the fingerprint, record the certificate (cert->host_uuid is
- * the new host) and the audit entry, COMMIT.  On failure: rolled back.
+ * the new host) and the audit entry, COMMIT.  On failure: rolled back,
+ * unless the connection died during COMMIT; then the row is looked for on
+ * a fresh connection (found: SC_OK), and *in_doubt is set when whether it
+ * committed cannot be known yet.
  */
 enum sc_err	 db_enroll_commit(struct db *, const char *uuid,
 		    const struct db_cert *cert, const struct db_audit *audit,
-		    struct sc_error *);
+		    bool *in_doubt, struct sc_error *);
 /* Abandon an open transaction (safe when none is open). */
 void		 db_rollback(struct db *);
 

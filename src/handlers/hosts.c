@@ -60,32 +60,20 @@ require_ca(struct handler_ctx *ctx, struct sc_error *err)
 }
 
 /*
- * The commit failed.  If the server said no, the row is gone and so must
- * the bundle be.  If the connection died, the outcome is unknown: look
- * again once; if that is impossible, keep the bundle (a row without its
- * bundle would lose a worker's credentials) and let the start-up sweep
- * remove it should the row indeed be absent.
+ * The commit failed.  Unless its outcome is in doubt, the row is gone and
+ * so must the bundle be.  In doubt, keep the bundle (a row without its
+ * bundle would lose a worker's credentials): the start-up sweep removes
+ * it should the row turn out absent.
  */
 static void
-resolve_failed_commit(struct handler_ctx *ctx, enum sc_err commit_rc,
-    const char *uuid, const char *name)
+drop_uncommitted_bundle(struct handler_ctx *ctx, bool in_doubt,
+    const char *name)
 {
-	struct sc_error lookup = { SC_OK, "" }, rm = { SC_OK, "" };
-	struct db_host h;
-	enum sc_err rc = SC_NOT_FOUND;
+	struct sc_error rm = { SC_OK, "" };
 
-	memset(&h, 0, sizeof(h));
-	if (commit_rc == SC_DB_UNAVAILABLE)
-		rc = db_host_get(ctx->db, uuid, &h, &lookup);
-	db_host_clear(&h);
-	if (rc == SC_OK) {
-		log_warn("enroll %s: commit reported failure but the row "
-		    "exists; keeping the bundle", name);
-		return;
-	}
-	if (rc != SC_NOT_FOUND) {
-		log_warn("enroll %s: commit outcome unknown (%s); bundle kept "
-		    "for the start-up sweep", name, lookup.msg);
+	if (in_doubt) {
+		log_warn("enroll %s: commit outcome unknown; bundle kept for "
+		    "the start-up sweep", name);
 		return;
 	}
 	if (bundle_remove(ctx->cfg->ca_dir, name, &rm) != SC_OK)
@@ -122,7 +110,7 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	const char **sans = NULL;
 	char *path = NULL;
 	size_t nsans = 0;
-	bool in_txn = false;
+	bool in_txn = false, in_doubt;
 	enum sc_err rc;
 
 	memset(&issued, 0, sizeof(issued));
@@ -155,15 +143,15 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	    pki_ca_cert_pem(ctx->ca), &issued, NULL, err)) != SC_OK)
 		goto out;
 	/* From here the commit decides the bundle's fate (db_enroll_commit
-	 * rolls back itself; resolve_failed_commit removes the bundle). */
+	 * rolls back itself; drop_uncommitted_bundle removes the bundle). */
 	in_txn = false;
 	cert = (struct db_cert){ issued.serial_hex, issued.fingerprint,
 	    issued.subject, "worker", h.uuid, issued.not_after };
 	handler_audit_entry(ctx, req, "enroll", er->name, "success", NULL,
 	    &audit);
-	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit,
+	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &in_doubt,
 	    err)) != SC_OK) {
-		resolve_failed_commit(ctx, rc, h.uuid, er->name);
+		drop_uncommitted_bundle(ctx, in_doubt, er->name);
 		goto out;
 	}
 	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),
