@@ -17,6 +17,24 @@
 #include "log.h"
 #include "validate.h"
 
+/* A 422 response from a validator's detail list (which it consumes). */
+enum sc_err
+handler_respond_invalid(struct http_response *resp, struct json_object *detail,
+    struct sc_error *err)
+{
+	struct json_object *obj;
+	enum sc_err rc = SC_OK;
+
+	if ((obj = json_object_new_object()) == NULL ||
+	    json_object_object_add(obj, "detail", detail) != 0 ||
+	    http_response_json(resp, 422, obj) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "rendering 422 failed");
+	if (obj == NULL)
+		json_object_put(detail);
+	json_object_put(obj);
+	return rc;
+}
+
 const char *
 handler_outcome(enum sc_err rc)
 {
@@ -115,7 +133,7 @@ enum sc_err
 handle_audit(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
 {
-	struct json_object *detail = NULL, *obj;
+	struct json_object *detail = NULL;
 	struct audit_state st = { resp, 0 };
 	enum sc_err rc;
 	int limit;
@@ -124,15 +142,7 @@ handle_audit(struct handler_ctx *ctx, const struct http_request *req,
 	rc = validate_audit_query(req->query, &limit, &detail, err);
 	if (rc == SC_INVALID) {
 		sc_error_clear(err);
-		if ((obj = json_object_new_object()) == NULL) {
-			json_object_put(detail);
-			return sc_error_set(err, SC_INTERNAL, "out of memory");
-		}
-		json_object_object_add(obj, "detail", detail);
-		rc = http_response_json(resp, 422, obj) == 0 ? SC_OK :
-		    sc_error_set(err, SC_INTERNAL, "rendering 422 failed");
-		json_object_put(obj);
-		return rc;
+		return handler_respond_invalid(resp, detail, err);
 	}
 	if (rc != SC_OK)
 		return rc;

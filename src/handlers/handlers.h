@@ -53,6 +53,10 @@ void		handler_audit_entry(struct handler_ctx *,
 		    const struct http_request *, const char *action,
 		    const char *target, const char *outcome, const char *detail,
 		    struct db_audit *out);
+/* The 422 response for a validator's detail list (which it consumes). */
+struct json_object;
+enum sc_err	handler_respond_invalid(struct http_response *,
+		    struct json_object *detail, struct sc_error *);
 /* The audit outcome word for an error code: conflict, invalid, ... */
 const char	*handler_outcome(enum sc_err);
 

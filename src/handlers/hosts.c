@@ -28,24 +28,6 @@
 #include "render.h"
 #include "validate.h"
 
-/* A 422 response from a validator's detail list (which it consumes). */
-static enum sc_err
-respond_invalid(struct http_response *resp, struct json_object *detail,
-    struct sc_error *err)
-{
-	struct json_object *obj;
-	enum sc_err rc = SC_OK;
-
-	if ((obj = json_object_new_object()) == NULL ||
-	    json_object_object_add(obj, "detail", detail) != 0 ||
-	    http_response_json(resp, 422, obj) == -1)
-		rc = sc_error_set(err, SC_INTERNAL, "rendering 422 failed");
-	if (obj == NULL)
-		json_object_put(detail);
-	json_object_put(obj);
-	return rc;
-}
-
 static enum sc_err
 require_ca(struct handler_ctx *ctx, struct sc_error *err)
 {
@@ -184,7 +166,7 @@ handle_enroll(struct handler_ctx *ctx, const struct http_request *req,
 		handler_audit(ctx, req, "enroll", NULL, "invalid",
 		    "request failed validation");
 		sc_error_clear(err);
-		return respond_invalid(resp, detail, err);
+		return handler_respond_invalid(resp, detail, err);
 	}
 	if (rc == SC_OK)
 		rc = enroll(ctx, req, &er, resp, err);
@@ -230,7 +212,7 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 	rc = validate_hosts_query(req->query, &q, &detail, err);
 	if (rc == SC_INVALID) {
 		sc_error_clear(err);
-		return respond_invalid(resp, detail, err);
+		return handler_respond_invalid(resp, detail, err);
 	}
 	if (rc != SC_OK)
 		return rc;
