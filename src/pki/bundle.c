@@ -97,6 +97,24 @@ open_workers(const char *wdir, int *fd, int missing_ok, struct sc_error *err)
  * symlink or file at that name is unlinked, never followed.  Gone
  * already: success.
  */
+/*
+ * The next entry of `dir` other than "." and "..", or NULL at the end or
+ * on error (errno tells which: 0 at the end).
+ */
+static struct dirent *
+next_entry(DIR *dir)
+{
+	struct dirent *de;
+
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL)
+			return NULL;
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			return de;
+	}
+}
+
 static enum sc_err
 remove_at(int wfd, const char *wdir, const char *name, struct sc_error *err)
 {
@@ -123,13 +141,7 @@ remove_at(int wfd, const char *wdir, const char *name, struct sc_error *err)
 		close(fd);
 		goto out;
 	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dir)) == NULL)
-			break;
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((de = next_entry(dir)) != NULL) {
 		if (fstatat(dirfd(dir), de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno == ENOENT)
@@ -385,13 +397,7 @@ bundle_sweep(const char *ca_dir, int (*is_live)(const char *, void *),
 			close(fd);
 		goto out;
 	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dir)) == NULL)
-			break;
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((de = next_entry(dir)) != NULL) {
 		if ((rc = sweep_entry(wfd, wdir, de->d_name, is_live, arg,
 		    &removed, err)) != SC_OK)
 			goto out;
