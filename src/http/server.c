@@ -217,6 +217,30 @@ serve_one(struct handler_ctx *ctx, FCGX_Request *r)
 	http_request_clear(&req);
 }
 
+/*
+ * libfcgi closes a connection with a "lingering close": shutdown(2),
+ * then wait (up to 2 s) until the web server has closed its end.  That
+ * keeps unread input from making the kernel reset the connection, which
+ * over TCP can destroy the response before the server has read it.  It
+ * also costs every request a round trip to nginx during which this
+ * worker serves no one.  When the request's input has been read to its
+ * end -- nginx sends all of it before reading the answer, so normally it
+ * is there already -- nothing can be lost and the plain close(2) that
+ * FCGX_Detach selects is enough.  Input left unread (a body refused
+ * before it was read) keeps the lingering close.
+ */
+static void
+finish_request(FCGX_Request *r)
+{
+	char rest[512];
+
+	if (FCGX_GetError(r->in) == 0 &&
+	    FCGX_GetStr(rest, (int)sizeof(rest), r->in) == 0 &&
+	    FCGX_HasSeenEOF(r->in))
+		FCGX_Detach(r);
+	FCGX_Finish_r(r);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -252,7 +276,7 @@ worker_main(void *arg)
 			continue;
 		}
 		serve_one(&ctx, &r);
-		FCGX_Finish_r(&r);
+		finish_request(&r);
 	}
 	FCGX_Free(&r, 0);
 out:
