@@ -87,13 +87,19 @@ append_field(struct http_response *resp, const char *key, const char *value)
 int
 render_host_view(struct http_response *resp, const struct db_host *h)
 {
-	char port[32];
+	char port[16], *p = port + sizeof(port);
+	unsigned v = h->agent_port > 0 ? (unsigned)h->agent_port : 0;
 
-	snprintf(port, sizeof(port), ",\"agent_port\":%d", h->agent_port);
+	/* By hand: snprintf cost more than the rest of the row. */
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
 	if (append_field(resp, "{\"uuid\":", h->uuid) ||
 	    append_field(resp, ",\"name\":", h->name) ||
 	    append_field(resp, ",\"address\":", h->address) ||
-	    http_response_append_str(resp, port) ||
+	    http_response_append_str(resp, ",\"agent_port\":") ||
+	    http_response_append(resp, p, (size_t)(port + sizeof(port) - p)) ||
 	    append_field(resp, ",\"status\":", h->status) ||
 	    append_field(resp, ",\"last_heartbeat\":", h->last_heartbeat) ||
 	    append_field(resp, ",\"client_cert_fingerprint\":",

@@ -32,13 +32,13 @@ enum audit_col {
 static const struct db_statement st_insert = { "sc_audit_insert",
     "INSERT INTO audit_log (actor, actor_fingerprint, action, target, "
     "outcome, client_addr, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    7 };
+    7, false };
 
 /* Insertion order, newest first: the id is the order entries were made. */
 static const struct db_statement st_list = { "sc_audit_list",
     "SELECT id, " DB_UTC_TIME("at") ", actor, actor_fingerprint, action, "
     "target, outcome, client_addr, detail FROM audit_log "
-    "ORDER BY id DESC LIMIT $1::integer", 1 };
+    "ORDER BY id DESC LIMIT $1::integer", 1, false };
 
 /*
  * Length of the UTF-8 sequence at s (RFC 3629 section 4: no overlong

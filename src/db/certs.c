@@ -41,24 +41,24 @@ enum cert_col {
 static const struct db_statement st_insert = { "sc_cert_insert",
     "INSERT INTO certificates (serial, fingerprint, subject, kind, "
     "host_uuid, not_after) "
-    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint))", 6 };
+    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint))", 6, false };
 
 static const struct db_statement st_revoke_host = { "sc_cert_revoke_host",
     "UPDATE certificates SET revoked_at = now(), "
     "reason = '" REASON_DECOMMISSION "' "
-    "WHERE host_uuid = $1::uuid AND revoked_at IS NULL", 1 };
+    "WHERE host_uuid = $1::uuid AND revoked_at IS NULL", 1, false };
 
 static const struct db_statement st_status = { "sc_cert_status",
     "SELECT revoked_at IS NOT NULL FROM certificates "
-    "WHERE fingerprint = $1", 1 };
+    "WHERE fingerprint = $1", 1, false };
 
 static const struct db_statement st_list = { "sc_certs_list",
     "SELECT " CERT_COLUMNS " FROM certificates "
-    "ORDER BY issued_at, serial", 0 };
+    "ORDER BY issued_at, serial", 0, false };
 
 static const struct db_statement st_list_kind = { "sc_certs_list_kind",
     "SELECT " CERT_COLUMNS " FROM certificates WHERE kind = $1 "
-    "ORDER BY issued_at, serial", 1 };
+    "ORDER BY issued_at, serial", 1, false };
 
 /*
  * By fingerprint, or by the CN: the subject is RFC 4514 text with the CN
@@ -73,11 +73,12 @@ static const struct db_statement st_operator_revoke = {
     "WHERE kind = 'operator' AND revoked_at IS NULL AND "
     "(fingerprint = lower($1) OR "
     "substring(subject FROM '^CN=([^,\\\\]*)(,|$)') = $1) "
-    "RETURNING fingerprint", 1 };
+    "RETURNING fingerprint", 1, false };
 
 /* Serialises CRL writers until their transaction ends (db_crl_done). */
 static const struct db_statement st_crl_lock = { "sc_crl_lock",
-    "SELECT pg_advisory_xact_lock(" DB_LOCK_CLASS ", " DB_LOCK_CRL ")", 0 };
+    "SELECT pg_advisory_xact_lock(" DB_LOCK_CLASS ", " DB_LOCK_CRL ")",
+    0, false };
 
 /*
  * Everything ever revoked, expired or not: RFC 5280 5.1.2.6 lets an
@@ -87,10 +88,10 @@ static const struct db_statement st_crl_lock = { "sc_crl_lock",
 static const struct db_statement st_crl_revoked = { "sc_crl_revoked",
     "SELECT serial, floor(extract(epoch FROM revoked_at))::bigint "
     "FROM certificates WHERE revoked_at IS NOT NULL "
-    "ORDER BY revoked_at, serial", 0 };
+    "ORDER BY revoked_at, serial", 0, false };
 
 static const struct db_statement st_crl_number = { "sc_crl_number",
-    "SELECT nextval('crl_number')", 0 };
+    "SELECT nextval('crl_number')", 0, false };
 
 static enum sc_err
 cert_valid(const struct db_cert *c, struct sc_error *err)

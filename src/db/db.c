@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "db/db.h"
 #include "db/internal.h"
+#include "db/wire.h"
 #include "db/migrations.h"
 
 /*
@@ -38,17 +40,27 @@
 /* Statements prepared on one connection, at most (all files together). */
 #define PREPARED_MAX		64
 
-/* The SwarmHostView columns, in enum host_col order. */
-#define HOST_COLUMNS	"uuid::text, name, address, agent_port, status, " \
-			DB_UTC_TIME("last_heartbeat") ", " \
-			"client_cert_fingerprint, cert_bundle_path, " \
-			DB_UTC_TIME("enrolled_at") ", notes"
+/*
+ * The SwarmHostView columns, in enum host_col order, read in binary
+ * (wire.h): the hot reads (GET of a host, lists) would otherwise spend
+ * more of the server's time in uuid::text and to_char() than in finding
+ * the rows.
+ */
+#define HOST_COLUMNS	"uuid, name, address, agent_port, status, " \
+			"last_heartbeat, client_cert_fingerprint, " \
+			"cert_bundle_path, enrolled_at, notes"
 
 enum host_col {
 	COL_UUID, COL_NAME, COL_ADDRESS, COL_AGENT_PORT, COL_STATUS,
 	COL_LAST_HEARTBEAT, COL_FINGERPRINT, COL_BUNDLE_PATH,
 	COL_ENROLLED_AT, COL_NOTES,
 	COL_COUNT
+};
+
+static const unsigned host_types[COL_COUNT] = {
+	WIRE_UUIDOID, WIRE_TEXTOID, WIRE_TEXTOID, WIRE_INT4OID, WIRE_TEXTOID,
+	WIRE_TIMESTAMPTZOID, WIRE_TEXTOID, WIRE_TEXTOID, WIRE_TIMESTAMPTZOID,
+	WIRE_TEXTOID
 };
 
 enum stmt {
@@ -71,21 +83,21 @@ enum stmt {
 };
 
 static const struct db_statement statements[ST_COUNT] = {
-	[ST_BEGIN] = { "sc_begin", "BEGIN", 0 },
-	[ST_COMMIT] = { "sc_commit", "COMMIT", 0 },
-	[ST_ROLLBACK] = { "sc_rollback", "ROLLBACK", 0 },
+	[ST_BEGIN] = { "sc_begin", "BEGIN", 0, false },
+	[ST_COMMIT] = { "sc_commit", "COMMIT", 0, false },
+	[ST_ROLLBACK] = { "sc_rollback", "ROLLBACK", 0, false },
 	[ST_ENROLL_LOCK] = { "sc_enroll_lock",
 	    "SELECT pg_advisory_xact_lock_shared(" DB_LOCK_CLASS ", "
-	    DB_LOCK_BUNDLES ")", 0 },
+	    DB_LOCK_BUNDLES ")", 0, false },
 	/* The fingerprint is set by db_enroll_commit, once the cert exists. */
 	[ST_HOST_INSERT] = { "sc_host_insert",
 	    "INSERT INTO swarm_hosts (name, address, agent_port, "
 	    "client_cert_fingerprint, cert_bundle_path, notes) "
 	    "VALUES ($1, $2, $3::integer, '', $4, $5) "
-	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 5 },
+	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 5, false },
 	[ST_HOST_SET_FINGERPRINT] = { "sc_host_set_fingerprint",
 	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2 "
-	    "WHERE uuid = $1::uuid", 2 },
+	    "WHERE uuid = $1::uuid", 2, false },
 	/*
 	 * After the connection died during COMMIT: did the row make it, and
 	 * is the old session (which might still be committing) gone?
@@ -94,10 +106,10 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "SELECT EXISTS (SELECT 1 FROM swarm_hosts "
 	    "WHERE uuid = $1::uuid AND client_cert_fingerprint = $2), "
 	    "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $3::integer)",
-	    3 },
+	    3, false },
 	[ST_HOST_GET] = { "sc_host_get",
 	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE uuid = $1::uuid",
-	    1 },
+	    1, true },
 	/*
 	 * Lists and pages: keyset on the name (unique, the list's order), so
 	 * a chunk costs the same however deep into the list it is.
@@ -105,22 +117,22 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_HOSTS_PAGE] = { "sc_hosts_page",
 	    "SELECT " HOST_COLUMNS " FROM swarm_hosts "
 	    "WHERE ($1::text IS NULL OR status = $1) AND name > $2 "
-	    "ORDER BY name LIMIT $3::integer", 3 },
+	    "ORDER BY name LIMIT $3::integer", 3, true },
 	[ST_HOST_LOCK] = { "sc_host_lock",
 	    "SELECT name FROM swarm_hosts WHERE uuid = $1::uuid FOR UPDATE",
-	    1 },
+	    1, false },
 	[ST_SHARDS_DELETE] = { "sc_shards_delete",
-	    "DELETE FROM decky_shards WHERE host_uuid = $1::uuid", 1 },
+	    "DELETE FROM decky_shards WHERE host_uuid = $1::uuid", 1, false },
 	[ST_HOST_DELETE] = { "sc_host_delete",
-	    "DELETE FROM swarm_hosts WHERE uuid = $1::uuid", 1 },
+	    "DELETE FROM swarm_hosts WHERE uuid = $1::uuid", 1, false },
 	[ST_BUNDLES_LOCK] = { "sc_bundles_lock",
 	    "SELECT pg_advisory_lock(" DB_LOCK_CLASS ", " DB_LOCK_BUNDLES ")",
-	    0 },
+	    0, false },
 	[ST_BUNDLES_UNLOCK] = { "sc_bundles_unlock",
 	    "SELECT pg_advisory_unlock(" DB_LOCK_CLASS ", " DB_LOCK_BUNDLES
-	    ")", 0 },
+	    ")", 0, false },
 	[ST_NAME_EXISTS] = { "sc_name_exists",
-	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1 },
+	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1, false },
 };
 
 struct db {
@@ -389,7 +401,7 @@ db_exec(struct db *db, const struct db_statement *st,
 	    (rc = prepare(db, st, err)) != SC_OK)
 		goto out;
 	res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL,
-	    NULL, 0);
+	    NULL, st->binary ? 1 : 0);
 	if (PQresultStatus(res) != want) {
 		rc = db_result_error(db, res, st->name, err);
 		goto out;
@@ -555,56 +567,83 @@ db_copy_fixed(const PGresult *res, int row, int col, char *dst,
 	return SC_OK;
 }
 
+/*
+ * A row of HOST_COLUMNS (binary) as a view into `res`: strings borrowed,
+ * valid until `res` is cleared, never db_host_clear.  The last heartbeat,
+ * if any, is formatted into hb.  Lists render each row at once and move
+ * on, so they need no copies.
+ */
 static enum sc_err
-parse_port(const char *s, int *port, struct sc_error *err)
+row_view_host(const PGresult *res, int row, struct db_host *h, char *hb,
+    size_t hbsize, struct sc_error *err)
 {
-	char *end;
-	long v;
+	int32_t port = 0;
+	enum sc_err rc;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535)
+	memset(h, 0, sizeof(*h));
+	if ((rc = wire_uuid(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
+	    err)) != SC_OK ||
+	    (rc = wire_text(res, row, COL_NAME, false, &h->name, err)) !=
+	    SC_OK ||
+	    (rc = wire_text(res, row, COL_ADDRESS, false, &h->address, err)) !=
+	    SC_OK ||
+	    (rc = wire_int4(res, row, COL_AGENT_PORT, &port, err)) != SC_OK ||
+	    (rc = wire_text(res, row, COL_STATUS, false, &h->status, err)) !=
+	    SC_OK ||
+	    (rc = wire_timestamptz(res, row, COL_LAST_HEARTBEAT, true, hb,
+	    hbsize, err)) != SC_OK ||
+	    (rc = wire_text(res, row, COL_FINGERPRINT, false,
+	    &h->client_cert_fingerprint, err)) != SC_OK ||
+	    (rc = wire_text(res, row, COL_BUNDLE_PATH, false,
+	    &h->cert_bundle_path, err)) != SC_OK ||
+	    (rc = wire_timestamptz(res, row, COL_ENROLLED_AT, false,
+	    h->enrolled_at, sizeof(h->enrolled_at), err)) != SC_OK ||
+	    (rc = wire_text(res, row, COL_NOTES, true, &h->notes, err)) !=
+	    SC_OK)
+		return rc;
+	if (port < 1 || port > 65535)
 		return sc_error_set(err, SC_INTERNAL,
-		    "host row: bad agent_port \"%s\"", s);
-	*port = (int)v;
+		    "host row: bad agent_port %" PRId32, port);
+	h->agent_port = port;
+	if (hb[0] != '\0')
+		h->last_heartbeat = hb;
 	return SC_OK;
 }
 
-/* Fill *h from a row of HOST_COLUMNS; on failure *h is left cleared. */
+/* *dst = a copy of src (NULL stays NULL); -1 when out of memory. */
+static int
+dup_or_null(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src != NULL && (*dst = strdup(src)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Fill *h with copies from a row of HOST_COLUMNS; on failure, cleared. */
 static enum sc_err
 row_to_host(const PGresult *res, int row, struct db_host *h,
     struct sc_error *err)
 {
+	struct db_host v;
+	char hb[DB_TIME_LEN + 1];
 	enum sc_err rc;
 
 	memset(h, 0, sizeof(*h));
-	if (PQnfields(res) != COL_COUNT) {
-		rc = sc_error_set(err, SC_INTERNAL,
-		    "host row: %d columns, expected %d", PQnfields(res),
-		    COL_COUNT);
+	if ((rc = row_view_host(res, row, &v, hb, sizeof(hb), err)) != SC_OK)
 		goto out;
-	}
-	if ((rc = db_copy_fixed(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
-	    err)) != SC_OK ||
-	    (rc = db_copy_text(res, row, COL_NAME, false, &h->name, err)) !=
-	    SC_OK ||
-	    (rc = db_copy_text(res, row, COL_ADDRESS, false, &h->address, err)) !=
-	    SC_OK ||
-	    (rc = parse_port(PQgetvalue(res, row, COL_AGENT_PORT),
-	    &h->agent_port, err)) != SC_OK ||
-	    (rc = db_copy_text(res, row, COL_STATUS, false, &h->status, err)) !=
-	    SC_OK ||
-	    (rc = db_copy_text(res, row, COL_LAST_HEARTBEAT, true,
-	    &h->last_heartbeat, err)) != SC_OK ||
-	    (rc = db_copy_text(res, row, COL_FINGERPRINT, false,
-	    &h->client_cert_fingerprint, err)) != SC_OK ||
-	    (rc = db_copy_text(res, row, COL_BUNDLE_PATH, false,
-	    &h->cert_bundle_path, err)) != SC_OK ||
-	    (rc = db_copy_fixed(res, row, COL_ENROLLED_AT, h->enrolled_at,
-	    sizeof(h->enrolled_at), err)) != SC_OK ||
-	    (rc = db_copy_text(res, row, COL_NOTES, true, &h->notes, err)) !=
-	    SC_OK)
-		goto out;
+	memcpy(h->uuid, v.uuid, sizeof(h->uuid));
+	memcpy(h->enrolled_at, v.enrolled_at, sizeof(h->enrolled_at));
+	h->agent_port = v.agent_port;
+	if (dup_or_null(&h->name, v.name) == -1 ||
+	    dup_or_null(&h->address, v.address) == -1 ||
+	    dup_or_null(&h->status, v.status) == -1 ||
+	    dup_or_null(&h->last_heartbeat, v.last_heartbeat) == -1 ||
+	    dup_or_null(&h->client_cert_fingerprint,
+	    v.client_cert_fingerprint) == -1 ||
+	    dup_or_null(&h->cert_bundle_path, v.cert_bundle_path) == -1 ||
+	    dup_or_null(&h->notes, v.notes) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "host row: out of memory");
 out:
 	if (rc != SC_OK)
 		db_host_clear(h);
@@ -868,6 +907,8 @@ db_host_get(struct db *db, const char *uuid, struct db_host *h,
 	/* *h is written only after the query: uuid may be h->uuid. */
 	values[0] = uuid;
 	if ((rc = exec_retry(db, ST_HOST_GET, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK ||
+	    (rc = wire_check_types(res, host_types, COL_COUNT, "host row",
 	    err)) != SC_OK)
 		goto out;
 	if (PQntuples(res) == 0) {
@@ -903,7 +944,7 @@ stream_once(struct db *db, const struct db_statement *st,
 	    (rc = prepare(db, st, err)) != SC_OK)
 		goto out;
 	if (!PQsendQueryPrepared(db->conn, st->name, st->nparams, values,
-	    NULL, NULL, 0)) {
+	    NULL, NULL, st->binary ? 1 : 0)) {
 		rc = db_result_error(db, NULL, st->name, err);
 		goto out;
 	}
@@ -974,36 +1015,6 @@ db_stream(struct db *db, const struct db_statement *st,
  */
 #define LIST_CHUNK	500
 
-/*
- * A host row as a view into `res`: no copies (lists render each row at
- * once and move on).  Valid until `res` is cleared; never db_host_clear.
- */
-static enum sc_err
-row_view_host(const PGresult *res, int row, struct db_host *h,
-    struct sc_error *err)
-{
-	enum sc_err rc;
-
-	memset(h, 0, sizeof(*h));
-	if ((rc = db_copy_fixed(res, row, COL_UUID, h->uuid, sizeof(h->uuid),
-	    err)) != SC_OK ||
-	    (rc = db_copy_fixed(res, row, COL_ENROLLED_AT, h->enrolled_at,
-	    sizeof(h->enrolled_at), err)) != SC_OK ||
-	    (rc = parse_port(PQgetvalue(res, row, COL_AGENT_PORT),
-	    &h->agent_port, err)) != SC_OK)
-		return rc;
-	h->name = PQgetvalue(res, row, COL_NAME);
-	h->address = PQgetvalue(res, row, COL_ADDRESS);
-	h->status = PQgetvalue(res, row, COL_STATUS);
-	h->client_cert_fingerprint = PQgetvalue(res, row, COL_FINGERPRINT);
-	h->cert_bundle_path = PQgetvalue(res, row, COL_BUNDLE_PATH);
-	if (!PQgetisnull(res, row, COL_LAST_HEARTBEAT))
-		h->last_heartbeat = PQgetvalue(res, row, COL_LAST_HEARTBEAT);
-	if (!PQgetisnull(res, row, COL_NOTES))
-		h->notes = PQgetvalue(res, row, COL_NOTES);
-	return SC_OK;
-}
-
 /* One chunk: at most `want` rows after `after`; *got, *after updated. */
 static enum sc_err
 list_chunk(struct db *db, const char *status, char *after, size_t aftersz,
@@ -1013,7 +1024,7 @@ list_chunk(struct db *db, const char *status, char *after, size_t aftersz,
 	PGresult *res = NULL;
 	struct db_host h;
 	const char *values[3];
-	char limit[16];
+	char limit[16], hb[DB_TIME_LEN + 1];
 	enum sc_err rc;
 	int i, n;
 
@@ -1025,14 +1036,13 @@ list_chunk(struct db *db, const char *status, char *after, size_t aftersz,
 	if ((rc = exec_retry(db, ST_HOSTS_PAGE, values, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK)
 		goto out;
-	if (PQnfields(res) != COL_COUNT) {
-		rc = sc_error_set(err, SC_INTERNAL, "host list: %d columns, "
-		    "expected %d", PQnfields(res), COL_COUNT);
+	if ((rc = wire_check_types(res, host_types, COL_COUNT, "host list",
+	    err)) != SC_OK)
 		goto out;
-	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
-		if ((rc = row_view_host(res, i, &h, err)) != SC_OK)
+		if ((rc = row_view_host(res, i, &h, hb, sizeof(hb), err)) !=
+		    SC_OK)
 			goto out;
 		if (each(&h, arg) != 0) {
 			rc = sc_error_set(err, SC_INTERNAL,

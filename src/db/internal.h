@@ -24,6 +24,7 @@ struct db_statement {
 	const char	*name;		/* "sc_...", unique */
 	const char	*sql;
 	int		 nparams;
+	bool		 binary;	/* rows in binary format (wire.h) */
 };
 
 /* RFC 3339 in UTC with microseconds and "Z" (CONTRACT.md "Shapes"). */

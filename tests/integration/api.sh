@@ -101,6 +101,29 @@ now=$(date -u +%s)
 at=$(date -u -d "$(view .enrolled_at)" +%s 2>/dev/null || echo 0)
 ok "view.enrolled_at is within a minute of now" within $((now - at)) -60 60
 
+# Host rows are read in PostgreSQL's binary format and the times
+# formatted by swarmctl: they must read exactly as to_char() wrote them
+# before.  last_heartbeat is written by the workers' side of the swarm,
+# not by this API, so the test sets it in the table.
+for v in '2000-02-29 00:00:00.000001+00' '1999-12-31 23:59:59.999999+00' \
+    '1970-01-01 00:00:00+00' '2026-04-18 23:18:33.5+02' \
+    '0044-03-15 12:00:00 BC' '12345-06-07 08:09:10+00' 'infinity'; do
+	sql "UPDATE swarm_hosts SET last_heartbeat = '$v' WHERE name = 'worker-1'"
+	want=$(sql "SELECT coalesce(to_char(last_heartbeat AT TIME ZONE 'UTC',
+	    'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'null')
+	    FROM swarm_hosts WHERE name = 'worker-1'")
+	api GET "/swarm/hosts/$uuid1"
+	is "$(json '.last_heartbeat // "null"')" "$want" \
+	    "GET: last_heartbeat $v reads as to_char gives it ($want)"
+	api GET /swarm/hosts
+	is "$(json '.[] | select(.name == "worker-1") | .last_heartbeat // "null"')" \
+	    "$want" "list: last_heartbeat $v reads the same"
+done
+sql "UPDATE swarm_hosts SET last_heartbeat = NULL WHERE name = 'worker-1'"
+want=$(sql "SELECT to_char(enrolled_at AT TIME ZONE 'UTC',
+    'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM swarm_hosts WHERE name = 'worker-1'")
+is "$(view .enrolled_at)" "$want" "view.enrolled_at reads as to_char gives it"
+
 for n in b-node a-node c-node; do
 	enroll "{\"name\":\"$n\",\"address\":\"$n.example.test\"}"
 	is "$STATUS" 201 "enrol $n" || diag "$BODY"
