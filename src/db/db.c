@@ -436,6 +436,49 @@ may_retry(const struct db *db, bool was_up, enum sc_err rc)
 }
 
 /*
+ * Run `attempt` and, when the connection turns out to be dead, once more
+ * on a fresh one -- unless part of the answer already went to the caller
+ * (*delivered > 0).  The caller's error is the last attempt's.
+ */
+static enum sc_err
+with_retry(struct db *db,
+    enum sc_err (*attempt)(struct db *, void *, struct sc_error *),
+    void *arg, const size_t *delivered, struct sc_error *err)
+{
+	struct sc_error first;
+	enum sc_err rc;
+	bool was_up;
+
+	sc_error_clear(&first);
+	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
+	rc = attempt(db, arg, &first);
+	if ((delivered == NULL || *delivered == 0) &&
+	    may_retry(db, was_up, rc)) {
+		log_info("reconnecting to PostgreSQL (%s)", first.msg);
+		sc_error_clear(&first);
+		rc = attempt(db, arg, &first);
+	}
+	if (rc != SC_OK && first.code != SC_OK)
+		sc_error_set(err, rc, "%s", first.msg);
+	return rc;
+}
+
+struct exec_args {
+	const struct db_statement	 *st;
+	const char *const		 *values;
+	ExecStatusType			  want;
+	PGresult			**resp;
+};
+
+static enum sc_err
+exec_attempt(struct db *db, void *arg, struct sc_error *err)
+{
+	struct exec_args *a = arg;
+
+	return db_exec(db, a->st, a->values, a->want, a->resp, err);
+}
+
+/*
  * db_exec, retried once on a fresh connection when the old one turns
  * out to be dead.  Only for statements that are safe to send twice:
  * reads, a session lock not yet held, and the BEGIN that opens a
@@ -446,21 +489,9 @@ db_exec_retry(struct db *db, const struct db_statement *st,
     const char *const *values, ExecStatusType want, PGresult **resp,
     struct sc_error *err)
 {
-	struct sc_error first;
-	enum sc_err rc;
-	bool was_up;
+	struct exec_args a = { st, values, want, resp };
 
-	sc_error_clear(&first);
-	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
-	rc = db_exec(db, st, values, want, resp, &first);
-	if (may_retry(db, was_up, rc)) {
-		log_info("reconnecting to PostgreSQL (%s)", first.msg);
-		sc_error_clear(&first);
-		rc = db_exec(db, st, values, want, resp, &first);
-	}
-	if (rc != SC_OK)
-		sc_error_set(err, rc, "%s", first.msg);
-	return rc;
+	return with_retry(db, exec_attempt, &a, NULL, err);
 }
 
 static enum sc_err
@@ -924,6 +955,14 @@ out:
 	return rc;
 }
 
+struct stream_args {
+	const struct db_statement	 *st;
+	const char *const		 *values;
+	enum sc_err			(*row)(const PGresult *, void *);
+	void				 *arg;
+	size_t				  delivered;
+};
+
 /*
  * One pass of db_stream.  Single-row mode hands us one PGresult per row,
  * so memory stays flat however many rows there are.  Whatever happens,
@@ -933,17 +972,17 @@ out:
  * matter.
  */
 static enum sc_err
-stream_once(struct db *db, const struct db_statement *st,
-    const char *const *values, enum sc_err (*row)(const PGresult *, void *),
-    void *arg, size_t *delivered, struct sc_error *err)
+stream_attempt(struct db *db, void *arg, struct sc_error *err)
 {
+	struct stream_args *a = arg;
+	const struct db_statement *st = a->st;
 	PGresult *res = NULL;
 	enum sc_err rc;
 
 	if ((rc = db_connect(db, err)) != SC_OK ||
 	    (rc = prepare(db, st, err)) != SC_OK)
 		goto out;
-	if (!PQsendQueryPrepared(db->conn, st->name, st->nparams, values,
+	if (!PQsendQueryPrepared(db->conn, st->name, st->nparams, a->values,
 	    NULL, NULL, st->binary ? 1 : 0)) {
 		rc = db_result_error(db, NULL, st->name, err);
 		goto out;
@@ -956,8 +995,8 @@ stream_once(struct db *db, const struct db_statement *st,
 		case PGRES_SINGLE_TUPLE:
 			if (rc != SC_OK)
 				break;
-			(*delivered)++;
-			rc = row(res, arg);
+			a->delivered++;
+			rc = a->row(res, a->arg);
 			break;
 		case PGRES_TUPLES_OK:	/* the end (or all rows at once) */
 			if (rc == SC_OK && PQntuples(res) != 0)
@@ -979,30 +1018,17 @@ out:
 /*
  * `row` must not use this struct db: its connection is busy until the
  * last row has been read.  `row` reports its own errors into the
- * sc_error it was given through `arg`.
+ * sc_error it was given through `arg`.  Once a row went out, the caller
+ * has started its answer: no retry.
  */
 enum sc_err
 db_stream(struct db *db, const struct db_statement *st,
     const char *const *values, enum sc_err (*row)(const PGresult *, void *),
     void *arg, struct sc_error *err)
 {
-	struct sc_error first;
-	size_t delivered = 0;
-	enum sc_err rc;
-	bool was_up;
+	struct stream_args a = { st, values, row, arg, 0 };
 
-	sc_error_clear(&first);
-	was_up = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
-	rc = stream_once(db, st, values, row, arg, &delivered, &first);
-	/* Once a row went out, the caller has started its answer: no retry. */
-	if (delivered == 0 && may_retry(db, was_up, rc)) {
-		log_info("reconnecting to PostgreSQL (%s)", first.msg);
-		sc_error_clear(&first);
-		rc = stream_once(db, st, values, row, arg, &delivered, &first);
-	}
-	if (rc != SC_OK && first.code != SC_OK)
-		sc_error_set(err, rc, "%s", first.msg);
-	return rc;
+	return with_retry(db, stream_attempt, &a, &a.delivered, err);
 }
 
 /*
