@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "hostcache.h"
 #include "http/request.h"
 
 #ifndef SWARMCTL_LOCALSTATEDIR
@@ -24,6 +25,7 @@ enum {
 	OPT_ALLOW_LOOPBACK,
 	OPT_CRL_DAYS,
 	OPT_KEY_POOL,
+	OPT_HOST_CACHE,
 	OPT_OUT,
 	OPT_PASSWORD_FILE,
 	OPT_DAYS,
@@ -42,6 +44,7 @@ static const struct option serve_options[] = {
 	{ "allow-loopback-operator", no_argument, NULL, OPT_ALLOW_LOOPBACK },
 	{ "crl-next-update-days", required_argument, NULL, OPT_CRL_DAYS },
 	{ "key-pool",	 required_argument, NULL, OPT_KEY_POOL },
+	{ "host-cache",	 required_argument, NULL, OPT_HOST_CACHE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -127,6 +130,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->workers = CONFIG_DEFAULT_WORKERS;
+	cfg->host_cache = CONFIG_DEFAULT_HOST_CACHE;
 	cfg->key_type = PKI_DEFAULT_WORKER_KEY;
 	cfg->ca_key_type = PKI_DEFAULT_CA_KEY;
 	cfg->max_body = HTTP_DEFAULT_MAX_BODY;
@@ -219,6 +223,13 @@ serve_option(struct config *cfg, int opt, const char *arg,
 			return sc_error_set(err, SC_INVALID,
 			    "--key-pool %s: expected 0-4096 keys", arg);
 		cfg->key_pool = (int)n;
+		return SC_OK;
+	case OPT_HOST_CACHE:
+		if (parse_number(arg, 0, HOST_CACHE_MAX_SLOTS, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--host-cache %s: expected 0-%d hosts", arg,
+			    HOST_CACHE_MAX_SLOTS);
+		cfg->host_cache = (int)n;
 		return SC_OK;
 	case OPT_ALLOW_LOOPBACK:
 		cfg->allow_loopback_operator = 1;

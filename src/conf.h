@@ -15,6 +15,7 @@
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_MAX_DAYS		3650	/* the CA's own lifetime */
 #define CONFIG_MAX_SANS		64
+#define CONFIG_DEFAULT_HOST_CACHE 256
 
 struct config {
 	char			*listen;	/* NULL: serve on stdin */
@@ -27,6 +28,7 @@ struct config {
 	int			 allow_loopback_operator;
 	long			 crl_next_update;	/* seconds */
 	int			 key_pool;	/* worker keys kept ready */
+	int			 host_cache;	/* hosts kept per worker */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;

@@ -17,7 +17,7 @@ static const char usage[] =
     "  serve [--listen unix:PATH|HOST:PORT] [--workers N] [--ca-dir DIR]\n"
     "        [--db CONNINFO] [--key-type T] [--ca-key-type T]\n"
     "        [--max-body BYTES] [--allow-loopback-operator]\n"
-    "        [--crl-next-update-days N] [--key-pool N]\n"
+    "        [--crl-next-update-days N] [--key-pool N] [--host-cache N]\n"
     "      Run the FastCGI responder.  Without --listen, serve on standard\n"
     "      input if it is a listening socket (spawn-fcgi, systemd).\n"
     "  migrate [--db CONNINFO]\n"

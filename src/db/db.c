@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +136,19 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1, false },
 };
 
+/* LISTEN channels of sql/003_certificate_notify.sql, 004_host_notify.sql. */
+#define CHANNEL_CERTIFICATES	"swarmctl_certificates"
+#define CHANNEL_HOSTS		"swarmctl_hosts"
+
+/*
+ * Host rows this process deleted (decommissions), counted before the
+ * deleting request is answered: a worker that sees the count move
+ * forgets the hosts it kept, without waiting for the notification that
+ * PostgreSQL delivers asynchronously.  So within one process a host is
+ * never shown after its DELETE was answered.
+ */
+static atomic_uint_fast64_t host_writes;
+
 struct db {
 	char		*conninfo;
 	PGconn		*conn;
@@ -148,6 +162,9 @@ struct db {
 	bool		 in_tx;		/* BEGIN sent, COMMIT/ROLLBACK not yet */
 	/* Bumped whenever certificates may have changed: db_cert_epoch. */
 	uint64_t	 cert_epoch;
+	/* The same for host rows (db_host_epoch), and host_writes as seen. */
+	uint64_t	 host_epoch;
+	uint_fast64_t	 host_writes_seen;
 	bool		 bundles_locked; /* session advisory lock held */
 };
 
@@ -271,38 +288,74 @@ connect_new(const char *conninfo)
 }
 
 /*
- * Subscribe to certificate changes (sql/003_certificate_notify.sql).  A
- * new session may have missed notifications: bump the epoch either way.
- * A database without the channel's trigger yet (before migrate) simply
- * never notifies.
+ * Subscribe to certificate and host changes (sql/003, sql/004).  A new
+ * session may have missed notifications: bump both epochs either way.  A
+ * database without a channel's trigger yet (before migrate) simply never
+ * notifies on it.
  */
 static void
-listen_certificates(struct db *db)
+listen_channels(struct db *db)
 {
+	static const char *const channels[] = { CHANNEL_CERTIFICATES,
+	    CHANNEL_HOSTS };
+	char sql[64];
 	PGresult *res;
+	size_t i;
 
 	db->cert_epoch++;
-	res = PQexec(db->conn, "LISTEN swarmctl_certificates");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		log_warn("LISTEN swarmctl_certificates: %s",
-		    PQresultErrorMessage(res));
-	PQclear(res);
+	db->host_epoch++;
+	for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
+		snprintf(sql, sizeof(sql), "LISTEN %s", channels[i]);
+		res = PQexec(db->conn, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			log_warn("%s: %s", sql, PQresultErrorMessage(res));
+		PQclear(res);
+	}
+}
+
+/*
+ * Read the notifications that have arrived, without a round trip; each
+ * bumps its channel's epoch.  With no live session nothing can be
+ * vouched for: every epoch moves.
+ */
+static void
+read_notifications(struct db *db)
+{
+	PGnotify *n;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    PQconsumeInput(db->conn) == 0) {
+		db->cert_epoch++;
+		db->host_epoch++;
+		return;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		if (strcmp(n->relname, CHANNEL_HOSTS) == 0)
+			db->host_epoch++;
+		else
+			db->cert_epoch++;
+		PQfreemem(n);
+	}
 }
 
 uint64_t
 db_cert_epoch(struct db *db)
 {
-	PGnotify *n;
-
-	/* No live session: nothing can be vouched for. */
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
-	    PQconsumeInput(db->conn) == 0)
-		return ++db->cert_epoch;
-	while ((n = PQnotifies(db->conn)) != NULL) {
-		db->cert_epoch++;
-		PQfreemem(n);
-	}
+	read_notifications(db);
 	return db->cert_epoch;
+}
+
+uint64_t
+db_host_epoch(struct db *db)
+{
+	uint_fast64_t writes = atomic_load(&host_writes);
+
+	read_notifications(db);
+	if (writes != db->host_writes_seen) {
+		db->host_writes_seen = writes;
+		db->host_epoch++;
+	}
+	return db->host_epoch;
 }
 
 /*
@@ -343,7 +396,7 @@ db_connect(struct db *db, struct sc_error *err)
 		return sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "PostgreSQL unavailable: %s", msg);
 	}
-	listen_certificates(db);
+	listen_channels(db);
 	return SC_OK;
 }
 
@@ -1165,6 +1218,8 @@ db_host_delete(struct db *db, const char *uuid, const struct db_audit *audit,
 out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
+	/* Whatever the outcome (a lost COMMIT may still land): forget. */
+	atomic_fetch_add(&host_writes, 1);
 	PQclear(res);
 	free(name);
 	return rc;

@@ -162,6 +162,13 @@ enum sc_err	 db_cert_record(struct db *, const struct db_cert *,
  * Lets callers remember authorisation decisions safely.
  */
 uint64_t	 db_cert_epoch(struct db *);
+/*
+ * The same for host rows: changes whenever a host may have been updated
+ * or deleted since it was last read -- by a decommission in this process
+ * (at once), by anyone else (on PostgreSQL's notification), on a
+ * reconnection or a dead session.  Lets callers keep host rows safely.
+ */
+uint64_t	 db_host_epoch(struct db *);
 
 /*
  * The state of a certificate by fingerprint, for authorisation:

@@ -17,6 +17,7 @@ struct http_response;
 struct pki_ca;
 struct auth_actor;
 struct auth_cache;
+struct host_cache;
 
 /* Everything one worker owns; never shared between workers. */
 struct handler_ctx {
@@ -24,6 +25,7 @@ struct handler_ctx {
 	struct db		*db;
 	struct pki_ca		*ca;	/* NULL until loadable: then 503 */
 	struct auth_cache	*auth_cache;	/* may be NULL: no caching */
+	struct host_cache	*host_cache;	/* may be NULL: no caching */
 	/* Per request: who is asking (NULL on public routes). */
 	const struct auth_actor	*actor;
 };

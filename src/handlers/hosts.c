@@ -20,6 +20,7 @@
 #include "crl.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
+#include "hostcache.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "log.h"
@@ -240,6 +241,9 @@ handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
 {
 	struct db_host h;
 	char uuid[DB_UUID_LEN + 1];
+	const char *kept;
+	uint64_t epoch, now;
+	size_t len;
 	enum sc_err rc;
 
 	(void)req;
@@ -247,6 +251,17 @@ handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
 	/* A malformed uuid names no host: 404, as the contract says. */
 	if (!validate_uuid(param, uuid)) {
 		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
+		goto out;
+	}
+	/* The epoch before the read: a change during it spoils the entry. */
+	epoch = db_host_epoch(ctx->db);
+	now = host_cache_now_ms();
+	resp->content_type = HTTP_JSON;
+	if ((kept = host_cache_get(ctx->host_cache, uuid, epoch, now,
+	    &len)) != NULL) {
+		resp->status = 200;
+		rc = http_response_append(resp, kept, len) == -1 ?
+		    sc_error_set(err, SC_INTERNAL, "out of memory") : SC_OK;
 		goto out;
 	}
 	if ((rc = db_host_get(ctx->db, uuid, &h, err)) != SC_OK) {
@@ -257,9 +272,12 @@ handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	resp->status = 200;
-	resp->content_type = HTTP_JSON;
-	if (render_host_view(resp, &h) == -1)
+	if (render_host_view(resp, &h) == -1) {
 		rc = sc_error_set(err, SC_INTERNAL, "rendering host failed");
+		goto out;
+	}
+	host_cache_put(ctx->host_cache, uuid, epoch, now, resp->buf,
+	    resp->len);
 out:
 	db_host_clear(&h);
 	return rc;

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
+#include "hostcache.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/server.h"
@@ -246,7 +247,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct sc_error err = { SC_OK, "" };
-	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL, NULL };
+	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL, NULL, NULL };
 	FCGX_Request r;
 
 	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {
@@ -256,6 +257,10 @@ worker_main(void *arg)
 	if ((ctx.auth_cache = auth_cache_new()) == NULL)
 		log_warn("worker %d: no memory for the authorisation cache",
 		    w->id);
+	if (w->cfg->host_cache > 0 &&
+	    (ctx.host_cache = host_cache_new((size_t)w->cfg->host_cache)) ==
+	    NULL)
+		log_warn("worker %d: no memory for the host cache", w->id);
 	/* A CA that fails to load now is retried per request (503 meanwhile). */
 	if (pki_ca_load(w->cfg->ca_dir, &ctx.ca, &err) != SC_OK)
 		log_error("worker %d: loading CA: %s", w->id, err.msg);
@@ -281,6 +286,7 @@ worker_main(void *arg)
 	FCGX_Free(&r, 0);
 out:
 	auth_cache_free(ctx.auth_cache);
+	host_cache_free(ctx.host_cache);
 	pki_ca_free(ctx.ca);
 	db_close(ctx.db);
 	return NULL;
