@@ -1094,72 +1094,145 @@ db_stream(struct db *db, const struct db_statement *st,
  */
 #define LIST_CHUNK	500
 
-/* One chunk: at most `want` rows after `after`; *got, *after updated. */
-static enum sc_err
-list_chunk(struct db *db, const char *status, char *after, size_t aftersz,
-    int want, int (*each)(const struct db_host *, void *), void *arg,
-    int *got, struct sc_error *err)
+/*
+ * Send the next chunk's query without waiting for it (libpq copies the
+ * parameters now); false if it could not be sent, and then nothing is in
+ * flight.  The connection must be idle: it is, between chunks.
+ */
+static bool
+send_page(struct db *db, const char *const *values)
 {
-	PGresult *res = NULL;
-	struct db_host h;
-	const char *values[3];
-	char limit[16], hb[DB_TIME_LEN + 1];
-	enum sc_err rc;
-	int i, n;
+	const struct db_statement *st = &statements[ST_HOSTS_PAGE];
 
-	snprintf(limit, sizeof(limit), "%d", want);
-	values[0] = status;
-	values[1] = after;
-	values[2] = limit;
-	*got = 0;
-	if ((rc = exec_retry(db, ST_HOSTS_PAGE, values, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
-		goto out;
-	if ((rc = wire_check_types(res, host_types, COL_COUNT, "host list",
-	    err)) != SC_OK)
-		goto out;
-	n = PQntuples(res);
-	for (i = 0; i < n; i++) {
-		if ((rc = row_view_host(res, i, &h, hb, sizeof(hb), err)) !=
-		    SC_OK)
-			goto out;
-		if (each(&h, arg) != 0) {
-			rc = sc_error_set(err, SC_INTERNAL,
-			    "host list: stopped by the caller");
-			goto out;
+	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQsendQueryPrepared(db->conn, st->name, st->nparams, values, NULL,
+	    NULL, st->binary ? 1 : 0) == 1;
+}
+
+/*
+ * The result of the query send_page sent.  Every result is read (the
+ * connection is idle again afterwards), an error or not.
+ */
+static enum sc_err
+collect_page(struct db *db, PGresult **resp, struct sc_error *err)
+{
+	PGresult *r;
+	enum sc_err rc = SC_OK;
+
+	*resp = NULL;
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (rc == SC_OK && *resp == NULL &&
+		    PQresultStatus(r) == PGRES_TUPLES_OK) {
+			*resp = r;
+			continue;
 		}
+		if (rc == SC_OK)
+			rc = db_result_error(db, r, "sc_hosts_page", err);
+		PQclear(r);
 	}
-	if (n > 0 && (rc = db_copy_fixed(res, n - 1, COL_NAME, after, aftersz,
-	    err)) != SC_OK)
-		goto out;
-	*got = n;
-out:
-	PQclear(res);
+	if (rc == SC_OK && *resp == NULL)
+		rc = db_result_error(db, NULL, "sc_hosts_page", err);
+	if (rc != SC_OK) {
+		PQclear(*resp);
+		*resp = NULL;
+	}
 	return rc;
 }
 
+/* Hand each row of a chunk to `each`. */
+static enum sc_err
+deliver_rows(const PGresult *res, int (*each)(const struct db_host *, void *),
+    void *arg, struct sc_error *err)
+{
+	struct db_host h;
+	char hb[DB_TIME_LEN + 1];
+	enum sc_err rc;
+	int i, n = PQntuples(res);
+
+	for (i = 0; i < n; i++) {
+		if ((rc = row_view_host(res, i, &h, hb, sizeof(hb), err)) !=
+		    SC_OK)
+			return rc;
+		if (each(&h, arg) != 0)
+			return sc_error_set(err, SC_INTERNAL,
+			    "host list: stopped by the caller");
+	}
+	return SC_OK;
+}
+
+/*
+ * A list is a walk over chunks (LIST_CHUNK rows, keyset on the name).
+ * The query for the next chunk is sent as soon as the current one has
+ * arrived -- its last name is all it needs -- so PostgreSQL finds the
+ * next rows while these are rendered and written: a long list costs
+ * about the larger of the two, not their sum.  A chunk that cannot be
+ * sent that way (the connection died) is asked for again with
+ * exec_retry, which reconnects: chunks are separate statements anyway.
+ */
 enum sc_err
 db_hosts_list(struct db *db, const struct db_host_filter *f,
     int (*each)(const struct db_host *, void *), void *arg,
     struct sc_error *err)
 {
 	/* Names are at most 64 bytes (validate.h); room to spare. */
-	char after[256] = "";
-	int left = f->limit > 0 ? f->limit : -1, want, got;
+	char after[256] = "", limit[16];
+	const char *values[3] = { f->status, after, limit };
+	PGresult *res = NULL;
+	int left = f->limit > 0 ? f->limit : -1, want, n;
+	bool more, in_flight = false;
 	enum sc_err rc;
 
 	if (f->after != NULL &&
 	    snprintf(after, sizeof(after), "%s", f->after) >= (int)sizeof(after))
 		return sc_error_set(err, SC_INTERNAL, "host list: long name");
-	do {
-		want = left < 0 || left > LIST_CHUNK ? LIST_CHUNK : left;
-		if ((rc = list_chunk(db, f->status, after, sizeof(after), want,
-		    each, arg, &got, err)) != SC_OK)
-			return rc;
+	want = left < 0 || left > LIST_CHUNK ? LIST_CHUNK : left;
+	snprintf(limit, sizeof(limit), "%d", want);
+	if ((rc = exec_retry(db, ST_HOSTS_PAGE, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	for (;;) {
+		if ((rc = wire_check_types(res, host_types, COL_COUNT,
+		    "host list", err)) != SC_OK)
+			goto out;
+		n = PQntuples(res);
 		if (left > 0)
-			left -= got;
-	} while (got == want && left != 0);
-	return SC_OK;
+			left -= n;
+		more = n == want && left != 0;
+		if (more) {
+			if ((rc = db_copy_fixed(res, n - 1, COL_NAME, after,
+			    sizeof(after), err)) != SC_OK)
+				goto out;
+			want = left < 0 || left > LIST_CHUNK ? LIST_CHUNK : left;
+			snprintf(limit, sizeof(limit), "%d", want);
+			in_flight = send_page(db, values);
+		}
+		if ((rc = deliver_rows(res, each, arg, err)) != SC_OK)
+			goto out;
+		PQclear(res);
+		res = NULL;
+		if (!more)
+			break;
+		if (in_flight) {
+			in_flight = false;
+			rc = collect_page(db, &res, err);
+		} else
+			rc = exec_retry(db, ST_HOSTS_PAGE, values,
+			    PGRES_TUPLES_OK, &res, err);
+		if (rc != SC_OK)
+			goto out;
+	}
+out:
+	PQclear(res);
+	res = NULL;
+	/* Stopped with a chunk in flight: read it; the connection idles. */
+	if (in_flight) {
+		struct sc_error ignored;
+
+		sc_error_clear(&ignored);
+		if (collect_page(db, &res, &ignored) == SC_OK)
+			PQclear(res);
+	}
+	return rc;
 }
 
 enum sc_err
