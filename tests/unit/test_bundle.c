@@ -23,6 +23,7 @@
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char top[64];		/* scratch root */
 static char ca_dir[128];	/* top/ca */
@@ -37,20 +38,6 @@ static char key_pem[] = "-----BEGIN PRIVATE KEY-----\nSECRET\n"
     "-----END PRIVATE KEY-----\n";
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int
 mode_of(const char *path)
@@ -90,20 +77,17 @@ join(const char *a, const char *b)
 	return buf[n];
 }
 
+/* The file's text in a static buffer (for is_str), NULL if unreadable. */
 static char *
 slurp(const char *path)
 {
 	static char buf[4096];
-	ssize_t n;
-	int fd;
+	char *text;
 
-	if ((fd = open(path, O_RDONLY)) == -1)
+	if ((text = tu_read_file(path, NULL)) == NULL)
 		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
+	snprintf(buf, sizeof(buf), "%s", text);
+	free(text);
 	return buf;
 }
 
@@ -145,7 +129,7 @@ static void
 fresh_tree(void)
 {
 	if (top[0] != '\0')
-		rm_rf(top);
+		tu_rm_rf(top);
 	snprintf(top, sizeof(top), "/var/tmp/test_bundle.XXXXXX");
 	if (mkdtemp(top) == NULL) {
 		perror("mkdtemp");
@@ -327,7 +311,7 @@ test_write_failures(void)
 	ok(is_dir(join(dir, "sub")), "its subdirectory untouched");
 
 	/* workers/ is not a directory. */
-	rm_rf(workers);
+	tu_rm_rf(workers);
 	put(workers, "not a dir\n");
 	sc_error_clear(&err);
 	is_int(bundle_write(ca_dir, "w", ca_pem, &iss, NULL, &err), SC_IO,
@@ -402,7 +386,7 @@ test_remove(void)
 	    "outside file still exists");
 
 	/* No workers/ at all: nothing to remove. */
-	rm_rf(workers);
+	tu_rm_rf(workers);
 	sc_error_clear(&err);
 	is_int(bundle_remove(ca_dir, "w", &err), SC_OK,
 	    "remove with no workers/ is success");
@@ -478,7 +462,7 @@ test_sweep(void)
 	ok(is_dir(join(workers, "live1")) &&
 	    is_dir(join(workers, "live2")), "nothing removed");
 
-	rm_rf(workers);
+	tu_rm_rf(workers);
 	ls.fail = 0;
 	sc_error_clear(&err);
 	is_int(bundle_sweep(ca_dir, is_live, &ls, &err), SC_OK,
@@ -496,6 +480,6 @@ main(void)
 	test_remove();
 	test_sweep();
 	if (top[0] != '\0')
-		rm_rf(top);
+		tu_rm_rf(top);
 	return done_testing();
 }

@@ -32,25 +32,12 @@
 #include "err.h"
 #include "pki/pki.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define DAY	(24L * 60 * 60)
 #define SLACK	30L	/* seconds of clock tolerance in validity checks */
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* A fresh scratch directory; the CA goes in <it>/ca (not yet created). */
 static char *
@@ -70,24 +57,10 @@ scratch(char *ca_dir, size_t size)
 static char *
 slurp(const char *dir, const char *name, size_t *lenp)
 {
-	char path[PATH_MAX], *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return NULL;
-	buf = malloc(1024 * 1024);
-	while (buf != NULL && (n = read(fd, buf + len,
-	    1024 * 1024 - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	if (buf != NULL)
-		buf[len] = '\0';
-	if (lenp != NULL)
-		*lenp = len;
-	return buf;
+	return tu_read_file(path, lenp);
 }
 
 static int
@@ -115,32 +88,13 @@ starts_with(const char *s, const char *prefix)
 }
 
 static gnutls_x509_crt_t
-crt_from_pem(const char *pem)
-{
-	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t d;
-
-	if (pem == NULL)
-		return NULL;
-	d.data = (unsigned char *)(uintptr_t)pem;
-	d.size = (unsigned int)strlen(pem);
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return NULL;
-	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) < 0) {
-		gnutls_x509_crt_deinit(crt);
-		return NULL;
-	}
-	return crt;
-}
-
-static gnutls_x509_crt_t
 crt_from_file(const char *dir, const char *name)
 {
 	gnutls_x509_crt_t crt;
 	char *pem;
 
 	pem = slurp(dir, name, NULL);
-	crt = crt_from_pem(pem);
+	crt = tu_crt_from_pem(pem);
 	free(pem);
 	return crt;
 }
@@ -190,16 +144,6 @@ dn_oid(gnutls_x509_crt_t crt, const char *oid)
 	if (gnutls_x509_crt_get_dn_by_oid(crt, oid, 0, 0, buf, &len) < 0)
 		return NULL;
 	return buf;
-}
-
-static int
-verifies(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca)
-{
-	unsigned int status = 0xffff;
-
-	if (gnutls_x509_crt_verify(crt, &ca, 1, 0, &status) < 0)
-		return 0;
-	return status == 0;
 }
 
 /* Lowercase hex SHA-256 of the DER, computed here, not by pki.c. */
@@ -320,7 +264,7 @@ check_ca_profile(gnutls_x509_crt_t ca, gnutls_pk_algorithm_t pk,
 	    gnutls_x509_crt_get_authority_key_id(ca, aki, &akilen, NULL) == 0 &&
 	    skilen == 20 && skilen == akilen && memcmp(ski, aki, skilen) == 0,
 	    "%s: subject key id set, authority key id = subject key id", what);
-	ok(verifies(ca, ca), "%s: self-signature verifies", what);
+	ok(tu_crt_verifies(ca, ca), "%s: self-signature verifies", what);
 }
 
 static void
@@ -435,7 +379,7 @@ test_ca_ecdsa(void)
 	free(key2);
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
-	rm_rf(top);
+	tu_rm_rf(top);
 	free(top);
 }
 
@@ -550,8 +494,8 @@ test_ca_recovery(void)
 
 	free(crt1);
 	free(crt2);
-	rm_rf(top);
-	rm_rf(top2);
+	tu_rm_rf(top);
+	tu_rm_rf(top2);
 	free(top);
 	free(top2);
 }
@@ -627,7 +571,7 @@ test_ca_concurrent(void)
 		closedir(d);
 	}
 	is_int(n, 4, "CA_DIR holds exactly .lock, ca.crt, ca.key, workers");
-	rm_rf(top);
+	tu_rm_rf(top);
 	free(top);
 }
 
@@ -710,7 +654,7 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	time_t now = time(NULL), start, end;
 	int pathlen = 99;
 
-	crt = crt_from_pem(iss->cert_pem);
+	crt = tu_crt_from_pem(iss->cert_pem);
 	ok(crt != NULL, "%s: cert_pem parses", what);
 	if (crt == NULL)
 		return;
@@ -743,7 +687,7 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	    "%s: EKU exactly serverAuth + clientAuth, critical", what);
 	is_int(gnutls_x509_crt_get_signature_algorithm(crt), sign,
 	    "%s: signature algorithm", what);
-	ok(verifies(crt, ca), "%s: verifies against the CA", what);
+	ok(tu_crt_verifies(crt, ca), "%s: verifies against the CA", what);
 	der_sha256_hex(crt, fp);
 	is_str(iss->fingerprint, fp, "%s: fingerprint = SHA-256 of DER", what);
 	ok(starts_with(iss->key_pem, "-----BEGIN PRIVATE KEY-----\n"),
@@ -793,7 +737,7 @@ test_worker_profile(void)
 	    SC_OK, "issue RSA-2048 worker (%s)", err.msg);
 	check_worker(&iss, cacrt, "worker-1", GNUTLS_KEY_DIGITAL_SIGNATURE |
 	    GNUTLS_KEY_KEY_ENCIPHERMENT, GNUTLS_SIGN_ECDSA_SHA256, "worker-1");
-	crt = crt_from_pem(iss.cert_pem);
+	crt = tu_crt_from_pem(iss.cert_pem);
 	ok(crt != NULL && san_list_is(crt, want, sizeof(want) /
 	    sizeof(want[0])), "SANs deduplicated, IPs as iPAddress, in order");
 	/* RFC 5280 4.2.1.6: critical only when the subject is empty. */
@@ -805,8 +749,8 @@ test_worker_profile(void)
 	/* Another CA must not vouch for it: verification can fail. */
 	top2 = make_ca(other_dir, sizeof(other_dir), PKI_KEY_ECDSA_P256);
 	othercrt = crt_from_file(other_dir, "ca.crt");
-	crt = crt_from_pem(iss.cert_pem);
-	ok(crt != NULL && othercrt != NULL && !verifies(crt, othercrt),
+	crt = tu_crt_from_pem(iss.cert_pem);
+	ok(crt != NULL && othercrt != NULL && !tu_crt_verifies(crt, othercrt),
 	    "does not verify against another CA");
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
@@ -834,10 +778,10 @@ test_worker_profile(void)
 	sc_error_clear(&err);
 	is_int(pki_issue_worker(ca, "bare", NULL, 0, PKI_KEY_ECDSA_P256, &iss,
 	    &err), SC_OK, "issue without SANs");
-	crt = crt_from_pem(iss.cert_pem);
+	crt = tu_crt_from_pem(iss.cert_pem);
 	ok(crt != NULL && san_list_is(crt, want, 0) &&
 	    ext_critical(crt, "2.5.29.17") == -1, "no SANs, no extension");
-	ok(crt != NULL && verifies(crt, cacrt), "verifies");
+	ok(crt != NULL && tu_crt_verifies(crt, cacrt), "verifies");
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
 	pki_issued_clear(&iss);
@@ -846,7 +790,7 @@ test_worker_profile(void)
 	sc_error_clear(&err);
 	is_int(pki_issue_worker(ca, "node_7.a-b", NULL, 0, PKI_KEY_ECDSA_P256,
 	    &iss, &err), SC_OK, "issue for a name with '_'");
-	crt = crt_from_pem(iss.cert_pem);
+	crt = tu_crt_from_pem(iss.cert_pem);
 	is_str(crt != NULL ? dn_oid(crt, GNUTLS_OID_X520_COMMON_NAME) : NULL,
 	    "node_7.a-b", "CN with '_' intact");
 	if (crt != NULL)
@@ -892,8 +836,8 @@ test_worker_profile(void)
 	if (othercrt != NULL)
 		gnutls_x509_crt_deinit(othercrt);
 	pki_ca_free(ca);
-	rm_rf(top);
-	rm_rf(top2);
+	tu_rm_rf(top);
+	tu_rm_rf(top2);
 	free(top);
 	free(top2);
 }
@@ -944,7 +888,7 @@ test_key_types(enum pki_key_type ca_type, gnutls_sign_algorithm_t sign)
 		check_worker(&iss, cacrt, "kt", types[i].pk == GNUTLS_PK_RSA ?
 		    GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT :
 		    GNUTLS_KEY_DIGITAL_SIGNATURE, sign, what);
-		crt = crt_from_pem(iss.cert_pem);
+		crt = tu_crt_from_pem(iss.cert_pem);
 		bits = 0;
 		ok(crt != NULL && gnutls_x509_crt_get_pk_algorithm(crt,
 		    &bits) == (int)types[i].pk && bits == types[i].bits,
@@ -955,7 +899,7 @@ test_key_types(enum pki_key_type ca_type, gnutls_sign_algorithm_t sign)
 	}
 	gnutls_x509_crt_deinit(cacrt);
 	pki_ca_free(ca);
-	rm_rf(top);
+	tu_rm_rf(top);
 	free(top);
 }
 
@@ -1002,7 +946,7 @@ test_default_rsa_ca(void)
 	if (cacrt != NULL)
 		gnutls_x509_crt_deinit(cacrt);
 	pki_ca_free(ca);
-	rm_rf(top);
+	tu_rm_rf(top);
 	free(top);
 }
 
@@ -1027,14 +971,14 @@ issue_thread(void *arg)
 
 	sc_error_clear(&err);
 	if (pki_ca_load(job->ca_dir, &ca, &err) != SC_OK ||
-	    (cacrt = crt_from_pem(pki_ca_cert_pem(ca))) == NULL)
+	    (cacrt = tu_crt_from_pem(pki_ca_cert_pem(ca))) == NULL)
 		goto out;
 	for (i = 0; i < 5; i++) {
 		if (pki_issue_worker(ca, "t", sans, 2, PKI_KEY_ECDSA_P256, &iss,
 		    &err) != SC_OK)
 			break;
-		if ((crt = crt_from_pem(iss.cert_pem)) != NULL) {
-			if (verifies(crt, cacrt) &&
+		if ((crt = tu_crt_from_pem(iss.cert_pem)) != NULL) {
+			if (tu_crt_verifies(crt, cacrt) &&
 			    key_matches_crt(iss.key_pem, crt))
 				job->issued++;
 			gnutls_x509_crt_deinit(crt);
@@ -1070,7 +1014,7 @@ test_threads(void)
 	}
 	is_int(total, NTHREADS * 5, "%d threads issued %d good certificates",
 	    NTHREADS, NTHREADS * 5);
-	rm_rf(top);
+	tu_rm_rf(top);
 	free(top);
 }
 

@@ -31,6 +31,7 @@
 #include "err.h"
 #include "pki/pki.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define DAY	(24L * 60 * 60)
 #define SLACK	30L	/* seconds of clock tolerance */
@@ -38,49 +39,6 @@
 static char top[64], ca_dir[128], other_dir[128];
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-unlink_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* The whole file, NUL-terminated; *lenp its length.  NULL if unreadable. */
-static char *
-read_all(const char *path, size_t *lenp)
-{
-	FILE *fp;
-	char *buf;
-	size_t n;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return NULL;
-	buf = calloc(1, 1024 * 1024);
-	n = buf != NULL ? fread(buf, 1, 1024 * 1024 - 1, fp) : 0;
-	fclose(fp);
-	if (lenp != NULL)
-		*lenp = n;
-	return buf;
-}
-
-static gnutls_x509_crt_t
-parse_crt(const char *pem)
-{
-	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t d;
-
-	d.data = (unsigned char *)(uintptr_t)pem;
-	d.size = pem != NULL ? (unsigned int)strlen(pem) : 0;
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return NULL;
-	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) < 0) {
-		gnutls_x509_crt_deinit(crt);
-		crt = NULL;
-	}
-	return crt;
-}
 
 /* dir/name as a datum (data malloc'd, NUL-terminated; NULL if unreadable). */
 static gnutls_datum_t
@@ -91,7 +49,7 @@ file_datum(const char dir[128], const char *name)
 	size_t len = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	d.data = (unsigned char *)read_all(path, &len);
+	d.data = (unsigned char *)tu_read_file(path, &len);
 	d.size = (unsigned int)len;
 	return d;
 }
@@ -102,7 +60,7 @@ load_ca_crt(const char dir[128])
 	gnutls_datum_t d = file_datum(dir, "ca.crt");
 	gnutls_x509_crt_t crt;
 
-	crt = parse_crt((char *)d.data);
+	crt = tu_crt_from_pem((char *)d.data);
 	free(d.data);
 	return crt;
 }
@@ -207,15 +165,6 @@ san_list(gnutls_x509_crt_t crt)
 		}
 	}
 	return out;
-}
-
-static int
-signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca)
-{
-	unsigned int status = 1;
-
-	return gnutls_x509_crt_verify(crt, &ca, 1, 0, &status) == 0 &&
-	    status == 0;
 }
 
 /* SHA-256 key id of a public key: the same for a key and its cert. */
@@ -380,7 +329,7 @@ test_worker_fields(const struct pki_ca *ca)
 	sc_error_clear(&err);
 	ok(pki_issue_worker(ca, "w1", sans, 1, PKI_KEY_ECDSA_P256, &iss,
 	    &err) == SC_OK, "worker issued (%s)", err.msg);
-	crt = parse_crt(iss.cert_pem);
+	crt = tu_crt_from_pem(iss.cert_pem);
 	ok(crt != NULL, "worker certificate parses");
 	if (crt == NULL)
 		return;
@@ -411,7 +360,7 @@ test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	sc_error_clear(&err);
 	ok(pki_issue_operator(ca, "alice", 30, PKI_KEY_RSA2048, &iss,
 	    &err) == SC_OK, "operator issued (%s)", err.msg);
-	crt = parse_crt(iss.cert_pem);
+	crt = tu_crt_from_pem(iss.cert_pem);
 	ok(crt != NULL, "operator certificate parses");
 	if (crt == NULL)
 		return;
@@ -439,7 +388,7 @@ test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	ok(start <= now && start >= now - 5 * 60 - SLACK,
 	    "operator: valid from about now - 5 min");
 	is_int(end - start, 30 * DAY, "operator: valid for --days 30");
-	ok(signed_by(crt, ca_crt), "operator: verifies against the CA");
+	ok(tu_crt_verifies(crt, ca_crt), "operator: verifies against the CA");
 	ok(gnutls_x509_crt_get_authority_key_id(crt, aki, &akilen, NULL) >= 0 &&
 	    gnutls_x509_crt_get_subject_key_id(ca_crt, ski, &skilen,
 	    NULL) >= 0 && akilen == skilen && memcmp(aki, ski, akilen) == 0,
@@ -452,7 +401,7 @@ test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 
 	ok(pki_issue_operator(ca, "bob", PKI_OPERATOR_DAYS,
 	    PKI_KEY_ECDSA_P256, &iss, &err) == SC_OK &&
-	    (crt = parse_crt(iss.cert_pem)) != NULL,
+	    (crt = tu_crt_from_pem(iss.cert_pem)) != NULL,
 	    "operator with the default validity issued");
 	if (crt != NULL) {
 		is_int(gnutls_x509_crt_get_expiration_time(crt) -
@@ -490,7 +439,7 @@ test_server_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	sc_error_clear(&err);
 	ok(pki_issue_server(ca, "swarm.example", sans, 5, PKI_KEY_RSA2048,
 	    &iss, &err) == SC_OK, "server certificate issued (%s)", err.msg);
-	crt = parse_crt(iss.cert_pem);
+	crt = tu_crt_from_pem(iss.cert_pem);
 	ok(crt != NULL, "server certificate parses");
 	if (crt == NULL)
 		return;
@@ -510,7 +459,7 @@ test_server_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	is_int(gnutls_x509_crt_get_expiration_time(crt) -
 	    gnutls_x509_crt_get_activation_time(crt), 825 * DAY,
 	    "server: valid for 825 days");
-	ok(signed_by(crt, ca_crt), "server: verifies against the CA");
+	ok(tu_crt_verifies(crt, ca_crt), "server: verifies against the CA");
 	ok(key_pem_matches(iss.key_pem, crt), "server: key matches");
 	gnutls_x509_crt_deinit(crt);
 	pki_issued_clear(&iss);
@@ -558,7 +507,7 @@ check_p12(const struct pki_ca *ca, const struct pki_issued *iss,
 	    &extra, &nextra, NULL, GNUTLS_PKCS12_SP_INCLUDE_SELF_SIGNED);
 	is_int(r, 0, "%s: simple_parse finds key and chain (%s)", what,
 	    gnutls_strerror(r));
-	crt = parse_crt(iss->cert_pem);
+	crt = tu_crt_from_pem(iss->cert_pem);
 	sha256_hex(crt, fp);
 	sha256_hex(ca_crt, cafp);
 	got[0] = '\0';
@@ -737,7 +686,7 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	before[n > 0 ? n : 0] = '\0';
 	if (fd != -1)
 		close(fd);
-	now_pem = read_all(path, NULL);
+	now_pem = tu_read_file(path, NULL);
 	ok(n > 0 && strstr(before, "-----END X509 CRL-----") != NULL &&
 	    now_pem != NULL && strcmp(before, now_pem) != 0,
 	    "the old file stays whole for its reader, the name gets the new "
@@ -889,6 +838,6 @@ main(void)
 	pki_ca_free(ca);
 	pki_ca_free(other);
 	pki_deinit();
-	(void)nftw(top, unlink_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(top);
 	return done_testing();
 }
