@@ -296,21 +296,16 @@ connect_new(const char *conninfo)
 static void
 listen_channels(struct db *db)
 {
-	static const char *const channels[] = { CHANNEL_CERTIFICATES,
-	    CHANNEL_HOSTS };
-	char sql[64];
 	PGresult *res;
-	size_t i;
 
 	db->cert_epoch++;
 	db->host_epoch++;
-	for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
-		snprintf(sql, sizeof(sql), "LISTEN %s", channels[i]);
-		res = PQexec(db->conn, sql);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			log_warn("%s: %s", sql, PQresultErrorMessage(res));
-		PQclear(res);
-	}
+	/* One round trip: a simple query may hold several statements. */
+	res = PQexec(db->conn, "LISTEN " CHANNEL_CERTIFICATES "; "
+	    "LISTEN " CHANNEL_HOSTS);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("LISTEN: %s", PQresultErrorMessage(res));
+	PQclear(res);
 }
 
 /*
@@ -1146,12 +1141,13 @@ deliver_rows(const PGresult *res, int (*each)(const struct db_host *, void *),
 {
 	struct db_host h;
 	char hb[DB_TIME_LEN + 1];
-	enum sc_err rc;
 	int i, n = PQntuples(res);
 
 	for (i = 0; i < n; i++) {
-		if ((rc = row_view_host(res, i, &h, hb, sizeof(hb), err)) !=
-		    SC_OK)
+		enum sc_err rc = row_view_host(res, i, &h, hb, sizeof(hb),
+		    err);
+
+		if (rc != SC_OK)
 			return rc;
 		if (each(&h, arg) != 0)
 			return sc_error_set(err, SC_INTERNAL,
