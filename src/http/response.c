@@ -51,8 +51,8 @@ flush_body(struct http_response *resp)
 	return rc;
 }
 
-int
-http_response_append(struct http_response *resp, const char *p, size_t n)
+char *
+http_response_reserve(struct http_response *resp, size_t n)
 {
 	if (resp->len + n + 1 > resp->cap) {
 		size_t ncap = resp->cap ? resp->cap : 4096;
@@ -62,7 +62,7 @@ http_response_append(struct http_response *resp, const char *p, size_t n)
 			ncap *= 2;
 		/* Not realloc: a secret body must not linger in freed memory. */
 		if ((nbuf = malloc(ncap)) == NULL)
-			return -1;
+			return NULL;
 		if (resp->buf != NULL) {
 			memcpy(nbuf, resp->buf, resp->len);
 			if (resp->secret)
@@ -72,12 +72,28 @@ http_response_append(struct http_response *resp, const char *p, size_t n)
 		resp->buf = nbuf;
 		resp->cap = ncap;
 	}
-	memcpy(resp->buf + resp->len, p, n);
+	return resp->buf + resp->len;
+}
+
+int
+http_response_commit(struct http_response *resp, size_t n)
+{
 	resp->len += n;
 	resp->buf[resp->len] = '\0';
 	if (resp->streaming && resp->len >= STREAM_CHUNK)
 		return flush_body(resp);
 	return 0;
+}
+
+int
+http_response_append(struct http_response *resp, const char *p, size_t n)
+{
+	char *dst;
+
+	if ((dst = http_response_reserve(resp, n)) == NULL)
+		return -1;
+	memcpy(dst, p, n);
+	return http_response_commit(resp, n);
 }
 
 int

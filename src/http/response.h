@@ -43,6 +43,13 @@ void		 http_response_free(struct http_response *);
 int		 http_response_append(struct http_response *, const char *,
 		    size_t);
 int		 http_response_append_str(struct http_response *, const char *);
+/*
+ * Room for n more body bytes: where to write them (NULL when out of
+ * memory).  http_response_commit then makes the first `used` (<= n) of
+ * them part of the body.  For renderers that write many small pieces.
+ */
+char		*http_response_reserve(struct http_response *, size_t n);
+int		 http_response_commit(struct http_response *, size_t used);
 /* Serialise a json-c object as the whole body with this status. */
 int		 http_response_json(struct http_response *, int status,
 		    struct json_object *);

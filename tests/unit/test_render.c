@@ -106,6 +106,23 @@ test_host_view(void)
 	    strcmp(json_object_get_string(v), h.last_heartbeat) == 0,
 	    "last_heartbeat string");
 	json_object_put(obj);
+	/* The worst case for the space reserved: every byte escaped. */
+	{
+		static char worst[4097];
+		size_t i;
+
+		for (i = 0; i < sizeof(worst) - 1; i++)
+			worst[i] = (char)(1 + i % 31);
+		h.notes = worst;
+		h.name = "\"\\\"\\";
+		obj = view_of(&h);
+		ok(obj != NULL && json_object_object_get_ex(obj, "notes", &v) &&
+		    strcmp(json_object_get_string(v), worst) == 0 &&
+		    json_object_object_get_ex(obj, "name", &v) &&
+		    strcmp(json_object_get_string(v), h.name) == 0,
+		    "4096 control characters (6 bytes each in JSON) round-trip");
+		json_object_put(obj);
+	}
 }
 
 static void
