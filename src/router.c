@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "router.h"
@@ -43,9 +44,8 @@ allow_add(char *allow, size_t allowsz, const char *method)
 		return;
 	if (len + strlen(method) + 3 > allowsz)
 		return;
-	if (len > 0)
-		strcat(allow, ", ");
-	strcat(allow, method);
+	snprintf(allow + len, allowsz - len, "%s%s", len > 0 ? ", " : "",
+	    method);
 }
 
 enum route_result

@@ -185,7 +185,7 @@ check_name(struct json_object *root, struct enroll_req *req,
 		    "String should match pattern '^[A-Za-z0-9][A-Za-z0-9._-]*$'");
 		return;
 	}
-	strcpy(req->name, s);
+	snprintf(req->name, sizeof(req->name), "%s", s);
 }
 
 static void
@@ -208,7 +208,7 @@ check_address(struct json_object *root, struct enroll_req *req,
 		    "Value error, must be an IPv4/IPv6 address or a DNS name");
 		return;
 	}
-	strcpy(req->address, s);
+	snprintf(req->address, sizeof(req->address), "%s", s);
 }
 
 static void
@@ -277,7 +277,9 @@ check_sans(struct json_object *root, struct enroll_req *req,
 			    "DNS name");
 			continue;
 		}
-		strcpy(req->sans[req->nsans++], s);
+		snprintf(req->sans[req->nsans], sizeof(req->sans[req->nsans]),
+		    "%s", s);
+		req->nsans++;
 	}
 }
 

@@ -55,7 +55,7 @@ listen_unix(const char *path, int *fd, struct sc_error *err)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return sc_error_set(err, SC_INVALID, "socket path too long: %s",
 		    path);
-	strcpy(sun.sun_path, path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	/* A socket left by a previous run; never remove anything else. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
