@@ -3,8 +3,9 @@
 /*
  * Storage: PostgreSQL through libpq, modelled on how PostgreSQL's own
  * clients (psql, pg_dump) drive it.  Every statement is a named prepared
- * statement (PQprepare once per connection, PQexecPrepared after) with its
- * data passed as parameters; no SQL text is ever built from data.
+ * statement (PQprepare once per connection, PQsendQueryPrepared after)
+ * with its data passed as parameters; no SQL text is ever built from
+ * data.
  *
  * The connection is made lazily and re-made after failures, so a
  * PostgreSQL restart costs at most the requests that were in flight.
@@ -436,29 +437,62 @@ out:
 	return rc;
 }
 
+/*
+ * Send `st`, prepared on this connection, without waiting for its result
+ * (libpq copies the parameters now); false if it could not be sent.
+ */
+static bool
+send_prepared(struct db *db, const struct db_statement *st,
+    const char *const *values)
+{
+	return PQsendQueryPrepared(db->conn, st->name, st->nparams, values,
+	    NULL, NULL, st->binary ? 1 : 0) == 1;
+}
+
+/*
+ * The result of the statement just sent, if its status is `want`.  Every
+ * result is read, an error or not, so the connection is idle afterwards.
+ */
+static enum sc_err
+collect(struct db *db, const struct db_statement *st, ExecStatusType want,
+    PGresult **resp, struct sc_error *err)
+{
+	PGresult *r;
+	enum sc_err rc = SC_OK;
+
+	*resp = NULL;
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (rc == SC_OK && *resp == NULL && PQresultStatus(r) == want) {
+			*resp = r;
+			continue;
+		}
+		if (rc == SC_OK)
+			rc = db_result_error(db, r, st->name, err);
+		PQclear(r);
+	}
+	if (rc == SC_OK && *resp == NULL)
+		rc = db_result_error(db, NULL, st->name, err);
+	if (rc != SC_OK) {
+		PQclear(*resp);
+		*resp = NULL;
+	}
+	return rc;
+}
+
 enum sc_err
 db_exec(struct db *db, const struct db_statement *st,
     const char *const *values, ExecStatusType want, PGresult **resp,
     struct sc_error *err)
 {
-	PGresult *res = NULL;
 	enum sc_err rc;
 
 	*resp = NULL;
 	if ((rc = db_connect(db, err)) != SC_OK ||
 	    (rc = prepare(db, st, err)) != SC_OK)
-		goto out;
-	res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL,
-	    NULL, st->binary ? 1 : 0);
-	if (PQresultStatus(res) != want) {
-		rc = db_result_error(db, res, st->name, err);
-		goto out;
-	}
-	*resp = res;
-	res = NULL;
-out:
-	PQclear(res);
-	return rc;
+		return rc;
+	if (!send_prepared(db, st, values))
+		return db_result_error(db, NULL, st->name, err);
+	return collect(db, st, want, resp, err);
 }
 
 /* Run statement `id` of ours once; see db_exec. */
@@ -1030,8 +1064,7 @@ stream_attempt(struct db *db, void *arg, struct sc_error *err)
 	if ((rc = db_connect(db, err)) != SC_OK ||
 	    (rc = prepare(db, st, err)) != SC_OK)
 		goto out;
-	if (!PQsendQueryPrepared(db->conn, st->name, st->nparams, a->values,
-	    NULL, NULL, st->binary ? 1 : 0)) {
+	if (!send_prepared(db, st, a->values)) {
 		rc = db_result_error(db, NULL, st->name, err);
 		goto out;
 	}
@@ -1088,51 +1121,6 @@ db_stream(struct db *db, const struct db_statement *st,
  * may not appear -- never twice, never out of order.
  */
 #define LIST_CHUNK	500
-
-/*
- * Send the next chunk's query without waiting for it (libpq copies the
- * parameters now); false if it could not be sent, and then nothing is in
- * flight.  The connection must be idle: it is, between chunks.
- */
-static bool
-send_page(struct db *db, const char *const *values)
-{
-	const struct db_statement *st = &statements[ST_HOSTS_PAGE];
-
-	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
-	    PQsendQueryPrepared(db->conn, st->name, st->nparams, values, NULL,
-	    NULL, st->binary ? 1 : 0) == 1;
-}
-
-/*
- * The result of the query send_page sent.  Every result is read (the
- * connection is idle again afterwards), an error or not.
- */
-static enum sc_err
-collect_page(struct db *db, PGresult **resp, struct sc_error *err)
-{
-	PGresult *r;
-	enum sc_err rc = SC_OK;
-
-	*resp = NULL;
-	while ((r = PQgetResult(db->conn)) != NULL) {
-		if (rc == SC_OK && *resp == NULL &&
-		    PQresultStatus(r) == PGRES_TUPLES_OK) {
-			*resp = r;
-			continue;
-		}
-		if (rc == SC_OK)
-			rc = db_result_error(db, r, "sc_hosts_page", err);
-		PQclear(r);
-	}
-	if (rc == SC_OK && *resp == NULL)
-		rc = db_result_error(db, NULL, "sc_hosts_page", err);
-	if (rc != SC_OK) {
-		PQclear(*resp);
-		*resp = NULL;
-	}
-	return rc;
-}
 
 /* Hand each row of a chunk to `each`. */
 static enum sc_err
@@ -1200,7 +1188,10 @@ db_hosts_list(struct db *db, const struct db_host_filter *f,
 				goto out;
 			want = left < 0 || left > LIST_CHUNK ? LIST_CHUNK : left;
 			snprintf(limit, sizeof(limit), "%d", want);
-			in_flight = send_page(db, values);
+			/* Only on a live connection; else exec_retry below. */
+			in_flight = PQstatus(db->conn) == CONNECTION_OK &&
+			    send_prepared(db, &statements[ST_HOSTS_PAGE],
+			    values);
 		}
 		if ((rc = deliver_rows(res, each, arg, err)) != SC_OK)
 			goto out;
@@ -1210,7 +1201,8 @@ db_hosts_list(struct db *db, const struct db_host_filter *f,
 			break;
 		if (in_flight) {
 			in_flight = false;
-			rc = collect_page(db, &res, err);
+			rc = collect(db, &statements[ST_HOSTS_PAGE],
+			    PGRES_TUPLES_OK, &res, err);
 		} else
 			rc = exec_retry(db, ST_HOSTS_PAGE, values,
 			    PGRES_TUPLES_OK, &res, err);
@@ -1225,7 +1217,8 @@ out:
 		struct sc_error ignored;
 
 		sc_error_clear(&ignored);
-		if (collect_page(db, &res, &ignored) == SC_OK)
+		if (collect(db, &statements[ST_HOSTS_PAGE], PGRES_TUPLES_OK,
+		    &res, &ignored) == SC_OK)
 			PQclear(res);
 	}
 	return rc;
