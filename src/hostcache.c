@@ -11,6 +11,7 @@ struct slot {
 	char		 uuid[DB_UUID_LEN + 1];	/* "" when empty */
 	uint64_t	 epoch;
 	uint64_t	 stored_ms;
+	uint64_t	 expires_ms;	/* stored_ms + lifetime_ms(uuid) */
 	char		*body;
 	size_t		 len, cap;
 };
@@ -90,8 +91,7 @@ host_cache_get(struct host_cache *c, const char *uuid, uint64_t epoch,
 		return NULL;
 	s = slot_for(c, uuid);
 	if (s->epoch != epoch || now_ms < s->stored_ms ||
-	    now_ms - s->stored_ms >= lifetime_ms(uuid) ||
-	    strcmp(s->uuid, uuid) != 0)
+	    now_ms >= s->expires_ms || strcmp(s->uuid, uuid) != 0)
 		return NULL;
 	*len = s->len;
 	return s->body;
@@ -120,6 +120,7 @@ host_cache_put(struct host_cache *c, const char *uuid, uint64_t epoch,
 	s->len = len;
 	s->epoch = epoch;
 	s->stored_ms = now_ms;
+	s->expires_ms = now_ms + lifetime_ms(uuid);
 	memcpy(s->uuid, uuid, strlen(uuid) + 1);
 }
 
