@@ -92,12 +92,6 @@ open_workers(const char *wdir, int *fd, int missing_ok, struct sc_error *err)
 }
 
 /*
- * Remove wdir/name.  A directory loses its non-directory entries, then
- * itself; a subdirectory is not ours and makes the rmdir fail.  A
- * symlink or file at that name is unlinked, never followed.  Gone
- * already: success.
- */
-/*
  * The next entry of `dir` other than "." and "..", or NULL at the end or
  * on error (errno tells which: 0 at the end).
  */
@@ -115,6 +109,12 @@ next_entry(DIR *dir)
 	}
 }
 
+/*
+ * Remove wdir/name.  A directory loses its non-directory entries, then
+ * itself; a subdirectory is not ours and makes the rmdir fail.  A
+ * symlink or file at that name is unlinked, never followed.  Gone
+ * already: success.
+ */
 static enum sc_err
 remove_at(int wfd, const char *wdir, const char *name, struct sc_error *err)
 {
