@@ -12,9 +12,11 @@
  *
  * --peer CERT times instead what the responder does with an operator's
  * client certificate on every operator request (pki_peer_parse: parse it,
- * check its signature against the CA).
+ * check its signature against the front CA, loaded without its key).
  *
- * Creates the CA in DIR if there is none (pki_ca_ensure).  Each thread
+ * Creates the CAs in DIR if they are missing (pki_ca_init, as `swarmctl
+ * init` does; --ca-key-type applies to both).  Workers are issued by the
+ * worker CA (CA_DIR/ca.crt, ca.key), as in enrollment.  Each thread
  * loads its own copy of the CA, as each swarmctl worker does.  Prints one
  * machine-readable line per measurement on stdout:
  *   CRYPTO key=rsa-2048 ca=rsa-4096 threads=2 ops=.. secs=.. per_sec=.. ms_per_op=..
@@ -70,7 +72,7 @@ issue_loop(void *arg)
 	double end;
 
 	memset(&iss, 0, sizeof(iss));
-	if (pki_ca_load(j->ca_dir, &ca, &j->err) != SC_OK)
+	if (pki_ca_load(j->ca_dir, PKI_CA_WORKER, &ca, &j->err) != SC_OK)
 		goto out;
 	end = now() + j->seconds;
 	while (now() < end) {
@@ -186,8 +188,8 @@ run_keygen(enum pki_key_type type, double seconds)
 }
 
 /*
- * The CA's private-key operation alone: a SHA-256 signature with
- * CA_DIR/ca.key, as certificate signing makes one.
+ * The worker CA's private-key operation alone: a SHA-256 signature with
+ * CA_DIR/ca.key, as signing a worker certificate makes one.
  */
 static int
 run_sign(const char *ca_dir, enum pki_key_type ca_type, double seconds)
@@ -245,14 +247,16 @@ run_disk(const char *ca_dir, const char *disk_dir, enum pki_key_type type,
 	struct pki_issued iss;
 	struct pki_ca *ca = NULL;
 	const char *sans[] = { "10.0.0.1" };
+	bool created[PKI_NCA_ROLES];
 	unsigned long ops = 0, i;
 	char name[64];
 	double t0, secs = 0;
 	int rc = -1;
 
 	memset(&iss, 0, sizeof(iss));
-	if (pki_ca_ensure(disk_dir, type, &err) != SC_OK ||
-	    pki_ca_load(ca_dir, &ca, &err) != SC_OK ||
+	/* pki_ca_init makes DISK_DIR/workers (and CAs nobody uses). */
+	if (pki_ca_init(disk_dir, type, created, &err) != SC_OK ||
+	    pki_ca_load(ca_dir, PKI_CA_WORKER, &ca, &err) != SC_OK ||
 	    pki_issue_worker(ca, "bench-disk", sans, 1, type, &iss,
 	    &err) != SC_OK)
 		goto out;
@@ -300,7 +304,8 @@ run_peer(const char *ca_dir, const char *cert, double seconds)
 		goto out;
 	}
 	pem[len] = '\0';
-	if (pki_ca_load(ca_dir, &ca, &err) != SC_OK)
+	/* Operators are the front CA's; the responder holds no CA key. */
+	if (pki_ca_load_cert(ca_dir, PKI_CA_FRONT, &ca, &err) != SC_OK)
 		goto out;
 	t0 = now();
 	do {
@@ -308,7 +313,7 @@ run_peer(const char *ca_dir, const char *cert, double seconds)
 			goto out;
 		if (!peer.issued_by_ca) {
 			fprintf(stderr, "crypto_bench: %s is not issued by the "
-			    "CA in %s\n", cert, ca_dir);
+			    "front CA in %s\n", cert, ca_dir);
 			goto out;
 		}
 		ops++;
@@ -349,6 +354,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sc_error err = { SC_OK, "" };
+	bool created[PKI_NCA_ROLES];
 	enum pki_key_type type = PKI_DEFAULT_WORKER_KEY;
 	enum pki_key_type ca_type = PKI_DEFAULT_CA_KEY;
 	const char *ca_dir = NULL, *disk_dir = NULL, *peer = NULL;
@@ -374,7 +380,7 @@ main(int argc, char *argv[])
 	if (ca_dir == NULL || optind != argc || threads < 1 || seconds <= 0)
 		usage();
 	if (pki_init(&err) != SC_OK ||
-	    pki_ca_ensure(ca_dir, ca_type, &err) != SC_OK) {
+	    pki_ca_init(ca_dir, ca_type, created, &err) != SC_OK) {
 		fprintf(stderr, "crypto_bench: %s\n", err.msg);
 		goto out;
 	}

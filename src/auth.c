@@ -125,12 +125,13 @@ certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
 		return SC_OK;
 	}
 
-	if (ctx->ca == NULL &&
-	    (rc = pki_ca_load(ctx->cfg->ca_dir, &ctx->ca, err)) != SC_OK)
+	/* Operators are issued by the front-end CA, never the worker CA. */
+	if (ctx->front_ca == NULL && (rc = pki_ca_load_cert(ctx->cfg->ca_dir,
+	    PKI_CA_FRONT, &ctx->front_ca, err)) != SC_OK)
 		return rc;
 	/* A certificate that does not parse is no operator's. */
-	if (pki_peer_parse(ctx->ca, req->client_cert, req->client_cert_len,
-	    &peer, &perr) != SC_OK)
+	if (pki_peer_parse(ctx->front_ca, req->client_cert,
+	    req->client_cert_len, &peer, &perr) != SC_OK)
 		return forbidden(err);
 	/* Named even when refused, so the audit trail says who tried. */
 	snprintf(actor->name, sizeof(actor->name), "%s", peer.cn);

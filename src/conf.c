@@ -10,9 +10,12 @@
 #include "hostcache.h"
 #include "http/request.h"
 
-#ifndef SWARMCTL_LOCALSTATEDIR
-#define SWARMCTL_LOCALSTATEDIR "/var"
-#endif
+/*
+ * Where the shipped nginx block (ssl_client_certificate, ssl_crl) and
+ * scripts/local-stack look: the same path whatever --prefix the build
+ * had, so a command run without --ca-dir finds the deployment's CA.
+ */
+#define DEFAULT_CA_DIR	"/var/lib/swarmctl/ca"
 
 enum {
 	OPT_LISTEN = 'l',
@@ -26,6 +29,7 @@ enum {
 	OPT_CRL_DAYS,
 	OPT_KEY_POOL,
 	OPT_HOST_CACHE,
+	OPT_WORKER_SAN_ALLOW,
 	OPT_OUT,
 	OPT_PASSWORD_FILE,
 	OPT_DAYS,
@@ -45,6 +49,7 @@ static const struct option serve_options[] = {
 	{ "crl-next-update-days", required_argument, NULL, OPT_CRL_DAYS },
 	{ "key-pool",	 required_argument, NULL, OPT_KEY_POOL },
 	{ "host-cache",	 required_argument, NULL, OPT_HOST_CACHE },
+	{ "worker-san-allow", required_argument, NULL, OPT_WORKER_SAN_ALLOW },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -81,6 +86,12 @@ static const struct option server_cert_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const struct option init_options[] = {
+	CA_DB_OPTIONS,
+	{ "ca-key-type", required_argument, NULL, OPT_CA_KEY_TYPE },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* serve's --crl-next-update-days, under the name that reads right here. */
 static const struct option crl_options[] = {
 	CA_DB_OPTIONS,
@@ -92,13 +103,8 @@ char *
 config_default_ca_dir(void)
 {
 	const char *env = getenv("SWARMCTL_CA_DIR");
-	char *path = NULL;
 
-	if (env != NULL && *env != '\0')
-		return strdup(env);
-	if (asprintf(&path, "%s/lib/swarmctl/ca", SWARMCTL_LOCALSTATEDIR) == -1)
-		return NULL;
-	return path;
+	return strdup(env != NULL && *env != '\0' ? env : DEFAULT_CA_DIR);
 }
 
 static int
@@ -234,6 +240,8 @@ serve_option(struct config *cfg, int opt, const char *arg,
 	case OPT_ALLOW_LOOPBACK:
 		cfg->allow_loopback_operator = 1;
 		return SC_OK;
+	case OPT_WORKER_SAN_ALLOW:
+		return policy_allow(&cfg->worker_names, arg, err);
 	case OPT_CRL_DAYS:
 		if (parse_number(arg, 1, 365, &n) == -1)
 			return sc_error_set(err, SC_INVALID,
@@ -341,6 +349,13 @@ config_parse_server_cert(struct config *cfg, int argc, char *argv[],
 	    (rc = require(cfg->cn, argv[0], "--cn CN", err)) != SC_OK)
 		return rc;
 	return require(cfg->out_dir, argv[0], "--out DIR", err);
+}
+
+enum sc_err
+config_parse_init(struct config *cfg, int argc, char *argv[],
+    struct sc_error *err)
+{
+	return parse(cfg, argc, argv, init_options, 0, err);
 }
 
 enum sc_err

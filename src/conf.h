@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "pki/pki.h"
+#include "policy.h"
 
 #define CONFIG_DEFAULT_WORKERS	4
 #define CONFIG_MAX_WORKERS	256
@@ -29,6 +30,7 @@ struct config {
 	long			 crl_next_update;	/* seconds */
 	int			 key_pool;	/* worker keys kept ready */
 	int			 host_cache;	/* hosts kept per worker */
+	struct name_policy	 worker_names;	/* --worker-san-allow */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;
@@ -58,9 +60,11 @@ enum sc_err	 config_parse_server_cert(struct config *, int, char *[],
 		    struct sc_error *);
 enum sc_err	 config_parse_crl(struct config *, int, char *[],
 		    struct sc_error *);
+enum sc_err	 config_parse_init(struct config *, int, char *[],
+		    struct sc_error *);
 void		 config_free(struct config *);
 
-/* $SWARMCTL_CA_DIR, else LOCALSTATEDIR/lib/swarmctl/ca (malloc'd). */
+/* $SWARMCTL_CA_DIR, else /var/lib/swarmctl/ca (malloc'd). */
 char		*config_default_ca_dir(void);
 
 #endif

@@ -27,14 +27,16 @@ crl_publish(struct db *db, const struct pki_ca *ca, const char *ca_dir,
 
 	if (next_update_secs <= 0)
 		next_update_secs = CRL_DEFAULT_NEXT_UPDATE;
-	if ((rc = db_crl_begin(db, &revoked, &n, &number, err)) != SC_OK)
+	if ((rc = db_crl_begin(db, pki_ca_role_name(pki_ca_role(ca)), &revoked,
+	    &n, &number, err)) != SC_OK)
 		goto out;
 	rc = pki_crl_write(ca, ca_dir, revoked, n, number, next_update_secs,
 	    err);
 	db_crl_done(db);
 out:
 	if (rc != SC_OK)
-		sc_error_prefix(err, "publish the CRL");
+		sc_error_prefix(err, "publish the %s CA's CRL",
+		    pki_ca_role_name(pki_ca_role(ca)));
 	free(revoked);
 	return rc;
 }
@@ -51,7 +53,7 @@ crl_refresh_if_due(struct db *db, const struct pki_ca *ca,
 		next_update_secs = CRL_DEFAULT_NEXT_UPDATE;
 	sc_error_clear(&why);
 	now = time(NULL);
-	rc = pki_crl_next_update(ca_dir, &next, &why);
+	rc = pki_crl_next_update(ca_dir, pki_ca_role(ca), &next, &why);
 	if (rc == SC_OK && next - now >= next_update_secs / 2)
 		return SC_OK;
 	/* Missing, unreadable or not ours any more: a fresh one fixes all. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "init.h"
 #include "operator.h"
 #include "serve.h"
 
@@ -22,6 +23,9 @@ static const char usage[] =
     "      input if it is a listening socket (spawn-fcgi, systemd).\n"
     "  migrate [--db CONNINFO]\n"
     "      Apply pending database migrations (safe to run concurrently).\n"
+    "  init [--ca-dir DIR] [--db CONNINFO] [--ca-key-type T]\n"
+    "      Create the worker and front-end CAs (once) and record them in\n"
+    "      the database; every other command checks its CA against it.\n"
     "  operator issue NAME --out DIR [--p12-password-file F] [--days N]\n"
     "        [--key-type T] [--ca-dir DIR] [--db CONNINFO]\n"
     "  operator list [--ca-dir DIR] [--db CONNINFO]\n"
@@ -39,7 +43,7 @@ static const char usage[] =
     "\n"
     "--db takes a libpq connection string; without it PGHOST, PGDATABASE,\n"
     "... apply.  --ca-dir defaults to $SWARMCTL_CA_DIR, else\n"
-    "LOCALSTATEDIR/lib/swarmctl/ca.  Key types: rsa-2048 (worker default),\n"
+    "/var/lib/swarmctl/ca.  Key types: rsa-2048 (worker default),\n"
     "rsa-3072, rsa-4096 (CA default), ecdsa-p256, ecdsa-p384, ed25519.\n";
 
 static const struct {
@@ -48,6 +52,7 @@ static const struct {
 } commands[] = {
 	{ "serve",	cmd_serve },
 	{ "migrate",	cmd_migrate },
+	{ "init",	cmd_init },
 	{ "operator",	cmd_operator },
 	{ "server-cert", cmd_server_cert },
 	{ "crl",	cmd_crl },

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ca_identity.h"
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
@@ -108,7 +109,11 @@ open_db(const struct config *cfg, struct trust *t, struct sc_error *err)
 	return rc;
 }
 
-/* ... and the CA, created first if there is none yet, as serve does. */
+/*
+ * ... and the front-end CA (operators, the server certificate), once the
+ * CAs in --ca-dir are known to be the database's (`swarmctl init` made
+ * them; nothing here ever creates one).
+ */
 static enum sc_err
 open_trust(const struct config *cfg, struct trust *t, struct sc_error *err)
 {
@@ -118,9 +123,10 @@ open_trust(const struct config *cfg, struct trust *t, struct sc_error *err)
 	    (rc = pki_init(err)) != SC_OK)
 		return rc;
 	t->pki = true;
-	if ((rc = pki_ca_ensure(cfg->ca_dir, cfg->ca_key_type,
-	    err)) != SC_OK ||
-	    (rc = pki_ca_load(cfg->ca_dir, &t->ca, err)) != SC_OK)
+	if ((rc = ca_identity_check(t->db, cfg->ca_dir, err)) != SC_OK)
+		return rc;
+	if ((rc = pki_ca_load(cfg->ca_dir, PKI_CA_FRONT, &t->ca,
+	    err)) != SC_OK)
 		sc_error_prefix(err, "CA in %s", cfg->ca_dir);
 	return rc;
 }
@@ -364,8 +370,10 @@ record_issued(struct db *db, const struct pki_issued *iss, const char *kind,
     const char *action, const char *target, struct sc_error *err)
 {
 	char detail[256], expires[TIME_LEN];
-	struct db_cert cert = { iss->serial_hex, iss->fingerprint,
-	    iss->subject, kind, NULL, iss->not_after };
+	struct db_cert cert = { .serial_hex = iss->serial_hex,
+	    .fingerprint = iss->fingerprint, .subject = iss->subject,
+	    .kind = kind, .ca = pki_ca_role_name(PKI_CA_FRONT),
+	    .not_after = iss->not_after };
 	struct db_audit audit = { CLI_ACTOR, NULL, action, target, "success",
 	    NULL, detail };
 
@@ -450,10 +458,11 @@ operator_issue(int argc, char *argv[])
 	outfile_set(&f[0], cfg.operand, ".crt", NULL, 0, 0);
 	outfile_set(&f[1], cfg.operand, ".key", NULL, 0, 0);
 	outfile_set(&f[2], cfg.operand, ".p12", NULL, 0, 0);
+	/* The CA and database first: a refusal leaves no directory. */
 	if (read_password(cfg.password_file, &password, &err) != SC_OK ||
+	    open_trust(&cfg, &t, &err) != SC_OK ||
 	    ensure_dir(cfg.out_dir, &err) != SC_OK ||
-	    refuse_existing(cfg.out_dir, f, 3, &err) != SC_OK ||
-	    open_trust(&cfg, &t, &err) != SC_OK) {
+	    refuse_existing(cfg.out_dir, f, 3, &err) != SC_OK) {
 		report("operator issue", &err);
 		goto out;
 	}
@@ -610,14 +619,15 @@ print_revoked(const struct config *cfg, const struct matches *m, int count)
 		printf("%s\n", m->lines[i]);
 	if (m->more > 0)
 		printf("  ... and %d more\n", m->more);
-	if (pki_crl_next_update(cfg->ca_dir, &next, &err) == SC_OK) {
+	if (pki_crl_next_update(cfg->ca_dir, PKI_CA_FRONT, &next,
+	    &err) == SC_OK) {
 		format_time(next, when);
-		printf("published %s/crl.pem (next update %s)\n", cfg->ca_dir,
-		    when);
+		printf("published %s/%s (next update %s)\n", cfg->ca_dir,
+		    pki_ca_crl_file(PKI_CA_FRONT), when);
 	}
 	printf("reload nginx (nginx -s reload) so that its ssl_crl picks up "
-	    "%s/crl.pem;\nthe responder refuses revoked operators at once "
-	    "anyway.\n", cfg->ca_dir);
+	    "%s/%s;\nthe responder refuses revoked operators at once "
+	    "anyway.\n", cfg->ca_dir, pki_ca_crl_file(PKI_CA_FRONT));
 }
 
 static int
@@ -755,8 +765,8 @@ cmd_server_cert(int argc, char *argv[])
 		status = usage_error(&err, server_cert_usage);
 		goto out;
 	}
-	if (ensure_dir(cfg.out_dir, &err) != SC_OK ||
-	    open_trust(&cfg, &t, &err) != SC_OK) {
+	if (open_trust(&cfg, &t, &err) != SC_OK ||
+	    ensure_dir(cfg.out_dir, &err) != SC_OK) {
 		report("server-cert", &err);
 		goto out;
 	}
@@ -781,24 +791,37 @@ cmd_crl(int argc, char *argv[])
 	struct trust t = { NULL, NULL, false };
 	struct config cfg;
 	char when[TIME_LEN];
+	struct pki_ca *ca = NULL;
 	time_t next = 0;
-	int status = 1;
+	int status = 1, role;
 
 	if (config_parse_crl(&cfg, argc, argv, &err) != SC_OK) {
 		status = usage_error(&err, crl_usage);
 		goto out;
 	}
-	if (open_trust(&cfg, &t, &err) != SC_OK ||
-	    crl_publish(t.db, t.ca, cfg.ca_dir, cfg.crl_next_update,
-	    &err) != SC_OK ||
-	    pki_crl_next_update(cfg.ca_dir, &next, &err) != SC_OK) {
+	if (open_trust(&cfg, &t, &err) != SC_OK) {
 		report("crl", &err);
 		goto out;
 	}
-	format_time(next, when);
-	printf("published %s/crl.pem (next update %s)\n", cfg.ca_dir, when);
+	for (role = 0; role < PKI_NCA_ROLES; role++) {
+		if (pki_ca_load(cfg.ca_dir, (enum pki_ca_role)role, &ca,
+		    &err) != SC_OK ||
+		    crl_publish(t.db, ca, cfg.ca_dir, cfg.crl_next_update,
+		    &err) != SC_OK ||
+		    pki_crl_next_update(cfg.ca_dir, (enum pki_ca_role)role,
+		    &next, &err) != SC_OK) {
+			report("crl", &err);
+			goto out;
+		}
+		pki_ca_free(ca);
+		ca = NULL;
+		format_time(next, when);
+		printf("published %s/%s (next update %s)\n", cfg.ca_dir,
+		    pki_ca_crl_file((enum pki_ca_role)role), when);
+	}
 	status = 0;
 out:
+	pki_ca_free(ca);
 	close_trust(&t);
 	config_free(&cfg);
 	return status;

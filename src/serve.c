@@ -14,6 +14,7 @@
 
 #include <fcgiapp.h>
 
+#include "ca_identity.h"
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
@@ -67,18 +68,26 @@ struct crl_refresher {
 	const struct config	*cfg;
 };
 
+/* Each CA's CRL: ca[role] is loaded on first use and kept. */
 static void
-crl_refresh(const struct config *cfg, struct db *db, struct pki_ca **ca)
+crl_refresh(const struct config *cfg, struct db *db,
+    struct pki_ca *ca[PKI_NCA_ROLES])
 {
 	struct sc_error err = { SC_OK, "" };
+	int role;
 
-	if (*ca == NULL && pki_ca_load(cfg->ca_dir, ca, &err) != SC_OK) {
-		log_error("CRL refresh: loading CA: %s", err.msg);
-		return;
+	for (role = 0; role < PKI_NCA_ROLES; role++) {
+		sc_error_clear(&err);
+		if (ca[role] == NULL && pki_ca_load(cfg->ca_dir,
+		    (enum pki_ca_role)role, &ca[role], &err) != SC_OK) {
+			log_error("CRL refresh: loading the %s CA: %s",
+			    pki_ca_role_name((enum pki_ca_role)role), err.msg);
+			continue;
+		}
+		if (crl_refresh_if_due(db, ca[role], cfg->ca_dir,
+		    cfg->crl_next_update, &err) != SC_OK)
+			log_error("CRL refresh: %s", err.msg);
 	}
-	if (crl_refresh_if_due(db, *ca, cfg->ca_dir, cfg->crl_next_update,
-	    &err) != SC_OK)
-		log_error("CRL refresh: %s", err.msg);
 }
 
 static void *
@@ -86,9 +95,10 @@ crl_refresher_main(void *arg)
 {
 	struct crl_refresher *r = arg;
 	struct sc_error err = { SC_OK, "" };
-	struct pki_ca *ca = NULL;
+	struct pki_ca *ca[PKI_NCA_ROLES] = { NULL, NULL };
 	struct db *db = NULL;
 	struct timespec until;
+	int role;
 	/* Often enough to catch a failed publish well within the period. */
 	long interval = r->cfg->crl_next_update / 8;
 
@@ -106,11 +116,12 @@ crl_refresher_main(void *arg)
 		    r->stop)
 			continue;
 		pthread_mutex_unlock(&r->lock);
-		crl_refresh(r->cfg, db, &ca);
+		crl_refresh(r->cfg, db, ca);
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
-	pki_ca_free(ca);
+	for (role = 0; role < PKI_NCA_ROLES; role++)
+		pki_ca_free(ca[role]);
 	db_close(db);
 	return NULL;
 }
@@ -142,17 +153,34 @@ crl_refresher_stop(struct crl_refresher *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
+/* nginx's ssl_crl needs the file before it starts: publish now. */
+static enum sc_err
+publish_due_crls(const struct config *cfg, struct db *db,
+    struct sc_error *err)
+{
+	struct pki_ca *ca = NULL;
+	enum sc_err rc = SC_OK;
+	int role;
+
+	for (role = 0; role < PKI_NCA_ROLES && rc == SC_OK; role++) {
+		if ((rc = pki_ca_load(cfg->ca_dir, (enum pki_ca_role)role, &ca,
+		    err)) == SC_OK)
+			rc = crl_refresh_if_due(db, ca, cfg->ca_dir,
+			    cfg->crl_next_update, err);
+		pki_ca_free(ca);
+		ca = NULL;
+	}
+	if (rc != SC_OK)
+		sc_error_prefix(err, "publishing the CRLs");
+	return rc;
+}
+
 static enum sc_err
 startup_checks(const struct config *cfg, struct sc_error *err)
 {
-	struct pki_ca *ca = NULL;
 	struct db *db = NULL;
 	enum sc_err rc;
 
-	if ((rc = pki_ca_ensure(cfg->ca_dir, cfg->ca_key_type, err)) != SC_OK) {
-		sc_error_prefix(err, "CA in %s", cfg->ca_dir);
-		goto out;
-	}
 	if ((rc = db_open(cfg->conninfo, &db, err)) != SC_OK)
 		goto out;
 	if ((rc = db_schema_check(db, err)) != SC_OK) {
@@ -160,17 +188,15 @@ startup_checks(const struct config *cfg, struct sc_error *err)
 			sc_error_prefix(err, "database unreachable");
 		goto out;
 	}
+	/* Before anything is written with it: is this the deployment's CA? */
+	if ((rc = ca_identity_check(db, cfg->ca_dir, err)) != SC_OK)
+		goto out;
 	if ((rc = sweep_orphans(db, cfg->ca_dir, err)) != SC_OK) {
 		sc_error_prefix(err, "sweeping orphan bundles");
 		goto out;
 	}
-	/* nginx's ssl_crl needs the file before it starts: publish now. */
-	if ((rc = pki_ca_load(cfg->ca_dir, &ca, err)) != SC_OK ||
-	    (rc = crl_refresh_if_due(db, ca, cfg->ca_dir, cfg->crl_next_update,
-	    err)) != SC_OK)
-		sc_error_prefix(err, "publishing the CRL");
+	rc = publish_due_crls(cfg, db, err);
 out:
-	pki_ca_free(ca);
 	db_close(db);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "http/request.h"
 #include "pki/bundle.h"
+#include "policy.h"
 #include "validate.h"
 
 /* Append one FastAPI-style entry: {"loc":[where, field(, index)], ...}. */
@@ -462,6 +463,50 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
 out:
 	json_object_put(detail);
 	json_object_put(root);
+	return rc;
+}
+
+static void
+check_permitted(const struct name_policy *policy, const char *value,
+    const char *field, int index, struct json_object *detail)
+{
+	char msg[ENROLL_HOST_MAX + 128];
+
+	if (policy_permits(policy, value))
+		return;
+	snprintf(msg, sizeof(msg), "'%s' is outside the names this "
+	    "controller may certify for workers (--worker-san-allow)", value);
+	add_error(detail, "body", field, index, "value_error.san_policy", msg);
+}
+
+enum sc_err
+validate_enroll_policy(const struct enroll_req *req,
+    const struct name_policy *policy, struct json_object **detail_out,
+    struct sc_error *err)
+{
+	struct json_object *detail = NULL;
+	enum sc_err rc = SC_OK;
+	size_t i;
+
+	*detail_out = NULL;
+	if (!policy_restricts(policy))
+		goto out;
+	if ((detail = json_object_new_array()) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	check_permitted(policy, req->name, "name", -1, detail);
+	check_permitted(policy, req->address, "address", -1, detail);
+	for (i = 0; i < req->nsans; i++)
+		check_permitted(policy, req->sans[i], "sans", (int)i, detail);
+	if (json_object_array_length(detail) > 0) {
+		rc = sc_error_set(err, SC_INVALID, "names outside the "
+		    "issuance policy");
+		*detail_out = detail;
+		detail = NULL;
+	}
+out:
+	json_object_put(detail);
 	return rc;
 }
 

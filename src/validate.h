@@ -51,6 +51,16 @@ enum sc_err	 validate_enroll(const char *body, size_t len,
 void		 enroll_req_clear(struct enroll_req *);
 
 /*
+ * The issuance policy's allow-list (policy.h) over a valid request's
+ * name, address and sans: SC_INVALID with *detail naming each name it
+ * does not permit.  SC_OK without an allow-list.
+ */
+struct name_policy;
+enum sc_err	 validate_enroll_policy(const struct enroll_req *,
+		    const struct name_policy *, struct json_object **detail,
+		    struct sc_error *);
+
+/*
  * GET /swarm/hosts query: ?host_status=S, and for pages ?limit=N
  * (1-10000) &after=NAME.  SC_INVALID + *detail listing each bad one.
  */

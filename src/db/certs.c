@@ -40,8 +40,9 @@ enum cert_col {
 
 static const struct db_statement st_insert = { "sc_cert_insert",
     "INSERT INTO certificates (serial, fingerprint, subject, kind, "
-    "host_uuid, not_after) "
-    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint))", 6, false };
+    "host_uuid, not_after, ca) "
+    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint), $7)",
+    7, false };
 
 static const struct db_statement st_revoke_host = { "sc_cert_revoke_host",
     "UPDATE certificates SET revoked_at = now(), "
@@ -87,8 +88,8 @@ static const struct db_statement st_crl_lock = { "sc_crl_lock",
  */
 static const struct db_statement st_crl_revoked = { "sc_crl_revoked",
     "SELECT serial, floor(extract(epoch FROM revoked_at))::bigint "
-    "FROM certificates WHERE revoked_at IS NOT NULL "
-    "ORDER BY revoked_at, serial", 0, false };
+    "FROM certificates WHERE revoked_at IS NOT NULL AND ca = $1 "
+    "ORDER BY revoked_at, serial", 1, false };
 
 static const struct db_statement st_crl_number = { "sc_crl_number",
     "SELECT nextval('crl_number')", 0, false };
@@ -97,7 +98,7 @@ static enum sc_err
 cert_valid(const struct db_cert *c, struct sc_error *err)
 {
 	if (c == NULL || c->serial_hex == NULL || c->fingerprint == NULL ||
-	    c->subject == NULL || c->kind == NULL)
+	    c->subject == NULL || c->kind == NULL || c->ca == NULL)
 		return sc_error_set(err, SC_INTERNAL,
 		    "certificate record: missing field");
 	return SC_OK;
@@ -107,7 +108,7 @@ enum sc_err
 db_cert_insert(struct db *db, const struct db_cert *c, struct sc_error *err)
 {
 	PGresult *res = NULL;
-	const char *values[6];
+	const char *values[7];
 	char not_after[32];
 	enum sc_err rc;
 
@@ -121,6 +122,7 @@ db_cert_insert(struct db *db, const struct db_cert *c, struct sc_error *err)
 	values[3] = c->kind;
 	values[4] = c->host_uuid;
 	values[5] = not_after;
+	values[6] = c->ca;
 	rc = db_exec(db, &st_insert, values, PGRES_COMMAND_OK, &res, err);
 	PQclear(res);
 	return rc;
@@ -351,15 +353,16 @@ revoked_entry(const PGresult *res, int i, struct pki_revoked *out,
 }
 
 static enum sc_err
-crl_revoked(struct db *db, struct pki_revoked **out, size_t *n,
-    struct sc_error *err)
+crl_revoked(struct db *db, const char *ca, struct pki_revoked **out,
+    size_t *n, struct sc_error *err)
 {
+	const char *values[1] = { ca };
 	PGresult *res = NULL;
 	struct pki_revoked *list = NULL;
 	enum sc_err rc;
 	int i, rows;
 
-	if ((rc = db_exec(db, &st_crl_revoked, NULL, PGRES_TUPLES_OK, &res,
+	if ((rc = db_exec(db, &st_crl_revoked, values, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK)
 		goto out;
 	rows = PQntuples(res);
@@ -398,8 +401,8 @@ out:
 }
 
 enum sc_err
-db_crl_begin(struct db *db, struct pki_revoked **revoked, size_t *n,
-    uint64_t *number, struct sc_error *err)
+db_crl_begin(struct db *db, const char *ca, struct pki_revoked **revoked,
+    size_t *n, uint64_t *number, struct sc_error *err)
 {
 	PGresult *res = NULL;
 	enum sc_err rc;
@@ -416,7 +419,7 @@ db_crl_begin(struct db *db, struct pki_revoked **revoked, size_t *n,
 	 */
 	if ((rc = db_exec(db, &st_crl_lock, NULL, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK ||
-	    (rc = crl_revoked(db, revoked, n, err)) != SC_OK ||
+	    (rc = crl_revoked(db, ca, revoked, n, err)) != SC_OK ||
 	    (rc = crl_number(db, number, err)) != SC_OK)
 		goto out;
 out:
@@ -435,4 +438,63 @@ db_crl_done(struct db *db)
 {
 	/* Nothing was written (nextval is not transactional): end it. */
 	db_tx_abort(db);
+}
+
+/* ------------------------------------------------------ CA identity */
+
+static const struct db_statement st_ca_identity_get = { "sc_ca_identity_get",
+    "SELECT fingerprint, subject FROM ca_identity WHERE role = $1",
+    1, false };
+
+/* Never replaces a recorded CA: a second init on the same database only
+ * reads back what the first one recorded. */
+static const struct db_statement st_ca_identity_record = {
+    "sc_ca_identity_record",
+    "INSERT INTO ca_identity (role, fingerprint, subject) "
+    "VALUES ($1, $2, $3) ON CONFLICT (role) DO NOTHING", 3, false };
+
+enum sc_err
+db_ca_identity_get(struct db *db, const char *role, struct db_ca_identity *id,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[1] = { role };
+	enum sc_err rc;
+
+	memset(id, 0, sizeof(*id));
+	if ((rc = db_exec(db, &st_ca_identity_get, values, PGRES_TUPLES_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) == 0)
+		goto out;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != DB_FINGERPRINT_LEN) {
+		rc = sc_error_set(err, SC_INTERNAL, "ca_identity: unexpected "
+		    "row for %s", role);
+		goto out;
+	}
+	id->found = true;
+	memcpy(id->fingerprint, PQgetvalue(res, 0, 0), DB_FINGERPRINT_LEN + 1);
+	snprintf(id->subject, sizeof(id->subject), "%s",
+	    PQgetvalue(res, 0, 1));
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_ca_identity_record(struct db *db, const char *role,
+    const char *fingerprint, const char *subject, struct db_ca_identity *id,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[3] = { role, fingerprint, subject };
+	enum sc_err rc;
+
+	if ((rc = db_exec(db, &st_ca_identity_record, values, PGRES_COMMAND_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	rc = db_ca_identity_get(db, role, id, err);
+out:
+	PQclear(res);
+	return rc;
 }

@@ -81,6 +81,7 @@ enum stmt {
 	ST_BUNDLES_LOCK,
 	ST_BUNDLES_UNLOCK,
 	ST_NAME_EXISTS,
+	ST_NAMES_RESERVE,
 	ST_COUNT
 };
 
@@ -97,6 +98,16 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "client_cert_fingerprint, cert_bundle_path, notes) "
 	    "VALUES ($1, $2, $3::integer, '', $4, $5) "
 	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 5, false },
+	/*
+	 * A name another transaction has just reserved makes this one wait
+	 * for it to end, then skip the name (it committed) or take it (it
+	 * rolled back): the names left out of RETURNING are taken.
+	 */
+	[ST_NAMES_RESERVE] = { "sc_names_reserve",
+	    "INSERT INTO swarm_host_names (name, host_uuid) "
+	    "SELECT k, $2::uuid FROM unnest($1::text[]) WITH ORDINALITY "
+	    "AS t(k, i) ORDER BY i "
+	    "ON CONFLICT DO NOTHING RETURNING name", 2, false },
 	[ST_HOST_SET_FINGERPRINT] = { "sc_host_set_fingerprint",
 	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2 "
 	    "WHERE uuid = $1::uuid", 2, false },
@@ -885,6 +896,90 @@ out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
 	PQclear(res);
+	return rc;
+}
+
+/*
+ * keys as a PostgreSQL array literal: {"a","b"}.  DNS names need no
+ * escaping, but nothing here relies on that.
+ */
+static char *
+text_array(const char *const *keys, size_t n)
+{
+	size_t i, len = 3;
+	const char *c;
+	char *buf, *p;
+
+	for (i = 0; i < n; i++)
+		len += 2 * strlen(keys[i]) + 3;
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	p = buf;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (c = keys[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return buf;
+}
+
+/* The first of keys that res (the names inserted) does not list. */
+static const char *
+first_taken(const PGresult *res, const char *const *keys, size_t n)
+{
+	size_t i;
+	int row;
+
+	for (i = 0; i < n; i++) {
+		for (row = 0; row < PQntuples(res); row++)
+			if (strcmp(PQgetvalue(res, row, 0), keys[i]) == 0)
+				break;
+		if (row == PQntuples(res))
+			return keys[i];
+	}
+	return NULL;
+}
+
+enum sc_err
+db_enroll_reserve_names(struct db *db, const char *uuid,
+    const char *const *keys, size_t n, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[2], *taken;
+	char *array = NULL;
+	enum sc_err rc;
+
+	if (!db->in_tx) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "no enrollment transaction is open");
+		goto out;
+	}
+	if ((array = text_array(keys, n)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	values[0] = array;
+	values[1] = uuid;
+	if ((rc = exec_once(db, ST_NAMES_RESERVE, values, PGRES_TUPLES_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	if ((taken = first_taken(res, keys, n)) != NULL)
+		rc = sc_error_set(err, SC_CONFLICT, "DNS name '%s' already "
+		    "belongs to another enrolled host", taken);
+out:
+	if (rc != SC_OK)
+		db_tx_abort(db);
+	PQclear(res);
+	free(array);
 	return rc;
 }
 

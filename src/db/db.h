@@ -15,6 +15,7 @@
 
 #define DB_UUID_LEN	36
 #define DB_TIME_LEN	32	/* "2026-04-18T23:18:33.123456Z" */
+#define DB_FINGERPRINT_LEN 64	/* lowercase hex SHA-256 */
 
 struct db;
 
@@ -77,6 +78,7 @@ struct db_cert {
 	const char	*fingerprint;
 	const char	*subject;
 	const char	*kind;		/* worker, operator, server */
+	const char	*ca;		/* the issuer: worker or front */
 	const char	*host_uuid;	/* NULL unless kind is worker */
 	time_t		 not_after;
 };
@@ -91,6 +93,15 @@ struct db_cert {
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    struct sc_error *);
+/*
+ * Step 1b: reserve the host's DNS names (policy_name_keys: lower case,
+ * sorted) for the row step 1 inserted.  A name that another host holds,
+ * or that a concurrent enrollment holds and then commits, rolls back and
+ * returns SC_CONFLICT naming it.  Rows go with the host (ON DELETE
+ * CASCADE).
+ */
+enum sc_err	 db_enroll_reserve_names(struct db *, const char *uuid,
+		    const char *const *keys, size_t n, struct sc_error *);
 /*
  * Step 2: set the fingerprint, record the certificate (cert->host_uuid is
  * the new host) and the audit entry, COMMIT.  On failure: rolled back,
@@ -203,9 +214,26 @@ enum sc_err	 db_operator_revoke(struct db *, const char *key,
  * transaction-level advisory lock so concurrent CRL writers serialise:
  * call db_crl_done() after the CRL file is written.
  */
+/*
+ * The CA recorded for a role ("worker", "front") by `swarmctl init`:
+ * found is false when there is none.  _record inserts one unless the role
+ * has one already, and reads back whichever is recorded.
+ */
+struct db_ca_identity {
+	bool	 found;
+	char	 fingerprint[DB_FINGERPRINT_LEN + 1];
+	char	 subject[256];
+};
+enum sc_err	 db_ca_identity_get(struct db *, const char *role,
+		    struct db_ca_identity *, struct sc_error *);
+enum sc_err	 db_ca_identity_record(struct db *, const char *role,
+		    const char *fingerprint, const char *subject,
+		    struct db_ca_identity *, struct sc_error *);
+
 struct pki_revoked;
-enum sc_err	 db_crl_begin(struct db *, struct pki_revoked **, size_t *n,
-		    uint64_t *number, struct sc_error *);
+enum sc_err	 db_crl_begin(struct db *, const char *ca,
+		    struct pki_revoked **, size_t *n, uint64_t *number,
+		    struct sc_error *);
 void		 db_crl_done(struct db *);
 
 /*

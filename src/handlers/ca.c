@@ -32,7 +32,8 @@ handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
 	(void)req;
 	(void)param;
 	if (ctx->ca == NULL &&
-	    (rc = pki_ca_load(ctx->cfg->ca_dir, &ctx->ca, err)) != SC_OK)
+	    (rc = pki_ca_load(ctx->cfg->ca_dir, PKI_CA_WORKER, &ctx->ca,
+	    err)) != SC_OK)
 		return rc;
 	pem = pki_ca_cert_pem(ctx->ca);
 	if (http_response_blob(resp, 200, PEM_TYPE, pem, strlen(pem)) == -1)

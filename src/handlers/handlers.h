@@ -23,7 +23,9 @@ struct host_cache;
 struct handler_ctx {
 	const struct config	*cfg;
 	struct db		*db;
-	struct pki_ca		*ca;	/* NULL until loadable: then 503 */
+	struct pki_ca		*ca;	/* worker CA; NULL until loadable: 503 */
+	/* The front-end CA's certificate (no key): operators' issuer. */
+	struct pki_ca		*front_ca;
 	struct auth_cache	*auth_cache;	/* may be NULL: no caching */
 	struct host_cache	*host_cache;	/* may be NULL: no caching */
 	/* Per request: who is asking (NULL on public routes). */

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "log.h"
+#include "policy.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "render.h"
@@ -37,8 +39,9 @@ require_ca(struct handler_ctx *ctx, struct sc_error *err)
 	/* A worker whose CA load failed at start retries on each request. */
 	if (ctx->ca != NULL)
 		return SC_OK;
-	if ((rc = pki_ca_load(ctx->cfg->ca_dir, &ctx->ca, err)) != SC_OK)
-		sc_error_prefix(err, "loading CA");
+	if ((rc = pki_ca_load(ctx->cfg->ca_dir, PKI_CA_WORKER, &ctx->ca,
+	    err)) != SC_OK)
+		sc_error_prefix(err, "loading the worker CA");
 	return rc;
 }
 
@@ -81,6 +84,28 @@ san_list(const struct enroll_req *er, size_t *n)
 	return sans;
 }
 
+/*
+ * Reserve the host's DNS names in the open enrollment transaction: a
+ * name (compared without regard to case, RFC 4343) that another host's
+ * certificate carries would let either host pass for the other.
+ */
+static enum sc_err
+reserve_names(struct handler_ctx *ctx, const char *uuid,
+    const char *const *sans, size_t nsans, struct sc_error *err)
+{
+	const char *keys[ENROLL_SANS_MAX + 2];
+	char buf[(ENROLL_SANS_MAX + 2) * (ENROLL_HOST_MAX + 1)];
+	size_t n;
+
+	n = policy_name_keys(sans, nsans, buf, sizeof(buf), keys,
+	    sizeof(keys) / sizeof(keys[0]));
+	if (n == SIZE_MAX) {
+		db_rollback(ctx->db);
+		return sc_error_set(err, SC_INTERNAL, "too many names");
+	}
+	return db_enroll_reserve_names(ctx->db, uuid, keys, n, err);
+}
+
 static enum sc_err
 enroll(struct handler_ctx *ctx, const struct http_request *req,
     const struct enroll_req *er, struct http_response *resp,
@@ -119,6 +144,10 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	in_txn = true;
+	if ((rc = reserve_names(ctx, h.uuid, sans, nsans, err)) != SC_OK) {
+		in_txn = false;		/* rolled back */
+		goto out;
+	}
 	if ((rc = pki_issue_worker(ctx->ca, er->name, sans, nsans,
 	    ctx->cfg->key_type, &issued, err)) != SC_OK)
 		goto out;
@@ -128,8 +157,10 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	/* From here the commit decides the bundle's fate (db_enroll_commit
 	 * rolls back itself; drop_uncommitted_bundle removes the bundle). */
 	in_txn = false;
-	cert = (struct db_cert){ issued.serial_hex, issued.fingerprint,
-	    issued.subject, "worker", h.uuid, issued.not_after };
+	cert = (struct db_cert){ .serial_hex = issued.serial_hex,
+	    .fingerprint = issued.fingerprint, .subject = issued.subject,
+	    .kind = "worker", .ca = pki_ca_role_name(PKI_CA_WORKER),
+	    .host_uuid = h.uuid, .not_after = issued.not_after };
 	handler_audit_entry(ctx, req, "enroll", er->name, "success", NULL,
 	    &audit);
 	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &in_doubt,
@@ -163,9 +194,13 @@ handle_enroll(struct handler_ctx *ctx, const struct http_request *req,
 
 	(void)param;
 	rc = validate_enroll(req->body, req->body_len, &er, &detail, err);
+	if (rc == SC_OK)
+		rc = validate_enroll_policy(&er, &ctx->cfg->worker_names,
+		    &detail, err);
 	if (rc == SC_INVALID) {
-		handler_audit(ctx, req, "enroll", NULL, "invalid",
-		    "request failed validation");
+		handler_audit(ctx, req, "enroll", er.name[0] ? er.name : NULL,
+		    "invalid", err->msg);
+		enroll_req_clear(&er);
 		sc_error_clear(err);
 		return handler_respond_invalid(resp, detail, err);
 	}

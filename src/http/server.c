@@ -247,7 +247,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct sc_error err = { SC_OK, "" };
-	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL, NULL, NULL };
+	struct handler_ctx ctx = { .cfg = w->cfg };
 	FCGX_Request r;
 
 	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {
@@ -262,8 +262,14 @@ worker_main(void *arg)
 	    NULL)
 		log_warn("worker %d: no memory for the host cache", w->id);
 	/* A CA that fails to load now is retried per request (503 meanwhile). */
-	if (pki_ca_load(w->cfg->ca_dir, &ctx.ca, &err) != SC_OK)
-		log_error("worker %d: loading CA: %s", w->id, err.msg);
+	if (pki_ca_load(w->cfg->ca_dir, PKI_CA_WORKER, &ctx.ca, &err) != SC_OK)
+		log_error("worker %d: loading the worker CA: %s", w->id,
+		    err.msg);
+	sc_error_clear(&err);
+	if (pki_ca_load_cert(w->cfg->ca_dir, PKI_CA_FRONT, &ctx.front_ca,
+	    &err) != SC_OK)
+		log_error("worker %d: loading the front-end CA: %s", w->id,
+		    err.msg);
 	if (FCGX_InitRequest(&r, w->fd, 0) != 0) {
 		log_error("worker %d: FCGX_InitRequest failed", w->id);
 		goto out;
@@ -288,6 +294,7 @@ out:
 	auth_cache_free(ctx.auth_cache);
 	host_cache_free(ctx.host_cache);
 	pki_ca_free(ctx.ca);
+	pki_ca_free(ctx.front_ca);
 	db_close(ctx.db);
 	return NULL;
 }

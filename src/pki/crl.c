@@ -1,9 +1,10 @@
 #include "config.h"
 
 /*
- * The certificate revocation list (RFC 5280 section 5), signed by the CA
- * and published as CA_DIR/crl.pem: what nginx's ssl_crl reads and what
- * GET /swarm/crl.pem serves.  Which certificates are revoked, and the CRL
+ * The certificate revocation lists (RFC 5280 section 5), one per CA,
+ * signed by it and published as CA_DIR/crl.pem (worker CA: GET
+ * /swarm/crl.pem serves it) and CA_DIR/front-crl.pem (front CA: what
+ * nginx's ssl_crl reads to refuse revoked operators).  Which certificates are revoked, and the CRL
  * number, come from the database (src/crl.c puts the two together).
  */
 
@@ -164,6 +165,12 @@ pki_crl_write(const struct pki_ca *ca, const char *ca_dir,
 	gnutls_datum_t pem = { NULL, 0 };
 	enum sc_err rc;
 
+	if (ca->key == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
+		    "without its key: it cannot sign a CRL",
+		    pki_ca_role_name(ca->role));
+		goto out;
+	}
 	if (next_update_secs < 1 || next_update_secs > NEXT_UPDATE_MAX) {
 		rc = sc_error_set(err, SC_INVALID, "CRL next update in %ld "
 		    "seconds (want 1 to %ld)", next_update_secs,
@@ -174,35 +181,36 @@ pki_crl_write(const struct pki_ca *ca, const char *ca_dir,
 	    err)) != SC_OK)
 		goto out;
 	/* Public: nginx, and whoever fetches GET /swarm/crl.pem, read it. */
-	rc = fileio_write_atomic(ca_dir, PKI_CRL_FILE, pem.data, pem.size,
-	    0644, true, err);
+	rc = fileio_write_atomic(ca_dir, pki_ca_crl_file(ca->role), pem.data,
+	    pem.size, 0644, true, err);
 out:
 	gnutls_free(pem.data);
 	return rc;
 }
 
 enum sc_err
-pki_crl_next_update(const char *ca_dir, time_t *next, struct sc_error *err)
+pki_crl_next_update(const char *ca_dir, enum pki_ca_role role, time_t *next,
+    struct sc_error *err)
 {
+	const char *file = pki_ca_crl_file(role);
 	gnutls_x509_crl_t crl = NULL;
 	gnutls_datum_t d = { NULL, 0 };
 	enum sc_err rc;
 	int r;
 
 	*next = 0;
-	if ((rc = pki_read_file(ca_dir, PKI_CRL_FILE, true, &d, NULL,
-	    err)) != SC_OK)
+	if ((rc = pki_read_file(ca_dir, file, true, &d, NULL, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crl_init(&crl)) < 0 ||
 	    (r = gnutls_x509_crl_import(crl, &d, GNUTLS_X509_FMT_PEM)) < 0) {
-		rc = sc_error_set(err, SC_INVALID, "%s/%s: %s", ca_dir,
-		    PKI_CRL_FILE, gnutls_strerror(r));
+		rc = sc_error_set(err, SC_INVALID, "%s/%s: %s", ca_dir, file,
+		    gnutls_strerror(r));
 		goto out;
 	}
 	if ((*next = gnutls_x509_crl_get_next_update(crl)) == (time_t)-1) {
 		*next = 0;
 		rc = sc_error_set(err, SC_INVALID, "%s/%s has no nextUpdate",
-		    ca_dir, PKI_CRL_FILE);
+		    ca_dir, file);
 	}
 out:
 	if (crl != NULL)

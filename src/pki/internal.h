@@ -19,11 +19,13 @@
 #include "pki/pki.h"
 
 #define PKI_KEY_ID_MAX	64
-#define PKI_CRL_FILE	"crl.pem"
 
 struct pki_ca {
+	enum pki_ca_role	 role;
 	gnutls_x509_crt_t	 crt;
-	gnutls_privkey_t	 key;
+	gnutls_privkey_t	 key;	/* NULL when loaded for verifying only */
+	char			 fingerprint[PKI_FINGERPRINT_LEN + 1];
+	char			 subject[256];	/* RFC 4514 */
 	char			*cert_pem;
 	/* Our subjectKeyIdentifier: the authorityKeyIdentifier we sign. */
 	unsigned char		 key_id[PKI_KEY_ID_MAX];

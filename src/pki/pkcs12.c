@@ -183,6 +183,13 @@ pki_pkcs12_export(const struct pki_ca *ca, const struct pki_issued *iss,
 		    "password");
 		goto out;
 	}
+	/* Operators' files: the chain a browser needs is the front end's. */
+	if (ca->role != PKI_CA_FRONT) {
+		rc = sc_error_set(err, SC_INTERNAL, "PKCS#12: operator files "
+		    "carry the front-end CA, not the %s CA",
+		    pki_ca_role_name(ca->role));
+		goto out;
+	}
 	if ((rc = import_issued(iss, &crt, &key, err)) != SC_OK)
 		goto out;
 	/* localKeyId: SHA-1 of the public key, as OpenSSL and NSS use. */

@@ -26,7 +26,6 @@
 #include "pki/pki.h"
 
 #define ORGANIZATION	"DECNET"
-#define CA_COMMON_NAME	"DECNET SWARM Root CA"
 
 #define DAY_SECS	(24L * 60 * 60)
 /* Tolerate clocks a little behind ours on the verifying side. */
@@ -36,10 +35,6 @@
 #define WORKER_DAYS	825L
 #define SERVER_DAYS	825L
 
-#define CA_KEY_FILE	"ca.key"
-#define CA_CRT_FILE	"ca.crt"
-#define CA_KEY_TMP	".ca.key.tmp"
-#define CA_CRT_TMP	".ca.crt.tmp"
 #define CA_LOCK_FILE	".lock"
 #define WORKERS_DIR	"workers"
 
@@ -67,6 +62,50 @@ static const struct {
 	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519) },
 };
 #define NKEY_TYPES	(sizeof(key_types) / sizeof(key_types[0]))
+
+/*
+ * The files of each CA in CA_DIR.  The worker CA keeps the names (and
+ * the subject) that CONTRACT.md gives "the CA": its certificate is every
+ * bundle's ca_cert_pem.
+ */
+static const struct ca_files {
+	const char	*name;
+	const char	*crt, *key, *crt_tmp, *key_tmp, *crl;
+	const char	*common_name;
+} ca_files[PKI_NCA_ROLES] = {
+	[PKI_CA_WORKER] = {
+		.name = "worker",
+		.crt = "ca.crt", .key = "ca.key",
+		.crt_tmp = ".ca.crt.tmp", .key_tmp = ".ca.key.tmp",
+		.crl = "crl.pem",
+		.common_name = "DECNET SWARM Root CA",
+	},
+	[PKI_CA_FRONT] = {
+		.name = "front",
+		.crt = "front-ca.crt", .key = "front-ca.key",
+		.crt_tmp = ".front-ca.crt.tmp", .key_tmp = ".front-ca.key.tmp",
+		.crl = "front-crl.pem",
+		.common_name = "DECNET SWARM Front-end CA",
+	},
+};
+
+const char *
+pki_ca_role_name(enum pki_ca_role role)
+{
+	return ca_files[role].name;
+}
+
+const char *
+pki_ca_cert_file(enum pki_ca_role role)
+{
+	return ca_files[role].crt;
+}
+
+const char *
+pki_ca_crl_file(enum pki_ca_role role)
+{
+	return ca_files[role].crl;
+}
 
 /* A subjectAltName candidate, parsed. */
 struct san {
@@ -373,8 +412,8 @@ export_crt_pem(gnutls_x509_crt_t crt, char **out, struct sc_error *err)
  * are GnuTLS allocations.
  */
 static enum sc_err
-ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
-    gnutls_datum_t *crt_pem, struct sc_error *err)
+ca_generate(enum pki_key_type type, const char *common_name,
+    gnutls_datum_t *key_pem, gnutls_datum_t *crt_pem, struct sc_error *err)
 {
 	gnutls_x509_privkey_t xkey = NULL;
 	gnutls_privkey_t key = NULL;
@@ -394,7 +433,7 @@ ca_generate(enum pki_key_type type, gnutls_datum_t *key_pem,
 	if ((rc = set_common(crt, serial, CA_DAYS, xkey, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
 	    ORGANIZATION, err)) != SC_OK ||
-	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, CA_COMMON_NAME,
+	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, common_name,
 	    err)) != SC_OK)
 		goto out;
 	/* RFC 5280 4.2.1.9: critical; pathlen 0 = issues only end entities. */
@@ -512,37 +551,39 @@ rename_durably(int dirfd, const char *ca_dir, const char *from,
 
 /*
  * Write a new CA.  Called with CA_DIR/.lock held.  Both files go to
- * temporary names first; ca.key is renamed into place before ca.crt, and
- * the directory is fsynced after each rename, so ca.crt exists only once
- * its key is durably there: "ca.crt present" means "CA complete".  The
- * lock makes fixed temporary names safe; leftovers of a crash are
- * unlinked first.
+ * temporary names first; the key is renamed into place before the
+ * certificate, and the directory is fsynced after each rename, so the
+ * certificate exists only once its key is durably there: "certificate
+ * present" means "CA complete".  The lock makes fixed temporary names
+ * safe; leftovers of a crash are unlinked first.
  */
 static enum sc_err
-ca_create(int dirfd, const char *ca_dir, enum pki_key_type type,
-    struct sc_error *err)
+ca_create(int dirfd, const char *ca_dir, enum pki_ca_role role,
+    enum pki_key_type type, struct sc_error *err)
 {
+	const struct ca_files *f = &ca_files[role];
 	gnutls_datum_t key = { NULL, 0 }, crt = { NULL, 0 };
 	enum sc_err rc;
 
-	(void)unlinkat(dirfd, CA_KEY_TMP, 0);
-	(void)unlinkat(dirfd, CA_CRT_TMP, 0);
-	log_info("creating a new %s CA in %s", pki_key_type_name(type),
-	    ca_dir);
-	if ((rc = ca_generate(type, &key, &crt, err)) != SC_OK ||
-	    (rc = fileio_write_new(dirfd, ca_dir, CA_KEY_TMP, key.data,
-	    key.size, 0600, err)) != SC_OK ||
-	    (rc = fileio_write_new(dirfd, ca_dir, CA_CRT_TMP, crt.data,
-	    crt.size, 0644, err)) != SC_OK ||
-	    (rc = rename_durably(dirfd, ca_dir, CA_KEY_TMP, CA_KEY_FILE,
+	(void)unlinkat(dirfd, f->key_tmp, 0);
+	(void)unlinkat(dirfd, f->crt_tmp, 0);
+	log_info("creating a new %s %s CA in %s", pki_key_type_name(type),
+	    f->name, ca_dir);
+	if ((rc = ca_generate(type, f->common_name, &key, &crt,
 	    err)) != SC_OK ||
-	    (rc = rename_durably(dirfd, ca_dir, CA_CRT_TMP, CA_CRT_FILE,
+	    (rc = fileio_write_new(dirfd, ca_dir, f->key_tmp, key.data,
+	    key.size, 0600, err)) != SC_OK ||
+	    (rc = fileio_write_new(dirfd, ca_dir, f->crt_tmp, crt.data,
+	    crt.size, 0644, err)) != SC_OK ||
+	    (rc = rename_durably(dirfd, ca_dir, f->key_tmp, f->key,
+	    err)) != SC_OK ||
+	    (rc = rename_durably(dirfd, ca_dir, f->crt_tmp, f->crt,
 	    err)) != SC_OK)
 		goto out;
 out:
 	if (rc != SC_OK) {
-		(void)unlinkat(dirfd, CA_KEY_TMP, 0);
-		(void)unlinkat(dirfd, CA_CRT_TMP, 0);
+		(void)unlinkat(dirfd, f->key_tmp, 0);
+		(void)unlinkat(dirfd, f->crt_tmp, 0);
 	}
 	datum_wipe(&key);
 	gnutls_free(crt.data);
@@ -558,14 +599,47 @@ lock_exclusive(int fd)
 	return 0;
 }
 
+/*
+ * Create role's CA unless its certificate is there.  With CA_DIR/.lock
+ * held.  A certificate without its key is never replaced: that CA may
+ * have issued certificates that are still in use.
+ */
+static enum sc_err
+ca_create_missing(int dirfd, const char *ca_dir, enum pki_ca_role role,
+    enum pki_key_type type, bool *created, struct sc_error *err)
+{
+	const struct ca_files *f = &ca_files[role];
+	struct stat st;
+
+	*created = false;
+	if (fstatat(dirfd, f->crt, &st, 0) == 0) {
+		if (fstatat(dirfd, f->key, &st, 0) == -1)
+			return sc_error_set(err, SC_CA_UNAVAILABLE,
+			    "%s/%s exists but %s/%s does not (%s); refusing "
+			    "to replace an existing CA", ca_dir, f->crt,
+			    ca_dir, f->key, strerror(errno));
+		return SC_OK;
+	}
+	if (errno != ENOENT)
+		return sc_error_set(err, SC_CA_UNAVAILABLE, "stat %s/%s: %s",
+		    ca_dir, f->crt, strerror(errno));
+	if (fstatat(dirfd, f->key, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		log_warn("%s/%s without %s: an interrupted CA creation; "
+		    "creating the CA again", ca_dir, f->key, f->crt);
+	*created = true;
+	return ca_create(dirfd, ca_dir, role, type, err);
+}
+
 enum sc_err
-pki_ca_ensure(const char *ca_dir, enum pki_key_type type,
-    struct sc_error *err)
+pki_ca_init(const char *ca_dir, enum pki_key_type type,
+    bool created[PKI_NCA_ROLES], struct sc_error *err)
 {
 	struct stat st;
-	enum sc_err rc;
-	int dirfd = -1, lockfd = -1;
+	enum sc_err rc = SC_OK;
+	int dirfd = -1, lockfd = -1, role;
 
+	for (role = 0; role < PKI_NCA_ROLES; role++)
+		created[role] = false;
 	if (key_type_index(type) == NKEY_TYPES) {
 		rc = sc_error_set(err, SC_INTERNAL, "unknown key type %d",
 		    (int)type);
@@ -594,25 +668,9 @@ pki_ca_ensure(const char *ca_dir, enum pki_key_type type,
 	}
 	if ((rc = make_workers_dir(dirfd, ca_dir, err)) != SC_OK)
 		goto out;
-
-	if (fstatat(dirfd, CA_CRT_FILE, &st, 0) == 0) {
-		/* Complete (or at least not ours to replace): keep it. */
-		if (fstatat(dirfd, CA_KEY_FILE, &st, 0) == -1)
-			rc = sc_error_set(err, SC_CA_UNAVAILABLE,
-			    "%s/%s exists but %s/%s does not (%s); refusing "
-			    "to replace an existing CA", ca_dir, CA_CRT_FILE,
-			    ca_dir, CA_KEY_FILE, strerror(errno));
-		goto out;
-	}
-	if (errno != ENOENT) {
-		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "stat %s/%s: %s",
-		    ca_dir, CA_CRT_FILE, strerror(errno));
-		goto out;
-	}
-	if (fstatat(dirfd, CA_KEY_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		log_warn("%s/%s without %s: an interrupted CA creation; "
-		    "creating the CA again", ca_dir, CA_KEY_FILE, CA_CRT_FILE);
-	rc = ca_create(dirfd, ca_dir, type, err);
+	for (role = 0; role < PKI_NCA_ROLES && rc == SC_OK; role++)
+		rc = ca_create_missing(dirfd, ca_dir, (enum pki_ca_role)role,
+		    type, &created[role], err);
 out:
 	if (lockfd != -1)
 		close(lockfd);		/* releases the lock */
@@ -624,7 +682,7 @@ out:
 /* Does the private key belong to the certificate? */
 static enum sc_err
 check_key_matches(gnutls_x509_crt_t crt, gnutls_privkey_t key,
-    const char *ca_dir, struct sc_error *err)
+    const char *ca_dir, const struct ca_files *f, struct sc_error *err)
 {
 	gnutls_pubkey_t pub = NULL;
 	unsigned char a[PKI_KEY_ID_MAX], b[PKI_KEY_ID_MAX];
@@ -644,28 +702,36 @@ check_key_matches(gnutls_x509_crt_t crt, gnutls_privkey_t key,
 	}
 	if (alen != blen || memcmp(a, b, alen) != 0)
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: %s does not "
-		    "belong to %s", ca_dir, CA_KEY_FILE, CA_CRT_FILE);
+		    "belong to %s", ca_dir, f->key, f->crt);
 out:
 	if (pub != NULL)
 		gnutls_pubkey_deinit(pub);
 	return rc;
 }
 
+/* The certificate, its key identifier, fingerprint and subject. */
 static enum sc_err
 ca_load_cert(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 {
-	gnutls_datum_t d = { NULL, 0 };
+	const struct ca_files *f = &ca_files[ca->role];
+	gnutls_datum_t d = { NULL, 0 }, dn = { NULL, 0 };
 	enum sc_err rc;
 	int r;
 
-	if ((rc = pki_read_file(ca_dir, CA_CRT_FILE, false, &d, NULL,
-	    err)) != SC_OK)
+	rc = pki_read_file(ca_dir, f->crt, true, &d, NULL, err);
+	if (rc == SC_NOT_FOUND) {
+		sc_error_clear(err);
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "no %s CA in %s "
+		    "(%s is missing): create the CAs with `swarmctl init "
+		    "--ca-dir %s`", f->name, ca_dir, f->crt, ca_dir);
+	}
+	if (rc != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&ca->crt)) < 0 ||
 	    (r = gnutls_x509_crt_import(ca->crt, &d,
 	    GNUTLS_X509_FMT_PEM)) < 0) {
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: %s", ca_dir,
-		    CA_CRT_FILE, gnutls_strerror(r));
+		    f->crt, gnutls_strerror(r));
 		goto out;
 	}
 	/* Prefer the CA's own subjectKeyIdentifier (RFC 5280 4.2.1.1). */
@@ -676,13 +742,24 @@ ca_load_cert(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 		if ((r = gnutls_x509_crt_get_key_id(ca->crt,
 		    GNUTLS_KEYID_USE_SHA1, ca->key_id, &ca->key_id_len)) < 0) {
 			rc = sc_error_set(err, SC_CA_UNAVAILABLE,
-			    "%s/%s: key id: %s", ca_dir, CA_CRT_FILE,
+			    "%s/%s: key id: %s", ca_dir, f->crt,
 			    gnutls_strerror(r));
 			goto out;
 		}
 	}
+	if ((r = gnutls_x509_crt_get_dn3(ca->crt, &dn, 0)) < 0 ||
+	    dn.size >= sizeof(ca->subject)) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: subject: %s",
+		    ca_dir, f->crt, r < 0 ? gnutls_strerror(r) : "too long");
+		goto out;
+	}
+	memcpy(ca->subject, dn.data, dn.size);
+	ca->subject[dn.size] = '\0';
+	if ((rc = pki_fingerprint_hex(ca->crt, ca->fingerprint, err)) != SC_OK)
+		goto out;
 	rc = export_crt_pem(ca->crt, &ca->cert_pem, err);
 out:
+	gnutls_free(dn.data);
 	free(d.data);
 	return rc;
 }
@@ -690,24 +767,26 @@ out:
 static enum sc_err
 ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 {
+	const struct ca_files *f = &ca_files[ca->role];
 	gnutls_datum_t d = { NULL, 0 };
 	mode_t mode = 0;
 	enum sc_err rc;
 	int r;
 
-	if ((rc = pki_read_file(ca_dir, CA_KEY_FILE, false, &d, &mode,
+	if ((rc = pki_read_file(ca_dir, f->key, false, &d, &mode,
 	    err)) != SC_OK)
 		goto out;
 	if (mode & 077)
 		log_warn("%s/%s is accessible to group or others (mode %04o)",
-		    ca_dir, CA_KEY_FILE, (unsigned int)mode);
+		    ca_dir, f->key, (unsigned int)mode);
 	if ((r = gnutls_privkey_init(&ca->key)) < 0 ||
 	    (r = gnutls_privkey_import_x509_raw(ca->key, &d,
 	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: %s", ca_dir,
-		    CA_KEY_FILE, gnutls_strerror(r));
+		    f->key, gnutls_strerror(r));
 		goto out;
 	}
+	rc = check_key_matches(ca->crt, ca->key, ca_dir, f, err);
 out:
 	if (d.data != NULL) {
 		gnutls_memset(d.data, 0, d.size);
@@ -716,8 +795,9 @@ out:
 	return rc;
 }
 
-enum sc_err
-pki_ca_load(const char *ca_dir, struct pki_ca **out, struct sc_error *err)
+static enum sc_err
+ca_load(const char *ca_dir, enum pki_ca_role role, bool with_key,
+    struct pki_ca **out, struct sc_error *err)
 {
 	struct pki_ca *ca = NULL;
 	enum sc_err rc;
@@ -727,15 +807,47 @@ pki_ca_load(const char *ca_dir, struct pki_ca **out, struct sc_error *err)
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
+	ca->role = role;
 	if ((rc = ca_load_cert(ca, ca_dir, err)) != SC_OK ||
-	    (rc = ca_load_key(ca, ca_dir, err)) != SC_OK ||
-	    (rc = check_key_matches(ca->crt, ca->key, ca_dir, err)) != SC_OK)
+	    (with_key && (rc = ca_load_key(ca, ca_dir, err)) != SC_OK))
 		goto out;
 	*out = ca;
 	ca = NULL;
 out:
 	pki_ca_free(ca);
 	return rc;
+}
+
+enum sc_err
+pki_ca_load(const char *ca_dir, enum pki_ca_role role, struct pki_ca **out,
+    struct sc_error *err)
+{
+	return ca_load(ca_dir, role, true, out, err);
+}
+
+enum sc_err
+pki_ca_load_cert(const char *ca_dir, enum pki_ca_role role,
+    struct pki_ca **out, struct sc_error *err)
+{
+	return ca_load(ca_dir, role, false, out, err);
+}
+
+enum pki_ca_role
+pki_ca_role(const struct pki_ca *ca)
+{
+	return ca->role;
+}
+
+const char *
+pki_ca_fingerprint(const struct pki_ca *ca)
+{
+	return ca->fingerprint;
+}
+
+const char *
+pki_ca_subject(const struct pki_ca *ca)
+{
+	return ca->subject;
 }
 
 void
@@ -877,6 +989,12 @@ out:
  */
 struct profile {
 	const char	*kind;		/* for messages */
+	/*
+	 * The only CA that may sign it: workers under their own root, so
+	 * that a client trusting the front end's chain (operators, agents
+	 * talking to the controller) never accepts a worker as a server.
+	 */
+	enum pki_ca_role ca_role;
 	const char	*unit;		/* OU */
 	long		 days;		/* default validity */
 	bool		 server_auth;	/* EKU id-kp-serverAuth */
@@ -888,7 +1006,9 @@ struct profile {
 
 /* Workers are TLS servers (agent) and clients (mTLS to the master). */
 static const struct profile worker_profile = {
-	"worker", "swarm-worker", WORKER_DAYS, true, true, true, true,
+	.kind = "worker", .ca_role = PKI_CA_WORKER, .unit = "swarm-worker",
+	.days = WORKER_DAYS, .server_auth = true, .client_auth = true,
+	.eku_critical = true, .key_encipherment = true,
 };
 /*
  * An operator certificate only ever authenticates a person to the
@@ -897,12 +1017,15 @@ static const struct profile worker_profile = {
  * exchange either, so digitalSignature only.
  */
 static const struct profile operator_profile = {
-	"operator", "swarm-operator", PKI_OPERATOR_DAYS, false, true, true,
-	false,
+	.kind = "operator", .ca_role = PKI_CA_FRONT, .unit = "swarm-operator",
+	.days = PKI_OPERATOR_DAYS, .server_auth = false, .client_auth = true,
+	.eku_critical = true, .key_encipherment = false,
 };
 /* The front end's certificate: serverAuth alone, non-critical as on the web. */
 static const struct profile server_profile = {
-	"server", "swarm-server", SERVER_DAYS, true, false, false, true,
+	.kind = "server", .ca_role = PKI_CA_FRONT, .unit = "swarm-server",
+	.days = SERVER_DAYS, .server_auth = true, .client_auth = false,
+	.eku_critical = false, .key_encipherment = true,
 };
 
 /*
@@ -1076,6 +1199,13 @@ issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
 
 	memset(out, 0, sizeof(*out));
 	memset(&iss, 0, sizeof(iss));
+	if (ca->key == NULL || ca->role != prof->ca_role) {
+		rc = sc_error_set(err, SC_INTERNAL, "%s certificates are "
+		    "signed by the %s CA's key, not by the %s CA%s", prof->kind,
+		    ca_files[prof->ca_role].name, ca_files[ca->role].name,
+		    ca->key == NULL ? " (loaded without its key)" : "");
+		goto out;
+	}
 	cnlen = cn != NULL ? strlen(cn) : 0;
 	if (cnlen == 0 || cnlen > CN_MAX) {
 		rc = sc_error_set(err, SC_INVALID, "%s name of %zu bytes "

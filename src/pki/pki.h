@@ -37,21 +37,52 @@ enum sc_err	 pki_init(struct sc_error *);
 void		 pki_deinit(void);
 
 /*
- * Make sure CA_DIR holds a CA (ca.key 0600 PKCS#8 PEM, ca.crt), creating
- * it with `type` if absent.  Safe against two processes starting at once
- * (flock on CA_DIR/.lock): exactly one CA is created.  Creates CA_DIR
- * (0700) and CA_DIR/workers (0700) if needed.  Never regenerates an
- * existing CA.
+ * Two CAs, each its own self-signed root, so that trusting one never
+ * means trusting what the other signed (README, "Issuance policy"):
+ *   worker  CA_DIR/ca.crt, ca.key, crl.pem: signs worker certificates
+ *           only; its certificate is every bundle's ca_cert_pem and
+ *           GET /swarm/ca.pem.
+ *   front   CA_DIR/front-ca.crt, front-ca.key, front-crl.pem: signs
+ *           nginx's server certificate and operator certificates; it is
+ *           what operators (and agents) trust to reach the controller,
+ *           and what nginx verifies operators against.
  */
-enum sc_err	 pki_ca_ensure(const char *ca_dir, enum pki_key_type type,
-		    struct sc_error *);
+enum pki_ca_role {
+	PKI_CA_WORKER,
+	PKI_CA_FRONT,
+};
+#define PKI_NCA_ROLES	2
 
-/* A loaded CA: certificate + private key, read once per worker. */
+const char	*pki_ca_role_name(enum pki_ca_role);	/* "worker", "front" */
+const char	*pki_ca_cert_file(enum pki_ca_role);	/* "ca.crt", ... */
+const char	*pki_ca_crl_file(enum pki_ca_role);	/* "crl.pem", ... */
+
+/*
+ * `swarmctl init`: create CA_DIR (0700), CA_DIR/workers (0700) and each
+ * CA that is missing there, with keys of `type`; created[role] says which
+ * were made now.  Safe against two processes at once (flock on
+ * CA_DIR/.lock): each CA is created exactly once.  Never regenerates an
+ * existing CA.  Nothing else creates a CA.
+ */
+enum sc_err	 pki_ca_init(const char *ca_dir, enum pki_key_type type,
+		    bool created[PKI_NCA_ROLES], struct sc_error *);
+
+/*
+ * A loaded CA: certificate and private key (pki_ca_load), or the
+ * certificate alone, for verifying (pki_ca_load_cert).  A missing CA is
+ * SC_CA_UNAVAILABLE with a message that says to run `swarmctl init`.
+ */
 struct pki_ca;
-enum sc_err	 pki_ca_load(const char *ca_dir, struct pki_ca **,
-		    struct sc_error *);
+enum sc_err	 pki_ca_load(const char *ca_dir, enum pki_ca_role,
+		    struct pki_ca **, struct sc_error *);
+enum sc_err	 pki_ca_load_cert(const char *ca_dir, enum pki_ca_role,
+		    struct pki_ca **, struct sc_error *);
 void		 pki_ca_free(struct pki_ca *);
+enum pki_ca_role pki_ca_role(const struct pki_ca *);
 const char	*pki_ca_cert_pem(const struct pki_ca *);	/* NUL-terminated */
+/* Lowercase hex SHA-256 of the certificate's DER; its RFC 4514 subject. */
+const char	*pki_ca_fingerprint(const struct pki_ca *);
+const char	*pki_ca_subject(const struct pki_ca *);
 
 /* A freshly issued worker certificate.  key_pem is secret: clear it. */
 struct pki_issued {
@@ -94,6 +125,9 @@ void		 pki_keypool_stop(void);
 size_t		 pki_keypool_ready(void);
 
 /*
+ * Issuing refuses a CA of the wrong role (workers: the worker CA;
+ * operators and servers: the front CA) or one loaded without its key.
+ *
  * Operator client certificate: CN=<name>, O=DECNET, OU=swarm-operator,
  * EKU clientAuth only (critical), keyUsage digitalSignature (critical),
  * CA:FALSE, `days` of validity (365 by default), fresh key of `type`.
@@ -132,15 +166,15 @@ struct pki_revoked {
 /*
  * Sign a CRL (RFC 5280 5: version 2, thisUpdate now, nextUpdate
  * now+next_update_secs, CRL number `number`, authority key identifier)
- * listing `revoked`, and write it atomically (temp, fsync, rename) to
- * CA_DIR/crl.pem, 0644.
+ * listing `revoked`, and write it atomically (temp, fsync, rename) to the
+ * CA's CRL file in CA_DIR (crl.pem, front-crl.pem), 0644.
  */
 enum sc_err	 pki_crl_write(const struct pki_ca *, const char *ca_dir,
 		    const struct pki_revoked *, size_t n, uint64_t number,
 		    long next_update_secs, struct sc_error *);
-/* nextUpdate of CA_DIR/crl.pem; SC_NOT_FOUND if there is none. */
-enum sc_err	 pki_crl_next_update(const char *ca_dir, time_t *,
-		    struct sc_error *);
+/* nextUpdate of role's CRL file; SC_NOT_FOUND if there is none. */
+enum sc_err	 pki_crl_next_update(const char *ca_dir, enum pki_ca_role,
+		    time_t *, struct sc_error *);
 
 /* A TLS client's certificate, as the responder sees it. */
 struct pki_peer {
@@ -152,7 +186,8 @@ struct pki_peer {
 
 /*
  * Parse a PEM certificate (as nginx passes it, already URL-decoded) and
- * check it against the CA.  SC_INVALID if it does not parse.
+ * check it against the CA (the certificate alone is enough).  SC_INVALID
+ * if it does not parse.
  */
 enum sc_err	 pki_peer_parse(const struct pki_ca *, const char *pem,
 		    size_t len, struct pki_peer *, struct sc_error *);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # auth.sh — only an operator certificate drives the control plane, seen
 # from outside through the shipped nginx configuration over HTTPS: no
-# client certificate, a worker certificate (from an enrollment bundle), a
+# client certificate, a worker certificate (from an enrollment bundle: the
+# worker CA, which nginx does not trust for clients), a
 # self-signed certificate claiming OU=swarm-operator, and an operator
 # certificate from a different swarmctl CA are all refused on every
 # operator route (enroll, list, get, decommission, audit) with nothing
@@ -91,12 +92,14 @@ rejected_everywhere()
 # ---- no client certificate
 API_ANON=1 refused_everywhere "no certificate"
 
-# ---- a worker certificate from our own CA: verified by nginx, but not
-# an operator's (OU=swarm-worker).
-ok "the worker certificate verifies against the CA (nginx lets it through)" \
+# ---- a worker certificate: issued by the worker CA, which nginx does not
+# accept for clients of the front end (only the front-end CA's operators).
+ok "the worker certificate verifies against the worker CA" \
+    openssl verify -CAfile "$T/ca/ca.crt" "$T/certs/worker.crt"
+fails "... but not against the front-end CA that nginx trusts" \
     openssl verify -CAfile "$CACERT" "$T/certs/worker.crt"
 API_AS_CRT=$T/certs/worker.crt API_AS_KEY=$T/certs/worker.key \
-    refused_everywhere "worker certificate"
+    rejected_everywhere "worker certificate"
 
 # ---- a self-signed certificate that claims to be an operator's, with
 # the CA's own subject shape.
@@ -115,6 +118,8 @@ API_AS_CRT=$T/certs/selfsigned.crt API_AS_KEY=$T/certs/selfsigned.key \
 psql -X -q -d postgres -c 'CREATE DATABASE other' >/dev/null
 "$SWARMCTL_BIN" migrate --db "dbname=other" >"$T/migrate-other.out" 2>&1 ||
     diag "$(cat "$T/migrate-other.out")"
+"$SWARMCTL_BIN" init --ca-dir "$T/other-ca" --db "dbname=other" \
+    >"$T/init-other.out" 2>&1 || diag "$(cat "$T/init-other.out")"
 "$SWARMCTL_BIN" operator issue test-operator --out "$T/other-ops" \
     --ca-dir "$T/other-ca" --db "dbname=other" >"$T/other-issue.out" 2>&1
 ok "another swarmctl CA issues an operator certificate" test -s "$T/other-ops/test-operator.crt" ||

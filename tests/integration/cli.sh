@@ -50,6 +50,16 @@ if swarmctl_migrate; then
 else
 	not_ok "swarmctl migrate succeeds" "$(cat "$T/migrate.out")"
 fi
+# ... and, the CAs not created yet, serve refuses to make one itself.
+run "$SWARMCTL_BIN" serve --listen "unix:$T/cli.sock" --ca-dir "$T/ca" --workers 2
+is "$RC" 1 "serve without a CA exits 1"
+like "$ERR" "swarmctl init" "... telling the operator to run 'swarmctl init'"
+ok "... and creates no CA directory" test ! -e "$T/ca"
+if swarmctl_init "$T/ca"; then
+	pass "swarmctl init succeeds"
+else
+	not_ok "swarmctl init succeeds" "$(cat "$T/init.out")"
+fi
 swarmctl_spawn "$T/cli.sock" "$T/swarmctl.log" --workers 2
 pid=$SPAWNED_PID
 ok "serve starts once the schema is current" swarmctl_wait_ready "$pid" "$T/cli.sock"

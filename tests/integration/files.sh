@@ -1,7 +1,8 @@
 #!/bin/bash
 # files.sh — what swarmctl leaves on disk: CA_DIR layout and modes, the CA
-# key and certificate profile, the CA surviving restarts unchanged, two
-# processes starting at once on an empty CA directory creating one CA,
+# key and certificate profile, the front-end CA beside it (another root),
+# the CAs surviving restarts unchanged, two `swarmctl init` at once on an
+# empty CA directory creating one CA of each kind,
 # names that try to escape workers/ creating nothing anywhere, and the
 # start-up sweep removing orphaned bundle directories and temporary files
 # (crash recovery) without touching real bundles or following symlinks.
@@ -22,6 +23,8 @@ mode()
 }
 is "$(mode "$T/ca")" 700 "CA_DIR is 0700"
 is "$(mode "$T/ca/ca.key")" 600 "ca.key is 0600"
+is "$(mode "$T/ca/front-ca.key")" 600 "front-ca.key is 0600"
+is "$(mode "$T/ca/front-ca.crt")" 644 "front-ca.crt is 0644"
 is "$(mode "$T/ca/workers")" 700 "workers/ is 0700"
 is "$(mode "$T/ca/workers/keeper")" 700 "workers/keeper is 0700"
 is "$(mode "$T/ca/workers/keeper/worker.key")" 600 "workers/keeper/worker.key is 0600"
@@ -51,59 +54,84 @@ is "$(ext basicConstraints)" "X509v3 Basic Constraints: critical CA:TRUE, pathle
 is "$(ext keyUsage)" "X509v3 Key Usage: critical Digital Signature, Certificate Sign, CRL Sign" \
     "keyUsage digitalSignature, keyCertSign, cRLSign, critical"
 ok "ca.crt is self-signed and verifies" openssl verify -CAfile "$cacrt" "$cacrt"
+
+# ---- the front-end CA: a root of its own, not signed by the worker CA
+front=$T/ca/front-ca.crt
+is "$(openssl x509 -in "$front" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')" \
+    "CN=DECNET SWARM Front-end CA,O=DECNET" "front-end CA subject is CN=DECNET SWARM Front-end CA, O=DECNET"
+ok "front-ca.crt is self-signed" openssl verify -CAfile "$front" "$front"
+fails "... and not issued by the worker CA" openssl verify -CAfile "$cacrt" "$front"
+isnt "$(openssl x509 -in "$front" -noout -pubkey)" "$(openssl x509 -in "$cacrt" -noout -pubkey)" \
+    "... with a key of its own"
+is "$(openssl pkey -in "$T/ca/front-ca.key" -pubout 2>&1)" "$(openssl x509 -in "$front" -noout -pubkey 2>&1)" \
+    "front-ca.key is the key of front-ca.crt"
 nb=$(date -u -d "$(openssl x509 -in "$cacrt" -noout -startdate | sed 's/^notBefore=//')" +%s)
 na=$(date -u -d "$(openssl x509 -in "$cacrt" -noout -enddate | sed 's/^notAfter=//')" +%s)
 ok "CA validity is ten years" [ $((na - nb)) -ge $((3650 * 86400)) -a $((na - nb)) -le $((3653 * 86400 + 600)) ]
 
 # ---- restart keeps the CA
-sum_before=$(cat "$T/ca/ca.crt" "$T/ca/ca.key" | sha256sum)
+sum_before=$(cat "$T/ca/ca.crt" "$T/ca/ca.key" "$T/ca/front-ca.crt" "$T/ca/front-ca.key" | sha256sum)
 swarmctl_stop
 is "$EXIT_STATUS" 0 "swarmctl exits 0 on SIGTERM"
 swarmctl_start || bail "swarmctl did not restart"
-is "$(cat "$T/ca/ca.crt" "$T/ca/ca.key" | sha256sum)" "$sum_before" "a restart does not change ca.crt or ca.key"
+is "$(cat "$T/ca/ca.crt" "$T/ca/ca.key" "$T/ca/front-ca.crt" "$T/ca/front-ca.key" | sha256sum)" "$sum_before" \
+    "a restart changes none of ca.crt, ca.key, front-ca.crt, front-ca.key"
 is "$(mode "$T/ca/ca.key")" 600 "... and ca.key is still 0600"
 enroll '{"name":"after-restart","address":"192.0.2.71"}'
 is "$STATUS" 201 "enrolment works after the restart" || diag "$BODY"
 ok "... with the same CA" cmp -s <(json -j .ca_cert_pem) "$T/ca/ca.crt"
 ok "keeper's bundle survived the restart" [ "$(cert_fingerprint "$T/ca/workers/keeper/worker.crt")" = "$keeper_fp" ]
 
-# ---- two processes, one empty CA directory
+# ---- two `swarmctl init` at once, one empty CA directory, one database
 CA2=$T/ca2
-
-env --default-signal=INT "$SWARMCTL_BIN" serve --listen "unix:$T/two-1.sock" --ca-dir "$CA2" --workers 2 \
-    </dev/null >>"$T/swarmctl-two-1.log" 2>&1 &
-pid1=$!
-_track swarmctl "$pid1"
-env --default-signal=INT "$SWARMCTL_BIN" serve --listen "unix:$T/two-2.sock" --ca-dir "$CA2" --workers 2 \
-    </dev/null >>"$T/swarmctl-two-2.log" 2>&1 &
-pid2=$!
-_track swarmctl "$pid2"
-ok "first of two simultaneous starts on an empty CA dir comes up" swarmctl_wait_ready "$pid1" "$T/two-1.sock"
-ok "second of two simultaneous starts on an empty CA dir comes up" swarmctl_wait_ready "$pid2" "$T/two-2.sock"
+psql -X -q -d postgres -c 'CREATE DATABASE two' >/dev/null
+"$SWARMCTL_BIN" migrate --db "dbname=two" >"$T/migrate-two.out" 2>&1 ||
+    bail "migrate the second database: $(cat "$T/migrate-two.out")"
+"$SWARMCTL_BIN" init --ca-dir "$CA2" --db "dbname=two" >"$T/init-two-1.out" 2>&1 &
+ipid1=$!
+"$SWARMCTL_BIN" init --ca-dir "$CA2" --db "dbname=two" >"$T/init-two-2.out" 2>&1 &
+ipid2=$!
+wait "$ipid1"
+is "$?" 0 "the first of two simultaneous inits succeeds" || diag "$(cat "$T/init-two-1.out")"
+wait "$ipid2"
+is "$?" 0 "the second succeeds too" || diag "$(cat "$T/init-two-2.out")"
+is "$(cat "$T/init-two-1.out" "$T/init-two-2.out" | grep -c '^created')" 2 \
+    "... and between them they created two CAs (one worker, one front-end), not four"
+for pid in 1 2; do
+	env --default-signal=INT "$SWARMCTL_BIN" serve --listen "unix:$T/two-$pid.sock" --ca-dir "$CA2" \
+	    --db "dbname=two" --workers 2 </dev/null >>"$T/swarmctl-two-$pid.log" 2>&1 &
+	eval "pid$pid=\$!"
+	_track swarmctl "$!"
+done
+ok "first instance on the new CA dir comes up" swarmctl_wait_ready "$pid1" "$T/two-1.sock"
+ok "second instance comes up" swarmctl_wait_ready "$pid2" "$T/two-2.sock"
 # A lock file for the creation is fine; a second key pair or a leftover
 # temporary file is not.
 is "$(find "$CA2" -mindepth 1 -maxdepth 1 ! -name .lock -printf '%P\n' | LC_ALL=C sort | paste -sd' ')" \
-    "ca.crt ca.key crl.pem workers" \
-    "the CA dir holds ca.crt, ca.key, crl.pem, workers and nothing else (no temporary files)"
+    "ca.crt ca.key crl.pem front-ca.crt front-ca.key front-crl.pem workers" \
+    "the CA dir holds both CAs, their CRLs, workers and nothing else (no temporary files)"
 is "$(mode "$CA2")" 700 "... and is 0700"
 is "$(mode "$CA2/ca.key")" 600 "... with ca.key 0600"
 is "$(openssl pkey -in "$CA2/ca.key" -pubout 2>&1)" "$(openssl x509 -in "$CA2/ca.crt" -noout -pubkey 2>&1)" \
     "... whose ca.key belongs to its ca.crt"
+is "$(psql -X -A -t -d two -c "SELECT string_agg(role || ' ' || fingerprint, ',' ORDER BY role) FROM ca_identity")" \
+    "front $(cert_fingerprint "$CA2/front-ca.crt"),worker $(cert_fingerprint "$CA2/ca.crt")" \
+    "the database records exactly these two CAs"
 tls_make_server_cert "$CA2" "$T/tls2"
-"$SWARMCTL_BIN" operator issue op2 --out "$T/op2" --ca-dir "$CA2" >"$T/op2.out" 2>&1 ||
+"$SWARMCTL_BIN" operator issue op2 --out "$T/op2" --ca-dir "$CA2" --db "dbname=two" >"$T/op2.out" 2>&1 ||
     bail "operator certificate from the second CA: $(cat "$T/op2.out")"
 for i in 1 2; do
 	nginx_spawn "two-$i" "$T/two-$i.sock" "$T/tls2/server.crt" "$T/tls2/server.key" "$CA2" ||
 	    bail "nginx in front of instance $i did not start"
 	base=https://127.0.0.1:$SPAWNED_PORT
-	code=$(curl -sS --cacert "$CA2/ca.crt" --cert "$T/op2/op2.crt" --key "$T/op2/op2.key" \
+	code=$(curl -sS --cacert "$CA2/front-ca.crt" --cert "$T/op2/op2.crt" --key "$T/op2/op2.key" \
 	    --max-time 120 -H 'Content-Type: application/json' \
 	    --data-binary "{\"name\":\"two-$i\",\"address\":\"192.0.2.8$i\"}" \
 	    -o "$T/two-$i.json" -w '%{http_code}' "$base/swarm/enroll" 2>"$T/curl.err")
 	is "$code" 201 "instance $i enrols" || diag "$(cat "$T/two-$i.json" "$T/curl.err")"
-	ok "instance $i serves the one CA (ca_cert_pem is ca2/ca.crt)" \
+	ok "instance $i serves the one worker CA (ca_cert_pem is ca2/ca.crt)" \
 	    cmp -s <(jq -j .ca_cert_pem "$T/two-$i.json") "$CA2/ca.crt"
-	ok "instance $i signs with the one CA key" \
+	ok "instance $i signs with the one worker CA key" \
 	    openssl verify -CAfile "$CA2/ca.crt" <(jq -j .worker_cert_pem "$T/two-$i.json")
 done
 stop_pid "$pid1" TERM 30
@@ -128,7 +156,7 @@ is "$(tree_snapshot "$T/ca"; tree_snapshot "$T/ca2")" "$ca_before" "... nothing 
 is "$(top_listing)" "$top_before" "... nothing appeared beside CA_DIR"
 ok "... nothing appeared in /var/tmp" [ ! -e /var/tmp/swarmctl-escape-probe ]
 ok "... no /etc/x" [ ! -e /etc/x ]
-is "$(host_count)" 4 "... and no row was added"
+is "$(host_count)" 2 "... and no row was added (keeper, after-restart)"
 
 # ---- start-up sweep (crash recovery)
 swarmctl_stop

@@ -45,11 +45,12 @@ crl_number()
 	printf '%d\n' "$((16#${n#crlNumber=0x}))"
 }
 
-# crl_verify CERT — openssl's verdict on CERT against the CA and the CRL.
+# crl_verify CERT — openssl's verdict on CERT against the front-end CA
+# (operators' and the server's issuer) and its CRL.
 crl_verify()
 {
-	openssl verify -crl_check -CRLfile "$CA/crl.pem" -CAfile "$CA/ca.crt" \
-	    "$1" 2>&1
+	openssl verify -crl_check -CRLfile "$CA/front-crl.pem" \
+	    -CAfile "$CA/front-ca.crt" "$1" 2>&1
 }
 
 pg_start || bail "PostgreSQL did not start"
@@ -58,6 +59,17 @@ if ! swarmctl_migrate; then
 fi
 CA=$T/ca
 OPS=$T/operators
+
+# ---- nothing works before `swarmctl init`, and nothing but init makes a CA
+sc operator issue alice --out "$OPS" --ca-dir "$CA"
+is "$RC" 1 "operator issue before swarmctl init fails"
+like "$ERR" "swarmctl init" "... and says to run 'swarmctl init'"
+ok "... creating no CA directory" test ! -e "$CA"
+ok "... and no operator files" test ! -e "$OPS"
+sc init --ca-dir "$CA"
+is "$RC" 0 "swarmctl init succeeds" || diag "$ERR"
+ok "it creates the worker CA" test -s "$CA/ca.crt" -a -s "$CA/ca.key"
+ok "... and the front-end CA" test -s "$CA/front-ca.crt" -a -s "$CA/front-ca.key"
 
 # ---- usage errors
 sc operator issue alice --ca-dir "$CA"
@@ -74,7 +86,6 @@ printf 'correct horse\nsecond line is not part of it\n' >"$T/pw"
 sc operator issue alice --out "$OPS" --p12-password-file "$T/pw" \
     --ca-dir "$CA"
 is "$RC" 0 "operator issue alice succeeds" || diag "$ERR"
-ok "the CA was created in --ca-dir" test -s "$CA/ca.crt"
 for f in alice.crt alice.key alice.p12; do
 	ok "$f written" test -s "$OPS/$f"
 done
@@ -104,12 +115,14 @@ is "$(pubkey_of_p12 "$OPS/alice.p12" "file:$T/pw")" \
 is "$(openssl pkey -in "$OPS/alice.key" -pubout 2>/dev/null)" \
     "$(pubkey_of_crt "$OPS/alice.crt")" "alice.key belongs to alice.crt"
 
-ok "openssl verify -CAfile ca.crt accepts alice.crt" \
-    openssl verify -CAfile "$CA/ca.crt" "$OPS/alice.crt"
+ok "openssl verify -CAfile front-ca.crt accepts alice.crt" \
+    openssl verify -CAfile "$CA/front-ca.crt" "$OPS/alice.crt"
 ok "... for TLS client authentication" \
-    openssl verify -purpose sslclient -CAfile "$CA/ca.crt" "$OPS/alice.crt"
+    openssl verify -purpose sslclient -CAfile "$CA/front-ca.crt" "$OPS/alice.crt"
 fails "... and not for a TLS server" \
-    openssl verify -purpose sslserver -CAfile "$CA/ca.crt" "$OPS/alice.crt"
+    openssl verify -purpose sslserver -CAfile "$CA/front-ca.crt" "$OPS/alice.crt"
+fails "the worker CA (ca.crt) does not vouch for alice.crt" \
+    openssl verify -CAfile "$CA/ca.crt" "$OPS/alice.crt"
 subject=$(openssl x509 -in "$OPS/alice.crt" -noout -subject -nameopt RFC2253)
 is "$subject" "subject=CN=alice,OU=swarm-operator,O=DECNET" \
     "subject CN=alice, OU=swarm-operator, O=DECNET"
@@ -161,7 +174,7 @@ like "$OUT" "alice +$FP_ALICE +[0-9T:.-]+Z +valid" "it lists alice as valid"
 like "$OUT" "bob +$FP_BOB" "it lists bob"
 
 # ---- revoke by name
-ok "no CRL before the first revocation" test ! -e "$CA/crl.pem"
+ok "no CRL before the first revocation" test ! -e "$CA/front-crl.pem"
 sc operator revoke alice --ca-dir "$CA"
 is "$RC" 0 "operator revoke alice succeeds" || diag "$ERR"
 like "$OUT" "$FP_ALICE" "it prints what it revoked"
@@ -172,27 +185,27 @@ like "$OUT" "bob +$FP_BOB +[0-9T:.-]+Z +valid" "... and bob still valid"
 is "$(sql "SELECT reason FROM certificates WHERE fingerprint = '$FP_ALICE'")" \
     unspecified "the database has alice revoked"
 
-ok "CA_DIR/crl.pem was published" test -s "$CA/crl.pem"
-is "$(mode_of "$CA/crl.pem")" 644 "crl.pem is 0644"
-crl_check=$(openssl crl -in "$CA/crl.pem" -CAfile "$CA/ca.crt" -noout 2>&1)
-is "$crl_check" "verify OK" "openssl verifies the CRL's signature with ca.crt"
+ok "CA_DIR/front-crl.pem was published" test -s "$CA/front-crl.pem"
+is "$(mode_of "$CA/front-crl.pem")" 644 "front-crl.pem is 0644"
+crl_check=$(openssl crl -in "$CA/front-crl.pem" -CAfile "$CA/front-ca.crt" -noout 2>&1)
+is "$crl_check" "verify OK" "openssl verifies the CRL's signature with front-ca.crt"
 verdict=$(crl_verify "$OPS/alice.crt")
 isnt "$?" 0 "openssl verify -crl_check rejects alice.crt"
 like "$verdict" "certificate revoked" "... as 'certificate revoked'"
 ok "openssl verify -crl_check still accepts bob.crt" \
-    openssl verify -crl_check -CRLfile "$CA/crl.pem" -CAfile "$CA/ca.crt" \
+    openssl verify -crl_check -CRLfile "$CA/front-crl.pem" -CAfile "$CA/front-ca.crt" \
     "$OPS/bob.crt"
 
 # ---- revoke by fingerprint (any case)
-number_before=$(crl_number "$CA/crl.pem")
+number_before=$(crl_number "$CA/front-crl.pem")
 sc operator revoke "$(printf '%s' "$FP_BOB" | tr 'a-f' 'A-F')" --ca-dir "$CA"
 is "$RC" 0 "operator revoke by (upper-case) fingerprint succeeds" || diag "$ERR"
 like "$(crl_verify "$OPS/bob.crt")" "certificate revoked" \
     "bob.crt is revoked in the new CRL"
 like "$(crl_verify "$OPS/alice.crt")" "certificate revoked" \
     "... and alice.crt still is"
-ok "the CRL number grew ($number_before -> $(crl_number "$CA/crl.pem"))" \
-    test "$(crl_number "$CA/crl.pem")" -gt "$number_before"
+ok "the CRL number grew ($number_before -> $(crl_number "$CA/front-crl.pem"))" \
+    test "$(crl_number "$CA/front-crl.pem")" -gt "$number_before"
 
 # ---- revoke what is not there
 sc operator revoke nobody --ca-dir "$CA"
@@ -235,9 +248,11 @@ is "$RC" 0 "server-cert succeeds" || diag "$ERR"
 is "$(mode_of "$T/tls/server.crt")" 644 "server.crt is 0644"
 is "$(mode_of "$T/tls/server.key")" 600 "server.key is 0600"
 ok "openssl verify -purpose sslserver accepts server.crt" \
-    openssl verify -purpose sslserver -CAfile "$CA/ca.crt" "$T/tls/server.crt"
+    openssl verify -purpose sslserver -CAfile "$CA/front-ca.crt" "$T/tls/server.crt"
 fails "... but not as a TLS client certificate" \
-    openssl verify -purpose sslclient -CAfile "$CA/ca.crt" "$T/tls/server.crt"
+    openssl verify -purpose sslclient -CAfile "$CA/front-ca.crt" "$T/tls/server.crt"
+fails "the worker CA (ca.crt) does not vouch for server.crt" \
+    openssl verify -CAfile "$CA/ca.crt" "$T/tls/server.crt"
 sans=$(openssl x509 -in "$T/tls/server.crt" -noout -ext subjectAltName | tail -n +2)
 like "$sans" "IP Address:127\.0\.0\.1" "SAN IP 127.0.0.1"
 like "$sans" "IP Address:0:0:0:0:0:0:0:1" "SAN IP ::1"
@@ -256,18 +271,25 @@ is "$(ls -A "$T/tls" | LC_ALL=C sort | tr '\n' ' ')" "server.crt server.key " \
     "... leaving no temporary files"
 
 # ---- crl
-number_before=$(crl_number "$CA/crl.pem")
+number_before=$(crl_number "$CA/front-crl.pem")
 sc crl --ca-dir "$CA"
 is "$RC" 0 "swarmctl crl succeeds" || diag "$ERR"
-number_after=$(crl_number "$CA/crl.pem")
+number_after=$(crl_number "$CA/front-crl.pem")
 ok "it publishes a larger CRL number ($number_before -> $number_after)" \
     test "$number_after" -gt "$number_before"
-left=$(( $(date -d "$(openssl crl -in "$CA/crl.pem" -noout -nextupdate |
+like "$OUT" "published $CA/crl.pem .*published $CA/front-crl.pem" \
+    "... for both CAs: crl.pem (workers) and front-crl.pem (operators)"
+is "$(openssl crl -in "$CA/crl.pem" -CAfile "$CA/ca.crt" -noout 2>&1)" \
+    "verify OK" "crl.pem is signed by the worker CA"
+unlike "$(openssl crl -in "$CA/crl.pem" -noout -text)" \
+    "$(openssl x509 -in "$OPS/alice.crt" -noout -serial | cut -d= -f2)" \
+    "... and does not list alice (the front-end CA's)"
+left=$(( $(date -d "$(openssl crl -in "$CA/front-crl.pem" -noout -nextupdate |
     cut -d= -f2)" +%s) - $(date +%s) ))
 ok "nextUpdate is 7 days ahead by default ($left s)" \
     test "$left" -gt $((7 * 86400 - 120)) -a "$left" -le $((7 * 86400))
 sc crl --ca-dir "$CA" --next-update-days 2
-left=$(( $(date -d "$(openssl crl -in "$CA/crl.pem" -noout -nextupdate |
+left=$(( $(date -d "$(openssl crl -in "$CA/front-crl.pem" -noout -nextupdate |
     cut -d= -f2)" +%s) - $(date +%s) ))
 ok "--next-update-days 2 gives 2 days ($left s)" \
     test "$left" -gt $((2 * 86400 - 120)) -a "$left" -le $((2 * 86400))
@@ -275,12 +297,12 @@ like "$(crl_verify "$OPS/alice.crt")" "certificate revoked" \
     "the fresh CRL still revokes alice"
 
 # ---- --ca-dir defaults to $SWARMCTL_CA_DIR
-number_before=$(crl_number "$CA/crl.pem")
+number_before=$(crl_number "$CA/front-crl.pem")
 SWARMCTL_CA_DIR=$CA sc crl
 is "$RC" 0 "swarmctl crl without --ca-dir uses \$SWARMCTL_CA_DIR" ||
     diag "$ERR"
 ok "... and publishes there" \
-    test "$(crl_number "$CA/crl.pem")" -gt "$number_before"
+    test "$(crl_number "$CA/front-crl.pem")" -gt "$number_before"
 
 # ---- a database that was never migrated
 psql -X -q -d postgres -c 'CREATE DATABASE behind' >/dev/null

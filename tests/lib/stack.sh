@@ -408,6 +408,15 @@ swarmctl_migrate()
 	"$SWARMCTL_BIN" migrate "$@" >"$T/migrate.out" 2>&1
 }
 
+# swarmctl_init [CA_DIR] [init args...] — `swarmctl init`: create the
+# CAs in CA_DIR (default $T/ca) and record them in the database.
+swarmctl_init()
+{
+	local dir=${1:-$T/ca}
+	shift || true
+	"$SWARMCTL_BIN" init --ca-dir "$dir" "$@" >"$T/init.out" 2>&1
+}
+
 # swarmctl_spawn SOCKET LOG [serve args...] — start `swarmctl serve` in
 # the background; sets SPAWNED_PID.  SIGINT is reset to its default:
 # a non-interactive shell starts background jobs with SIGINT ignored, and
@@ -484,8 +493,8 @@ swarmctl_stop()
 # ------------------------------------------------------------ TLS
 
 # tls_make_server_cert CA_DIR OUT_DIR — a server certificate for
-# 127.0.0.1/localhost issued by the service's own CA, as the operator
-# would do it: OUT_DIR/server.crt and OUT_DIR/server.key (0600).
+# 127.0.0.1/localhost issued by the service's front-end CA, as the
+# operator would do it: OUT_DIR/server.crt and OUT_DIR/server.key (0600).
 tls_make_server_cert()
 {
 	local ca=$1 out=$2
@@ -504,8 +513,8 @@ tls_make_server_cert()
 		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		    -nodes -keyout "$out/server.key" -subj "/CN=localhost" \
 		    -out "$out/server.csr" &&
-		openssl x509 -req -in "$out/server.csr" -CA "$ca/ca.crt" \
-		    -CAkey "$ca/ca.key" -set_serial "0x$(openssl rand -hex 15)" \
+		openssl x509 -req -in "$out/server.csr" -CA "$ca/front-ca.crt" \
+		    -CAkey "$ca/front-ca.key" -set_serial "0x$(openssl rand -hex 15)" \
 		    -days 30 -sha256 -extfile "$out/ext.cnf" -out "$out/server.crt"
 	) >"$out/openssl.log" 2>&1 || {
 		not_ok "server certificate issued by the service CA" "$(cat "$out/openssl.log")"
@@ -535,7 +544,7 @@ nginx_write_conf()
 	    -e "s|/etc/swarmctl/tls/server\.crt|$crt|" \
 	    -e "s|/etc/swarmctl/tls/server\.key|$key|" \
 	    -e "s|unix:/run/swarmctl/swarmctl\.sock|unix:$sock|" \
-	    -e "s|/var/lib/swarmctl/ca|$ca|" \
+	    -e "s|/var/lib/swarmctl/ca/|$ca/|" \
 	    -e "s|rate=20r/m;|rate=$rate;|" \
 	    -e "s|burst=5 nodelay;|burst=$burst nodelay;|" \
 	    "$TOP_SRCDIR/nginx/swarmctl.conf" >"$conf"
@@ -545,8 +554,8 @@ nginx_write_conf()
 	grep -q "ssl_certificate $crt;" "$conf" &&
 	grep -q "ssl_certificate_key $key;" "$conf" &&
 	grep -q "server unix:$sock;" "$conf" &&
-	grep -q "ssl_client_certificate $ca/ca.crt;" "$conf" &&
-	grep -q "ssl_crl $ca/crl.pem;" "$conf" &&
+	grep -q "ssl_client_certificate $ca/front-ca.crt;" "$conf" &&
+	grep -q "ssl_crl $ca/front-crl.pem;" "$conf" &&
 	grep -q "rate=$rate;" "$conf" &&
 	grep -q "burst=$burst nodelay;" "$conf" || {
 		not_ok "nginx/swarmctl.conf has the substitutable defaults"
@@ -689,8 +698,14 @@ stack_up()
 		not_ok "swarmctl migrate" "$(cat "$T/migrate.out")"
 		return 1
 	fi
+	if [ ! -s "$T/ca/ca.crt" ] && ! swarmctl_init "$T/ca"; then
+		not_ok "swarmctl init" "$(cat "$T/init.out")"
+		return 1
+	fi
 	swarmctl_start "$@" || return 1
-	CACERT=$T/ca/ca.crt
+	# What clients of the front end trust: nginx's server certificate is
+	# the front-end CA's (the worker CA is $T/ca/ca.crt).
+	CACERT=$T/ca/front-ca.crt
 	export CACERT
 	operator_issue test-operator || return 1
 	OPERATOR_CRT=$T/operators/test-operator.crt

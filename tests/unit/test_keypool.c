@@ -1,7 +1,8 @@
 /*
  * The worker key pool (--key-pool): it fills up in the background,
  * enrollment takes its keys (each once), certificates issued from pooled
- * keys are sound, other key types bypass it, and stopping it frees
+ * keys are sound, other key types bypass it, a worker refused for the
+ * wrong CA takes no key from it, and stopping it frees
  * everything (the sanitizer build checks the "frees").
  */
 #include "config.h"
@@ -65,7 +66,8 @@ main(void)
 {
 	struct sc_error err = { SC_OK, "" };
 	struct pki_issued a, b, c;
-	struct pki_ca *ca = NULL;
+	struct pki_ca *ca = NULL, *front = NULL;
+	bool created[PKI_NCA_ROLES];
 	char dir[] = "/var/tmp/swarmctl-keypool.XXXXXX";
 	char cmd[128];
 	int i;
@@ -74,8 +76,9 @@ main(void)
 	memset(&b, 0, sizeof(b));
 	memset(&c, 0, sizeof(c));
 	if (mkdtemp(dir) == NULL || pki_init(&err) != SC_OK ||
-	    pki_ca_ensure(dir, PKI_KEY_ECDSA_P256, &err) != SC_OK ||
-	    pki_ca_load(dir, &ca, &err) != SC_OK) {
+	    pki_ca_init(dir, PKI_KEY_ECDSA_P256, created, &err) != SC_OK ||
+	    pki_ca_load(dir, PKI_CA_WORKER, &ca, &err) != SC_OK ||
+	    pki_ca_load(dir, PKI_CA_FRONT, &front, &err) != SC_OK) {
 		printf("Bail out! CA set-up: %s\n", err.msg);
 		return 1;
 	}
@@ -98,6 +101,22 @@ main(void)
 	ok(strcmp(a.fingerprint, b.fingerprint) != 0, "distinct certificates");
 
 	ok(wait_ready(1, 60), "the pool refills");
+	/* The wrong CA is refused before a pooled key is taken. */
+	{
+		struct pki_issued x;
+		size_t ready = pki_keypool_ready();
+
+		memset(&x, 0x5a, sizeof(x));
+		sc_error_clear(&err);
+		is_int(pki_issue_worker(front, "wrong-ca", NULL, 0,
+		    PKI_KEY_RSA3072, &x, &err), SC_INTERNAL,
+		    "a worker from the front CA is refused");
+		ok(x.cert_pem == NULL && x.key_pem == NULL,
+		    "... handing out nothing");
+		/* (It may refill meanwhile, never drop.) */
+		ok(pki_keypool_ready() >= ready,
+		    "... and leaving the pool's keys alone");
+	}
 	is_int(issue(ca, "other-type", PKI_KEY_ECDSA_P256, &c), SC_OK,
 	    "another key type is issued");
 	ok(pki_keypool_ready() >= 1, "... without touching the pool");
@@ -126,6 +145,7 @@ main(void)
 	pki_issued_clear(&b);
 	pki_issued_clear(&c);
 	pki_ca_free(ca);
+	pki_ca_free(front);
 	pki_deinit();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -1,7 +1,9 @@
 /*
- * Unit tests for src/pki/pki.c: the CA (files, modes, profile, idempotence,
- * interrupted creation, several processes creating it at once, loading and
- * its failures) and worker certificates (profile, SANs, serials, keys,
+ * Unit tests for src/pki/pki.c: the two CAs, worker and front (files,
+ * modes, profiles, two distinct roots, idempotence, interrupted creation,
+ * several processes creating them at once, loading with and without the
+ * key and its failures, issuing refused with the wrong role's CA or a CA
+ * without its key) and worker certificates (profile, SANs, serials, keys,
  * every key type, concurrent issuing from threads).  Certificates are
  * parsed back with GnuTLS and checked field by field.
  */
@@ -36,6 +38,22 @@
 
 #define DAY	(24L * 60 * 60)
 #define SLACK	30L	/* seconds of clock tolerance in validity checks */
+
+#define WORKER_CA_DN	"CN=DECNET SWARM Root CA,O=DECNET"
+#define FRONT_CA_DN	"CN=DECNET SWARM Front-end CA,O=DECNET"
+
+/* Each CA's files, spelled out here rather than asked of pki.c. */
+static const struct {
+	enum pki_ca_role	 role;
+	const char		*name, *crt, *key, *crt_tmp, *key_tmp, *crl;
+	const char		*dn;
+} roles[PKI_NCA_ROLES] = {
+	{ PKI_CA_WORKER, "worker", "ca.crt", "ca.key", ".ca.crt.tmp",
+	    ".ca.key.tmp", "crl.pem", WORKER_CA_DN },
+	{ PKI_CA_FRONT, "front", "front-ca.crt", "front-ca.key",
+	    ".front-ca.crt.tmp", ".front-ca.key.tmp", "front-crl.pem",
+	    FRONT_CA_DN },
+};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -217,7 +235,7 @@ serial_ok(gnutls_x509_crt_t crt, const unsigned char *want)
 
 /* The CA profile of CONTRACT.md "Certificates", field by field. */
 static void
-check_ca_profile(gnutls_x509_crt_t ca, gnutls_pk_algorithm_t pk,
+check_ca_profile(gnutls_x509_crt_t ca, const char *dn, gnutls_pk_algorithm_t pk,
     unsigned int bits, gnutls_sign_algorithm_t sign, const char *what)
 {
 	unsigned int crit = 99, ca_flag = 99, usage = 0, got_bits = 0;
@@ -226,14 +244,12 @@ check_ca_profile(gnutls_x509_crt_t ca, gnutls_pk_algorithm_t pk,
 	size_t skilen = sizeof(ski), akilen = sizeof(aki);
 	time_t now = time(NULL), start, end;
 
-	ok(ca != NULL, "%s: ca.crt parses", what);
+	ok(ca != NULL, "%s: certificate parses", what);
 	if (ca == NULL)
 		return;
 	is_int(gnutls_x509_crt_get_version(ca), 3, "%s: version 3", what);
-	is_str(dn_of(ca, 0), "CN=DECNET SWARM Root CA,O=DECNET",
-	    "%s: subject", what);
-	is_str(dn_of(ca, 1), "CN=DECNET SWARM Root CA,O=DECNET",
-	    "%s: issuer = subject", what);
+	is_str(dn_of(ca, 0), dn, "%s: subject", what);
+	is_str(dn_of(ca, 1), dn, "%s: issuer = subject", what);
 	r = gnutls_x509_crt_get_basic_constraints(ca, &crit, &ca_flag,
 	    &pathlen);
 	is_int(r, 1, "%s: basicConstraints says CA", what);
@@ -267,24 +283,47 @@ check_ca_profile(gnutls_x509_crt_t ca, gnutls_pk_algorithm_t pk,
 	ok(tu_crt_verifies(ca, ca), "%s: self-signature verifies", what);
 }
 
+/* Both CAs' files and modes. */
 static void
 check_ca_files(const char *ca_dir, const char *what)
 {
 	char *key;
+	size_t i;
 
 	is_int(mode_of(ca_dir, "."), 0700, "%s: CA_DIR is 0700", what);
-	is_int(mode_of(ca_dir, "ca.key"), 0600, "%s: ca.key is 0600", what);
-	is_int(mode_of(ca_dir, "ca.crt"), 0644, "%s: ca.crt is 0644", what);
 	is_int(mode_of(ca_dir, "workers"), 0700, "%s: workers is 0700", what);
-	key = slurp(ca_dir, "ca.key", NULL);
-	ok(starts_with(key, "-----BEGIN PRIVATE KEY-----\n"),
-	    "%s: ca.key is PKCS#8 PEM", what);
-	ok(!exists(ca_dir, ".ca.key.tmp") && !exists(ca_dir, ".ca.crt.tmp"),
-	    "%s: no temporary files left", what);
-	if (key != NULL) {
-		memset(key, 0, strlen(key));
-		free(key);
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		is_int(mode_of(ca_dir, roles[i].key), 0600, "%s: %s is 0600",
+		    what, roles[i].key);
+		is_int(mode_of(ca_dir, roles[i].crt), 0644, "%s: %s is 0644",
+		    what, roles[i].crt);
+		key = slurp(ca_dir, roles[i].key, NULL);
+		ok(starts_with(key, "-----BEGIN PRIVATE KEY-----\n"),
+		    "%s: %s is PKCS#8 PEM", what, roles[i].key);
+		ok(!exists(ca_dir, roles[i].key_tmp) &&
+		    !exists(ca_dir, roles[i].crt_tmp),
+		    "%s: no temporary files of the %s CA left", what,
+		    roles[i].name);
+		if (key != NULL) {
+			memset(key, 0, strlen(key));
+			free(key);
+		}
 	}
+}
+
+/* The SHA-256 key id of a certificate's public key ("" if none). */
+static void
+crt_key_id_hex(gnutls_x509_crt_t crt, char out[65])
+{
+	unsigned char id[32];
+	size_t len = sizeof(id), i;
+
+	out[0] = '\0';
+	if (crt == NULL || gnutls_x509_crt_get_key_id(crt,
+	    GNUTLS_KEYID_USE_SHA256, id, &len) < 0 || len != sizeof(id))
+		return;
+	for (i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
 static void
@@ -326,59 +365,142 @@ test_key_type_names(void)
 	    "default worker key RSA-2048");
 }
 
-/* A CA in CA_DIR; returns the scratch dir to remove. */
+/* Both CAs in CA_DIR; returns the scratch dir to remove. */
 static char *
 make_ca(char *ca_dir, size_t size, enum pki_key_type type)
 {
 	struct sc_error err;
+	bool created[PKI_NCA_ROLES] = { false, false };
 	char *top;
 
 	top = scratch(ca_dir, size);
 	sc_error_clear(&err);
-	is_int(pki_ca_ensure(ca_dir, type, &err), SC_OK, "create %s CA (%s)",
-	    pki_key_type_name(type), err.msg);
+	is_int(pki_ca_init(ca_dir, type, created, &err), SC_OK,
+	    "create %s CAs (%s)", pki_key_type_name(type), err.msg);
+	ok(created[PKI_CA_WORKER] && created[PKI_CA_FRONT],
+	    "both CAs reported created");
 	return top;
+}
+
+/* Load role's CA with its key, asserting success. */
+static struct pki_ca *
+load_role(const char *ca_dir, enum pki_ca_role role)
+{
+	struct pki_ca *ca = NULL;
+	struct sc_error err;
+
+	sc_error_clear(&err);
+	is_int(pki_ca_load(ca_dir, role, &ca, &err), SC_OK, "load %s CA (%s)",
+	    pki_ca_role_name(role), err.msg);
+	return ca;
 }
 
 static void
 test_ca_ecdsa(void)
 {
-	char ca_dir[PATH_MAX], *top, *crt1, *crt2, *key1, *key2;
+	char ca_dir[PATH_MAX], fp[65], kid[PKI_NCA_ROLES][65], *top;
+	char *crt1[PKI_NCA_ROLES], *crt2[PKI_NCA_ROLES];
+	char *key1[PKI_NCA_ROLES], *key2[PKI_NCA_ROLES];
 	struct pki_ca *ca = NULL;
 	struct sc_error err;
-	gnutls_x509_crt_t crt;
+	gnutls_x509_crt_t crt[PKI_NCA_ROLES];
+	bool created[PKI_NCA_ROLES] = { true, true };
+	size_t i;
 
 	top = make_ca(ca_dir, sizeof(ca_dir), PKI_KEY_ECDSA_P256);
-	check_ca_files(ca_dir, "P-256 CA");
-	crt = crt_from_file(ca_dir, "ca.crt");
-	check_ca_profile(crt, GNUTLS_PK_ECDSA, 256, GNUTLS_SIGN_ECDSA_SHA256,
-	    "P-256 CA");
+	check_ca_files(ca_dir, "P-256 CAs");
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		char what[64];
 
-	/* A second ensure, even asking for another type, changes nothing. */
-	crt1 = slurp(ca_dir, "ca.crt", NULL);
-	key1 = slurp(ca_dir, "ca.key", NULL);
-	sc_error_clear(&err);
-	is_int(pki_ca_ensure(ca_dir, PKI_KEY_RSA2048, &err), SC_OK,
-	    "second ensure succeeds");
-	crt2 = slurp(ca_dir, "ca.crt", NULL);
-	key2 = slurp(ca_dir, "ca.key", NULL);
-	ok(crt1 && crt2 && strcmp(crt1, crt2) == 0, "ca.crt unchanged");
-	ok(key1 && key2 && strcmp(key1, key2) == 0, "ca.key unchanged");
+		snprintf(what, sizeof(what), "P-256 %s CA", roles[i].name);
+		crt[i] = crt_from_file(ca_dir, roles[i].crt);
+		check_ca_profile(crt[i], roles[i].dn, GNUTLS_PK_ECDSA, 256,
+		    GNUTLS_SIGN_ECDSA_SHA256, what);
+		crt_key_id_hex(crt[i], kid[i]);
+	}
 
+	/* Two roots: neither key, subject nor signature is shared. */
+	ok(kid[0][0] != '\0' && strcmp(kid[0], kid[1]) != 0,
+	    "the two CAs have different keys");
+	/* (dn_of returns one static buffer per kind: issuer vs subject.) */
+	ok(crt[0] != NULL && crt[1] != NULL &&
+	    strcmp(dn_of(crt[0], 0), dn_of(crt[1], 1)) != 0,
+	    "the two CAs have different subjects");
+	ok(crt[0] != NULL && crt[1] != NULL &&
+	    !tu_crt_verifies(crt[0], crt[1]) &&
+	    !tu_crt_verifies(crt[1], crt[0]),
+	    "neither CA certificate verifies against the other");
+
+	/* A second init, even asking for another type, changes nothing. */
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		crt1[i] = slurp(ca_dir, roles[i].crt, NULL);
+		key1[i] = slurp(ca_dir, roles[i].key, NULL);
+	}
 	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_OK, "load CA (%s)", err.msg);
-	ok(ca != NULL, "load returns a CA");
-	if (ca != NULL)
-		is_str(pki_ca_cert_pem(ca), crt1, "cert PEM is ca.crt");
-	pki_ca_free(ca);
+	is_int(pki_ca_init(ca_dir, PKI_KEY_RSA2048, created, &err), SC_OK,
+	    "second init succeeds");
+	ok(!created[PKI_CA_WORKER] && !created[PKI_CA_FRONT],
+	    "second init creates neither CA");
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		crt2[i] = slurp(ca_dir, roles[i].crt, NULL);
+		key2[i] = slurp(ca_dir, roles[i].key, NULL);
+		ok(crt1[i] && crt2[i] && strcmp(crt1[i], crt2[i]) == 0,
+		    "%s unchanged", roles[i].crt);
+		ok(key1[i] && key2[i] && strcmp(key1[i], key2[i]) == 0,
+		    "%s unchanged", roles[i].key);
+	}
+
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		ca = load_role(ca_dir, roles[i].role);
+		ok(ca != NULL, "load returns the %s CA", roles[i].name);
+		if (ca == NULL)
+			continue;
+		is_int(pki_ca_role(ca), roles[i].role, "%s CA: its role",
+		    roles[i].name);
+		is_str(pki_ca_cert_pem(ca), crt1[i], "%s CA: cert PEM is %s",
+		    roles[i].name, roles[i].crt);
+		fp[0] = '\0';
+		if (crt[i] != NULL)
+			der_sha256_hex(crt[i], fp);
+		is_str(pki_ca_fingerprint(ca), fp, "%s CA: fingerprint is the "
+		    "SHA-256 of the DER", roles[i].name);
+		is_str(pki_ca_subject(ca), roles[i].dn, "%s CA: subject",
+		    roles[i].name);
+		pki_ca_free(ca);
+
+		/* The certificate alone: same identity. */
+		ca = NULL;
+		sc_error_clear(&err);
+		is_int(pki_ca_load_cert(ca_dir, roles[i].role, &ca, &err),
+		    SC_OK, "load the %s CA certificate alone (%s)",
+		    roles[i].name, err.msg);
+		ok(ca != NULL && pki_ca_role(ca) == roles[i].role &&
+		    strcmp(pki_ca_fingerprint(ca), fp) == 0 &&
+		    strcmp(pki_ca_subject(ca), roles[i].dn) == 0 &&
+		    strcmp(pki_ca_cert_pem(ca), crt1[i]) == 0,
+		    "%s CA certificate alone: same role, fingerprint, "
+		    "subject, PEM", roles[i].name);
+		pki_ca_free(ca);
+		ca = NULL;
+
+		/* (Role numbers in the messages: see test_key_type_names.) */
+		is_str(pki_ca_role_name(roles[i].role), roles[i].name,
+		    "pki_ca_role_name(%zu)", i);
+		is_str(pki_ca_cert_file(roles[i].role), roles[i].crt,
+		    "pki_ca_cert_file(%zu)", i);
+		is_str(pki_ca_crl_file(roles[i].role), roles[i].crl,
+		    "pki_ca_crl_file(%zu)", i);
+	}
 	pki_ca_free(NULL);
 
-	free(crt1);
-	free(crt2);
-	free(key1);
-	free(key2);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		free(crt1[i]);
+		free(crt2[i]);
+		free(key1[i]);
+		free(key2[i]);
+		if (crt[i] != NULL)
+			gnutls_x509_crt_deinit(crt[i]);
+	}
 	tu_rm_rf(top);
 	free(top);
 }
@@ -397,100 +519,138 @@ write_text(const char *dir, const char *name, const char *text, mode_t mode)
 		close(fd);
 }
 
+/* One CA's interrupted creation, missing key, foreign key, corruption. */
 static void
-test_ca_recovery(void)
+test_ca_recovery_role(size_t r)
 {
-	char ca_dir[PATH_MAX], other[PATH_MAX], path[PATH_MAX + 64], *top;
-	char *top2;
-	char *crt1, *crt2, *key;
+	const size_t o = 1 - r;		/* the other CA */
+	char ca_dir[PATH_MAX], other[PATH_MAX], path[PATH_MAX + 64];
+	char *top, *top2, *crt1, *crt2, *key, *ocrt1, *ocrt2, *okey1, *okey2;
+	bool created[PKI_NCA_ROLES];
 	struct pki_ca *ca = NULL;
 	struct sc_error err;
 
-	/* ca.key without ca.crt: an interrupted creation, redone. */
+	/* A key without its certificate: an interrupted creation, redone. */
 	top = scratch(ca_dir, sizeof(ca_dir));
 	is_int(mkdir(ca_dir, 0700), 0, "mkdir CA_DIR");
-	write_text(ca_dir, "ca.key", "stale half-created key\n", 0600);
-	write_text(ca_dir, ".ca.key.tmp", "leftover temp\n", 0600);
+	write_text(ca_dir, roles[r].key, "stale half-created key\n", 0600);
+	write_text(ca_dir, roles[r].key_tmp, "leftover temp\n", 0600);
 	sc_error_clear(&err);
-	is_int(pki_ca_ensure(ca_dir, PKI_KEY_ECDSA_P256, &err), SC_OK,
-	    "ensure after an interrupted creation (%s)", err.msg);
-	key = slurp(ca_dir, "ca.key", NULL);
+	is_int(pki_ca_init(ca_dir, PKI_KEY_ECDSA_P256, created, &err), SC_OK,
+	    "%s: init after an interrupted creation (%s)", roles[r].name,
+	    err.msg);
+	ok(created[r], "%s: reported created", roles[r].name);
+	key = slurp(ca_dir, roles[r].key, NULL);
 	ok(starts_with(key, "-----BEGIN PRIVATE KEY-----"),
-	    "stale ca.key replaced by a real key");
+	    "%s: stale %s replaced by a real key", roles[r].name,
+	    roles[r].key);
 	free(key);
-	ok(exists(ca_dir, "ca.crt"), "ca.crt created");
-	ok(!exists(ca_dir, ".ca.key.tmp"), "leftover temp removed");
-	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_OK,
-	    "recreated CA loads (%s)", err.msg);
+	ok(exists(ca_dir, roles[r].crt), "%s: %s created", roles[r].name,
+	    roles[r].crt);
+	ok(!exists(ca_dir, roles[r].key_tmp), "%s: leftover temp removed",
+	    roles[r].name);
+	ca = load_role(ca_dir, roles[r].role);
 	pki_ca_free(ca);
 	ca = NULL;
 
-	/* ca.crt without ca.key: not ours to replace. */
-	snprintf(path, sizeof(path), "%s/ca.key", ca_dir);
-	crt1 = slurp(ca_dir, "ca.crt", NULL);
+	/* Only this CA missing: it alone is created, the other kept. */
+	ocrt1 = slurp(ca_dir, roles[o].crt, NULL);
+	okey1 = slurp(ca_dir, roles[o].key, NULL);
+	crt1 = slurp(ca_dir, roles[r].crt, NULL);
+	snprintf(path, sizeof(path), "%s/%s", ca_dir, roles[r].crt);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", ca_dir, roles[r].key);
 	(void)unlink(path);
 	sc_error_clear(&err);
-	is_int(pki_ca_ensure(ca_dir, PKI_KEY_ECDSA_P256, &err),
-	    SC_CA_UNAVAILABLE, "ca.crt without ca.key is refused");
-	ok(strstr(err.msg, "ca.key") != NULL, "error names ca.key: %s",
+	is_int(pki_ca_init(ca_dir, PKI_KEY_ECDSA_P256, created, &err), SC_OK,
+	    "%s: init with only this CA missing (%s)", roles[r].name,
 	    err.msg);
-	crt2 = slurp(ca_dir, "ca.crt", NULL);
-	ok(crt1 && crt2 && strcmp(crt1, crt2) == 0, "ca.crt left alone");
-	ok(!exists(ca_dir, "ca.key"), "no key invented");
-	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_CA_UNAVAILABLE,
-	    "load without ca.key fails");
-	ok(ca == NULL && strstr(err.msg, ca_dir) != NULL,
-	    "error names the path: %s", err.msg);
+	ok(created[r] && !created[o], "%s: only it is reported created",
+	    roles[r].name);
+	crt2 = slurp(ca_dir, roles[r].crt, NULL);
+	ok(crt1 && crt2 && strcmp(crt1, crt2) != 0, "%s: a new %s",
+	    roles[r].name, roles[r].crt);
+	ocrt2 = slurp(ca_dir, roles[o].crt, NULL);
+	okey2 = slurp(ca_dir, roles[o].key, NULL);
+	ok(ocrt1 && ocrt2 && strcmp(ocrt1, ocrt2) == 0 && okey1 && okey2 &&
+	    strcmp(okey1, okey2) == 0, "%s: the %s CA left alone",
+	    roles[r].name, roles[o].name);
+	free(crt1);
+	free(crt2);
+	free(ocrt1);
+	free(ocrt2);
+	free(okey1);
+	free(okey2);
 
-	/* A key from another CA. */
-	top2 = make_ca(other, sizeof(other), PKI_KEY_ECDSA_P256);
-	key = slurp(other, "ca.key", NULL);
-	write_text(ca_dir, "ca.key", key != NULL ? key : "", 0600);
+	/* A certificate without its key: not ours to replace. */
+	snprintf(path, sizeof(path), "%s/%s", ca_dir, roles[r].key);
+	crt1 = slurp(ca_dir, roles[r].crt, NULL);
+	(void)unlink(path);
+	sc_error_clear(&err);
+	is_int(pki_ca_init(ca_dir, PKI_KEY_ECDSA_P256, created, &err),
+	    SC_CA_UNAVAILABLE, "%s: %s without %s is refused", roles[r].name,
+	    roles[r].crt, roles[r].key);
+	ok(strstr(err.msg, roles[r].key) != NULL, "%s: error names %s: %s",
+	    roles[r].name, roles[r].key, err.msg);
+	ok(!created[r], "%s: not reported created", roles[r].name);
+	crt2 = slurp(ca_dir, roles[r].crt, NULL);
+	ok(crt1 && crt2 && strcmp(crt1, crt2) == 0, "%s: %s left alone",
+	    roles[r].name, roles[r].crt);
+	ok(!exists(ca_dir, roles[r].key), "%s: no key invented",
+	    roles[r].name);
+	sc_error_clear(&err);
+	is_int(pki_ca_load(ca_dir, roles[r].role, &ca, &err),
+	    SC_CA_UNAVAILABLE, "%s: load without %s fails", roles[r].name,
+	    roles[r].key);
+	ok(ca == NULL && strstr(err.msg, ca_dir) != NULL,
+	    "%s: error names the path: %s", roles[r].name, err.msg);
+	sc_error_clear(&err);
+	is_int(pki_ca_load_cert(ca_dir, roles[r].role, &ca, &err), SC_OK,
+	    "%s: the certificate alone still loads (%s)", roles[r].name,
+	    err.msg);
+	pki_ca_free(ca);
+	ca = NULL;
+	ca = load_role(ca_dir, roles[o].role);
+	pki_ca_free(ca);
+	ca = NULL;
+
+	/* The other CA's key, from the same directory. */
+	key = slurp(ca_dir, roles[o].key, NULL);
+	write_text(ca_dir, roles[r].key, key != NULL ? key : "", 0600);
 	free(key);
 	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_CA_UNAVAILABLE,
-	    "load with another CA's key fails");
-	ok(strstr(err.msg, "does not belong") != NULL, "says why: %s",
-	    err.msg);
+	is_int(pki_ca_load(ca_dir, roles[r].role, &ca, &err),
+	    SC_CA_UNAVAILABLE, "%s: load with the %s CA's key fails",
+	    roles[r].name, roles[o].name);
+	ok(strstr(err.msg, "does not belong") != NULL, "%s: says why: %s",
+	    roles[r].name, err.msg);
+
+	/* The same role's key from another CA_DIR. */
+	top2 = make_ca(other, sizeof(other), PKI_KEY_ECDSA_P256);
+	key = slurp(other, roles[r].key, NULL);
+	write_text(ca_dir, roles[r].key, key != NULL ? key : "", 0600);
+	free(key);
+	sc_error_clear(&err);
+	is_int(pki_ca_load(ca_dir, roles[r].role, &ca, &err),
+	    SC_CA_UNAVAILABLE, "%s: load with another %s CA's key fails",
+	    roles[r].name, roles[r].name);
+	ok(strstr(err.msg, "does not belong") != NULL, "%s: says why: %s",
+	    roles[r].name, err.msg);
 
 	/* Garbage certificate. */
-	write_text(other, "ca.crt", "-----BEGIN CERTIFICATE-----\nAAAA\n"
+	write_text(other, roles[r].crt, "-----BEGIN CERTIFICATE-----\nAAAA\n"
 	    "-----END CERTIFICATE-----\n", 0644);
 	sc_error_clear(&err);
-	is_int(pki_ca_load(other, &ca, &err), SC_CA_UNAVAILABLE,
-	    "load with a corrupt ca.crt fails");
-	ok(strstr(err.msg, "ca.crt") != NULL, "error names ca.crt: %s",
-	    err.msg);
-
-	/* No CA at all. */
-	snprintf(path, sizeof(path), "%s/nonexistent", top);
+	is_int(pki_ca_load(other, roles[r].role, &ca, &err),
+	    SC_CA_UNAVAILABLE, "%s: load with a corrupt %s fails",
+	    roles[r].name, roles[r].crt);
+	ok(strstr(err.msg, roles[r].crt) != NULL, "%s: error names %s: %s",
+	    roles[r].name, roles[r].crt, err.msg);
 	sc_error_clear(&err);
-	is_int(pki_ca_load(path, &ca, &err), SC_CA_UNAVAILABLE,
-	    "load from a missing directory fails");
-	ok(ca == NULL, "no CA returned");
-
-	/* Group/other bits on an existing CA_DIR: kept (warned about). */
-	snprintf(path, sizeof(path), "%s/loose", top);
-	is_int(mkdir(path, 0755), 0, "mkdir a 0755 CA_DIR");
-	(void)chmod(path, 0755);
-	sc_error_clear(&err);
-	is_int(pki_ca_ensure(path, PKI_KEY_ECDSA_P256, &err), SC_OK,
-	    "ensure in an existing 0755 directory");
-	is_int(mode_of(path, "."), 0755, "its mode is left alone");
-	is_int(mode_of(path, "ca.key"), 0600, "ca.key still 0600");
-
-	/* Nested, missing parents. */
-	snprintf(path, sizeof(path), "%s/a/b/ca/", top);
-	sc_error_clear(&err);
-	is_int(pki_ca_ensure(path, PKI_KEY_ECDSA_P256, &err), SC_OK,
-	    "ensure creates missing parents (%s)", err.msg);
-	is_int(mode_of(path, "."), 0700, "nested CA_DIR is 0700");
-
-	sc_error_clear(&err);
-	is_int(pki_ca_ensure(path, (enum pki_key_type)99, &err), SC_INTERNAL,
-	    "unknown key type refused");
+	is_int(pki_ca_load_cert(other, roles[r].role, &ca, &err),
+	    SC_CA_UNAVAILABLE, "%s: so does loading the certificate alone",
+	    roles[r].name);
+	ok(ca == NULL, "%s: no CA returned", roles[r].name);
 
 	free(crt1);
 	free(crt2);
@@ -500,18 +660,99 @@ test_ca_recovery(void)
 	free(top2);
 }
 
+static void
+test_ca_recovery(void)
+{
+	char ca_dir[PATH_MAX], path[PATH_MAX + 64], *top;
+	bool created[PKI_NCA_ROLES] = { true, true };
+	struct pki_ca *ca = NULL;
+	struct sc_error err;
+	size_t i;
+
+	test_ca_recovery_role(PKI_CA_WORKER);
+	test_ca_recovery_role(PKI_CA_FRONT);
+
+	/* No CA at all: an empty CA_DIR, then a missing one. */
+	top = scratch(ca_dir, sizeof(ca_dir));
+	is_int(mkdir(ca_dir, 0700), 0, "mkdir an empty CA_DIR");
+	for (i = 0; i < PKI_NCA_ROLES; i++) {
+		sc_error_clear(&err);
+		is_int(pki_ca_load(ca_dir, roles[i].role, &ca, &err),
+		    SC_CA_UNAVAILABLE, "%s: load from an empty directory "
+		    "fails", roles[i].name);
+		ok(ca == NULL && strstr(err.msg, "swarmctl init") != NULL,
+		    "%s: no CA, and the error says to run swarmctl init: %s",
+		    roles[i].name, err.msg);
+		sc_error_clear(&err);
+		is_int(pki_ca_load_cert(ca_dir, roles[i].role, &ca, &err),
+		    SC_CA_UNAVAILABLE, "%s: certificate alone from an empty "
+		    "directory fails", roles[i].name);
+		ok(ca == NULL && strstr(err.msg, "swarmctl init") != NULL,
+		    "%s: ... saying to run swarmctl init", roles[i].name);
+	}
+	ok(!exists(ca_dir, roles[0].crt) && !exists(ca_dir, roles[1].crt) &&
+	    !exists(ca_dir, "workers"), "loading creates nothing");
+	snprintf(path, sizeof(path), "%s/nonexistent", top);
+	sc_error_clear(&err);
+	is_int(pki_ca_load(path, PKI_CA_WORKER, &ca, &err), SC_CA_UNAVAILABLE,
+	    "load from a missing directory fails");
+	ok(ca == NULL && strstr(err.msg, "swarmctl init") != NULL,
+	    "no CA returned, swarmctl init suggested");
+	ok(!exists(path, "."), "loading did not create the directory");
+
+	/* Group/other bits on an existing CA_DIR: kept (warned about). */
+	snprintf(path, sizeof(path), "%s/loose", top);
+	is_int(mkdir(path, 0755), 0, "mkdir a 0755 CA_DIR");
+	(void)chmod(path, 0755);
+	sc_error_clear(&err);
+	is_int(pki_ca_init(path, PKI_KEY_ECDSA_P256, created, &err), SC_OK,
+	    "init in an existing 0755 directory");
+	is_int(mode_of(path, "."), 0755, "its mode is left alone");
+	is_int(mode_of(path, "ca.key"), 0600, "ca.key still 0600");
+	is_int(mode_of(path, "front-ca.key"), 0600, "front-ca.key still 0600");
+
+	/* Nested, missing parents. */
+	snprintf(path, sizeof(path), "%s/a/b/ca/", top);
+	sc_error_clear(&err);
+	is_int(pki_ca_init(path, PKI_KEY_ECDSA_P256, created, &err), SC_OK,
+	    "init creates missing parents (%s)", err.msg);
+	ok(created[PKI_CA_WORKER] && created[PKI_CA_FRONT],
+	    "... and both CAs there");
+	is_int(mode_of(path, "."), 0700, "nested CA_DIR is 0700");
+
+	snprintf(path, sizeof(path), "%s/unknown-type", top);
+	created[0] = created[1] = true;
+	sc_error_clear(&err);
+	is_int(pki_ca_init(path, (enum pki_key_type)99, created, &err),
+	    SC_INTERNAL, "unknown key type refused");
+	ok(!created[PKI_CA_WORKER] && !created[PKI_CA_FRONT] &&
+	    !exists(path, roles[0].crt) && !exists(path, roles[1].crt),
+	    "... and nothing created");
+
+	tu_rm_rf(top);
+	free(top);
+}
+
 /*
- * Several processes start at once on an empty directory: one CA.  RSA-2048
- * makes creation slow enough that, without the lock, each would make its
- * own.  Every child reports the SHA-256 of the ca.crt it ended up with.
+ * Several processes start at once on an empty directory: one CA of each
+ * role.  RSA-2048 makes creation slow enough that, without the lock, each
+ * would make its own.  Every child reports the SHA-256 of the ca.crt and
+ * front-ca.crt it ended up with, and which CAs it says it created.
  */
+struct concurrent_report {
+	unsigned char	 md[PKI_NCA_ROLES][32];
+	unsigned char	 created[PKI_NCA_ROLES];
+};
+
 static void
 test_ca_concurrent(void)
 {
 	enum { NPROC = 4 };
 	char ca_dir[PATH_MAX], *top;
-	unsigned char seen[NPROC][32];
+	struct concurrent_report seen[NPROC];
 	int go[2], res[2], i, status, all_ok = 1, same = 1, n = 0;
+	int ncreated[PKI_NCA_ROLES] = { 0, 0 };
+	size_t r;
 	pid_t pids[NPROC];
 	DIR *d;
 
@@ -522,22 +763,32 @@ test_ca_concurrent(void)
 	}
 	for (i = 0; i < NPROC; i++) {
 		if ((pids[i] = fork()) == 0) {
+			struct concurrent_report rep;
 			struct sc_error err;
-			unsigned char md[32];
+			bool created[PKI_NCA_ROLES];
 			char c, *pem;
 			size_t len;
 
 			close(go[1]);
 			(void)read(go[0], &c, 1);	/* EOF: everyone go */
 			sc_error_clear(&err);
-			if (pki_ca_ensure(ca_dir, PKI_KEY_RSA2048, &err) !=
-			    SC_OK)
+			if (pki_ca_init(ca_dir, PKI_KEY_RSA2048, created,
+			    &err) != SC_OK)
 				_exit(1);
-			if ((pem = slurp(ca_dir, "ca.crt", &len)) == NULL ||
-			    gnutls_hash_fast(GNUTLS_DIG_SHA256, pem, len,
-			    md) != 0 || write(res[1], md, 32) != 32)
+			memset(&rep, 0, sizeof(rep));
+			for (r = 0; r < PKI_NCA_ROLES; r++) {
+				rep.created[r] = created[r];
+				if ((pem = slurp(ca_dir, roles[r].crt,
+				    &len)) == NULL ||
+				    gnutls_hash_fast(GNUTLS_DIG_SHA256, pem,
+				    len, rep.md[r]) != 0)
+					_exit(2);
+				free(pem);
+			}
+			/* Under PIPE_BUF: one atomic write per child. */
+			if (write(res[1], &rep, sizeof(rep)) !=
+			    (ssize_t)sizeof(rep))
 				_exit(2);
-			free(pem);
 			free(top);	/* the parent's copy: valgrind-clean */
 			_exit(0);
 		}
@@ -550,17 +801,29 @@ test_ca_concurrent(void)
 		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			all_ok = 0;
 	}
-	ok(all_ok, "%d concurrent ensures all succeed", NPROC);
+	ok(all_ok, "%d concurrent inits all succeed", NPROC);
+	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < NPROC; i++)
-		if (read(res[0], seen[i], 32) != 32)
+		if (read(res[0], &seen[i], sizeof(seen[i])) !=
+		    (ssize_t)sizeof(seen[i]))
 			break;
 	close(res[0]);
-	is_int(i, NPROC, "every process reported its ca.crt");
-	for (i = 1; i < NPROC; i++)
-		if (memcmp(seen[0], seen[i], 32) != 0)
-			same = 0;
-	ok(same, "all processes see the same ca.crt: one CA");
-	check_ca_files(ca_dir, "concurrent CA");
+	is_int(i, NPROC, "every process reported its CA certificates");
+	for (i = 0; i < NPROC; i++)
+		for (r = 0; r < PKI_NCA_ROLES; r++) {
+			if (memcmp(seen[0].md[r], seen[i].md[r], 32) != 0)
+				same = 0;
+			ncreated[r] += seen[i].created[r];
+		}
+	ok(same, "all processes see the same ca.crt and front-ca.crt: one CA "
+	    "of each role");
+	ok(memcmp(seen[0].md[0], seen[0].md[1], 32) != 0,
+	    "... and the two are different certificates");
+	is_int(ncreated[PKI_CA_WORKER], 1, "exactly one process created the "
+	    "worker CA");
+	is_int(ncreated[PKI_CA_FRONT], 1, "exactly one process created the "
+	    "front CA");
+	check_ca_files(ca_dir, "concurrent CAs");
 	if ((d = opendir(ca_dir)) != NULL) {
 		struct dirent *de;
 
@@ -570,7 +833,164 @@ test_ca_concurrent(void)
 				n++;
 		closedir(d);
 	}
-	is_int(n, 4, "CA_DIR holds exactly .lock, ca.crt, ca.key, workers");
+	is_int(n, 6, "CA_DIR holds exactly .lock, ca.crt, ca.key, "
+	    "front-ca.crt, front-ca.key, workers");
+	tu_rm_rf(top);
+	free(top);
+}
+
+/* ----------------------------------------------------------- roles */
+
+static int
+count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A refused issue: SC_INTERNAL, a message, and nothing handed out. */
+static void
+check_refused(enum sc_err rc, const struct sc_error *err,
+    const struct pki_issued *iss, const char *what)
+{
+	is_int(rc, SC_INTERNAL, "%s: refused with SC_INTERNAL", what);
+	ok(err->msg[0] != '\0', "%s: says why: %s", what, err->msg);
+	ok(iss->cert_pem == NULL && iss->key_pem == NULL &&
+	    iss->key_pem_len == 0 && iss->fingerprint[0] == '\0',
+	    "%s: nothing handed out", what);
+}
+
+/*
+ * Each kind of certificate comes from its own CA only: workers from the
+ * worker CA, operators and servers from the front CA; a CA loaded
+ * without its key signs nothing.
+ */
+static void
+test_ca_roles(void)
+{
+	static const char *sans[] = { "10.0.0.9", "r.example" };
+	char ca_dir[PATH_MAX], *top;
+	struct pki_ca *worker, *front, *worker_cert = NULL, *front_cert = NULL;
+	struct pki_issued iss;
+	struct sc_error err;
+	gnutls_x509_crt_t wcrt, fcrt, crt;
+	int before;
+
+	top = make_ca(ca_dir, sizeof(ca_dir), PKI_KEY_ECDSA_P256);
+	worker = load_role(ca_dir, PKI_CA_WORKER);
+	front = load_role(ca_dir, PKI_CA_FRONT);
+	sc_error_clear(&err);
+	is_int(pki_ca_load_cert(ca_dir, PKI_CA_WORKER, &worker_cert, &err),
+	    SC_OK, "worker CA certificate alone loads");
+	sc_error_clear(&err);
+	is_int(pki_ca_load_cert(ca_dir, PKI_CA_FRONT, &front_cert, &err),
+	    SC_OK, "front CA certificate alone loads");
+	wcrt = crt_from_file(ca_dir, "ca.crt");
+	fcrt = crt_from_file(ca_dir, "front-ca.crt");
+	if (worker == NULL || front == NULL || worker_cert == NULL ||
+	    front_cert == NULL || wcrt == NULL || fcrt == NULL)
+		goto out;
+	is_int(pki_ca_role(worker), PKI_CA_WORKER, "worker CA's role");
+	is_int(pki_ca_role(front), PKI_CA_FRONT, "front CA's role");
+	is_int(pki_ca_role(front_cert), PKI_CA_FRONT,
+	    "front CA certificate's role");
+	before = count_entries(ca_dir);
+
+	/* The wrong role's CA. */
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_worker(front, "w", sans, 2,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "worker from the front CA");
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_operator(worker, "alice", 30,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "operator from the worker CA");
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_server(worker, "swarm.example", sans, 2,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "server from the worker CA");
+
+	/* The right role, but no key. */
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_worker(worker_cert, "w", sans, 2,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "worker from the worker CA loaded without its key");
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_operator(front_cert, "alice", 30,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "operator from the front CA loaded without its key");
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_server(front_cert, "swarm.example", sans, 2,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "server from the front CA loaded without its key");
+	/* Nor does the wrong role without a key get further. */
+	memset(&iss, 0x5a, sizeof(iss));
+	sc_error_clear(&err);
+	check_refused(pki_issue_worker(front_cert, "w", NULL, 0,
+	    PKI_KEY_ECDSA_P256, &iss, &err), &err, &iss,
+	    "worker from the front CA certificate alone");
+	is_int(count_entries(ca_dir), before,
+	    "refused issues leave no file in CA_DIR");
+
+	/* Controls: the right CA issues, and only it vouches. */
+	sc_error_clear(&err);
+	is_int(pki_issue_worker(worker, "w", sans, 2, PKI_KEY_ECDSA_P256,
+	    &iss, &err), SC_OK, "worker from the worker CA (%s)", err.msg);
+	crt = tu_crt_from_pem(iss.cert_pem);
+	ok(crt != NULL && tu_crt_verifies(crt, wcrt) &&
+	    !tu_crt_verifies(crt, fcrt),
+	    "worker: verifies against the worker CA, not the front CA");
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	pki_issued_clear(&iss);
+	sc_error_clear(&err);
+	is_int(pki_issue_operator(front, "alice", 30, PKI_KEY_ECDSA_P256,
+	    &iss, &err), SC_OK, "operator from the front CA (%s)", err.msg);
+	crt = tu_crt_from_pem(iss.cert_pem);
+	ok(crt != NULL && tu_crt_verifies(crt, fcrt) &&
+	    !tu_crt_verifies(crt, wcrt),
+	    "operator: verifies against the front CA, not the worker CA");
+	is_str(crt != NULL ? dn_of(crt, 1) : NULL, FRONT_CA_DN,
+	    "operator: issuer is the front CA");
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	pki_issued_clear(&iss);
+	sc_error_clear(&err);
+	is_int(pki_issue_server(front, "swarm.example", sans, 2,
+	    PKI_KEY_ECDSA_P256, &iss, &err), SC_OK,
+	    "server from the front CA (%s)", err.msg);
+	crt = tu_crt_from_pem(iss.cert_pem);
+	ok(crt != NULL && tu_crt_verifies(crt, fcrt) &&
+	    !tu_crt_verifies(crt, wcrt),
+	    "server: verifies against the front CA, not the worker CA");
+	is_str(crt != NULL ? dn_of(crt, 1) : NULL, FRONT_CA_DN,
+	    "server: issuer is the front CA");
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	pki_issued_clear(&iss);
+out:
+	if (wcrt != NULL)
+		gnutls_x509_crt_deinit(wcrt);
+	if (fcrt != NULL)
+		gnutls_x509_crt_deinit(fcrt);
+	pki_ca_free(worker);
+	pki_ca_free(front);
+	pki_ca_free(worker_cert);
+	pki_ca_free(front_cert);
 	tu_rm_rf(top);
 	free(top);
 }
@@ -666,8 +1086,8 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	    "swarm-worker", "%s: OU", what);
 	snprintf(dn, sizeof(dn), "CN=%s,OU=swarm-worker,O=DECNET", name);
 	is_str(dn_of(crt, 0), dn, "%s: subject DN", what);
-	is_str(dn_of(crt, 1), "CN=DECNET SWARM Root CA,O=DECNET",
-	    "%s: issuer is the CA", what);
+	is_str(dn_of(crt, 1), WORKER_CA_DN, "%s: issuer is the worker CA",
+	    what);
 	ok(serial_ok(crt, iss->serial),
 	    "%s: serial is 16 bytes, positive, as reported", what);
 	start = gnutls_x509_crt_get_activation_time(crt);
@@ -722,11 +1142,10 @@ test_worker_profile(void)
 	struct pki_issued iss, iss2;
 	struct pki_ca *ca = NULL;
 	struct sc_error err;
-	gnutls_x509_crt_t cacrt, othercrt, crt;
+	gnutls_x509_crt_t cacrt, othercrt, frontcrt, crt;
 
 	top = make_ca(ca_dir, sizeof(ca_dir), PKI_KEY_ECDSA_P256);
-	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_OK, "load CA (%s)", err.msg);
+	ca = load_role(ca_dir, PKI_CA_WORKER);
 	cacrt = crt_from_file(ca_dir, "ca.crt");
 	if (ca == NULL || cacrt == NULL)
 		return;
@@ -752,6 +1171,13 @@ test_worker_profile(void)
 	crt = tu_crt_from_pem(iss.cert_pem);
 	ok(crt != NULL && othercrt != NULL && !tu_crt_verifies(crt, othercrt),
 	    "does not verify against another CA");
+	/* Nor the front CA beside it: trusting the front end's root must
+	 * never mean trusting a worker. */
+	frontcrt = crt_from_file(ca_dir, "front-ca.crt");
+	ok(crt != NULL && frontcrt != NULL && !tu_crt_verifies(crt, frontcrt),
+	    "a worker certificate does not verify against the front CA");
+	if (frontcrt != NULL)
+		gnutls_x509_crt_deinit(frontcrt);
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
 
@@ -868,9 +1294,7 @@ test_key_types(enum pki_key_type ca_type, gnutls_sign_algorithm_t sign)
 	size_t i;
 
 	top = make_ca(ca_dir, sizeof(ca_dir), ca_type);
-	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_OK, "load %s CA",
-	    pki_key_type_name(ca_type));
+	ca = load_role(ca_dir, PKI_CA_WORKER);
 	cacrt = crt_from_file(ca_dir, "ca.crt");
 	if (ca == NULL || cacrt == NULL)
 		return;
@@ -911,16 +1335,19 @@ test_default_rsa_ca(void)
 	struct pki_ca *ca = NULL;
 	struct pki_issued iss;
 	struct sc_error err;
-	gnutls_x509_crt_t cacrt;
+	gnutls_x509_crt_t cacrt, frontcrt;
 
 	top = make_ca(ca_dir, sizeof(ca_dir), PKI_DEFAULT_CA_KEY);
-	check_ca_files(ca_dir, "RSA-4096 CA");
+	check_ca_files(ca_dir, "RSA-4096 CAs");
 	cacrt = crt_from_file(ca_dir, "ca.crt");
-	check_ca_profile(cacrt, GNUTLS_PK_RSA, 4096, GNUTLS_SIGN_RSA_SHA256,
-	    "RSA-4096 CA");
-	sc_error_clear(&err);
-	is_int(pki_ca_load(ca_dir, &ca, &err), SC_OK, "load RSA CA (%s)",
-	    err.msg);
+	check_ca_profile(cacrt, WORKER_CA_DN, GNUTLS_PK_RSA, 4096,
+	    GNUTLS_SIGN_RSA_SHA256, "RSA-4096 worker CA");
+	frontcrt = crt_from_file(ca_dir, "front-ca.crt");
+	check_ca_profile(frontcrt, FRONT_CA_DN, GNUTLS_PK_RSA, 4096,
+	    GNUTLS_SIGN_RSA_SHA256, "RSA-4096 front CA");
+	if (frontcrt != NULL)
+		gnutls_x509_crt_deinit(frontcrt);
+	ca = load_role(ca_dir, PKI_CA_WORKER);
 	if (ca != NULL && cacrt != NULL) {
 		static const char *sans[] = { "2001:db8::5", "w.example",
 		    "w" };
@@ -970,7 +1397,7 @@ issue_thread(void *arg)
 	int i;
 
 	sc_error_clear(&err);
-	if (pki_ca_load(job->ca_dir, &ca, &err) != SC_OK ||
+	if (pki_ca_load(job->ca_dir, PKI_CA_WORKER, &ca, &err) != SC_OK ||
 	    (cacrt = tu_crt_from_pem(pki_ca_cert_pem(ca))) == NULL)
 		goto out;
 	for (i = 0; i < 5; i++) {
@@ -1033,6 +1460,7 @@ main(void)
 	test_ca_ecdsa();
 	test_ca_recovery();
 	test_ca_concurrent();
+	test_ca_roles();
 	test_worker_profile();
 	test_key_types(PKI_KEY_ECDSA_P384, GNUTLS_SIGN_ECDSA_SHA256);
 	test_key_types(PKI_KEY_ED25519, GNUTLS_SIGN_EDDSA_ED25519);

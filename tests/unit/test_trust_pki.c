@@ -1,10 +1,13 @@
 /*
  * Unit tests for the trust side of src/pki/: the operator and server
- * certificate profiles (pki.c), the new pki_issued fields, PKCS#12
- * export (pkcs12.c), the CRL (crl.c: signature, issuer, dates, number,
- * entries, file mode, atomic replacement) and client certificate parsing
- * (peer.c: ours, self-signed look-alikes, foreign CAs, expired, garbage).
- * Everything is parsed back with GnuTLS and checked field by field.
+ * certificate profiles (pki.c), issued by the front CA and never
+ * trusted through the worker CA, the new pki_issued fields, PKCS#12
+ * export (pkcs12.c), the CRLs, one per CA (crl.c: signature, issuer,
+ * dates, number, entries, file mode, atomic replacement, each CA's own
+ * file) and client certificate parsing (peer.c: ours, the other CA's,
+ * self-signed look-alikes, foreign CAs, expired, garbage, with a CA
+ * loaded with or without its key).  Everything is parsed back with GnuTLS
+ * and checked field by field.
  */
 #include "config.h"
 
@@ -55,9 +58,9 @@ file_datum(const char dir[128], const char *name)
 }
 
 static gnutls_x509_crt_t
-load_ca_crt(const char dir[128])
+load_ca_crt(const char dir[128], const char *name)
 {
-	gnutls_datum_t d = file_datum(dir, "ca.crt");
+	gnutls_datum_t d = file_datum(dir, name);
 	gnutls_x509_crt_t crt;
 
 	crt = tu_crt_from_pem((char *)d.data);
@@ -66,9 +69,9 @@ load_ca_crt(const char dir[128])
 }
 
 static gnutls_privkey_t
-load_ca_key(const char dir[128])
+load_ca_key(const char dir[128], const char *name)
 {
-	gnutls_datum_t d = file_datum(dir, "ca.key");
+	gnutls_datum_t d = file_datum(dir, name);
 	gnutls_privkey_t key = NULL;
 
 	if (d.data == NULL || gnutls_privkey_init(&key) < 0 ||
@@ -89,6 +92,20 @@ subject_attr(gnutls_x509_crt_t crt, const char *oid)
 
 	if (gnutls_x509_crt_get_dn_by_oid(crt, oid, 0, 0, buf, &len) < 0)
 		return NULL;
+	return buf;
+}
+
+/* The issuer as RFC 4514 text (static buffer; NULL on error). */
+static const char *
+issuer_dn(gnutls_x509_crt_t crt)
+{
+	static char buf[512];
+	gnutls_datum_t d = { NULL, 0 };
+
+	if (gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) < 0)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.*s", (int)d.size, (char *)d.data);
+	gnutls_free(d.data);
 	return buf;
 }
 
@@ -280,16 +297,19 @@ out:
 	return pem;
 }
 
+/* Both CAs in dir (created if missing); role's, loaded with its key. */
 static struct pki_ca *
-open_ca(const char *dir)
+open_ca(const char *dir, enum pki_ca_role role)
 {
+	bool created[PKI_NCA_ROLES];
 	struct sc_error err;
 	struct pki_ca *ca = NULL;
 
 	sc_error_clear(&err);
-	if (pki_ca_ensure(dir, PKI_KEY_ECDSA_P256, &err) != SC_OK ||
-	    pki_ca_load(dir, &ca, &err) != SC_OK) {
-		printf("Bail out! CA in %s: %s\n", dir, err.msg);
+	if (pki_ca_init(dir, PKI_KEY_ECDSA_P256, created, &err) != SC_OK ||
+	    pki_ca_load(dir, role, &ca, &err) != SC_OK) {
+		printf("Bail out! %s CA in %s: %s\n", pki_ca_role_name(role),
+		    dir, err.msg);
 		exit(1);
 	}
 	return ca;
@@ -319,7 +339,8 @@ check_issued_fields(const struct pki_issued *iss, gnutls_x509_crt_t crt,
 }
 
 static void
-test_worker_fields(const struct pki_ca *ca)
+test_worker_fields(const struct pki_ca *ca, gnutls_x509_crt_t worker_crt,
+    gnutls_x509_crt_t front_crt)
 {
 	struct pki_issued iss;
 	struct sc_error err;
@@ -340,6 +361,12 @@ test_worker_fields(const struct pki_ca *ca)
 	    GNUTLS_KP_TLS_WWW_CLIENT, "worker: EKU unchanged by the refactor "
 	    "(serverAuth + clientAuth)");
 	is_int(criticality(crt, "2.5.29.37"), 1, "worker: EKU critical");
+	ok(tu_crt_verifies(crt, worker_crt),
+	    "worker: verifies against the worker CA");
+	ok(!tu_crt_verifies(crt, front_crt),
+	    "worker: does not verify against the front CA");
+	is_str(issuer_dn(crt), "CN=DECNET SWARM Root CA,O=DECNET",
+	    "worker: issuer is the worker CA");
 	gnutls_x509_crt_deinit(crt);
 	pki_issued_clear(&iss);
 }
@@ -347,7 +374,8 @@ test_worker_fields(const struct pki_ca *ca)
 /* -------------------------------------------------------- operator */
 
 static void
-test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
+test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
+    gnutls_x509_crt_t worker_crt)
 {
 	struct pki_issued iss;
 	struct sc_error err;
@@ -388,7 +416,12 @@ test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	ok(start <= now && start >= now - 5 * 60 - SLACK,
 	    "operator: valid from about now - 5 min");
 	is_int(end - start, 30 * DAY, "operator: valid for --days 30");
-	ok(tu_crt_verifies(crt, ca_crt), "operator: verifies against the CA");
+	ok(tu_crt_verifies(crt, ca_crt),
+	    "operator: verifies against the front CA");
+	ok(!tu_crt_verifies(crt, worker_crt),
+	    "operator: does not verify against the worker CA");
+	is_str(issuer_dn(crt), "CN=DECNET SWARM Front-end CA,O=DECNET",
+	    "operator: issuer is the front CA");
 	ok(gnutls_x509_crt_get_authority_key_id(crt, aki, &akilen, NULL) >= 0 &&
 	    gnutls_x509_crt_get_subject_key_id(ca_crt, ski, &skilen,
 	    NULL) >= 0 && akilen == skilen && memcmp(aki, ski, akilen) == 0,
@@ -427,7 +460,8 @@ test_operator_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 /* ----------------------------------------------------------- server */
 
 static void
-test_server_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
+test_server_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
+    gnutls_x509_crt_t worker_crt)
 {
 	const char *sans[] = { "127.0.0.1", "localhost", "swarm.example",
 	    "::1", "LOCALHOST" };
@@ -459,7 +493,12 @@ test_server_profile(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	is_int(gnutls_x509_crt_get_expiration_time(crt) -
 	    gnutls_x509_crt_get_activation_time(crt), 825 * DAY,
 	    "server: valid for 825 days");
-	ok(tu_crt_verifies(crt, ca_crt), "server: verifies against the CA");
+	ok(tu_crt_verifies(crt, ca_crt),
+	    "server: verifies against the front CA");
+	ok(!tu_crt_verifies(crt, worker_crt),
+	    "server: does not verify against the worker CA");
+	is_str(issuer_dn(crt), "CN=DECNET SWARM Front-end CA,O=DECNET",
+	    "server: issuer is the front CA");
 	ok(key_pem_matches(iss.key_pem, crt), "server: key matches");
 	gnutls_x509_crt_deinit(crt);
 	pki_issued_clear(&iss);
@@ -554,10 +593,17 @@ test_pkcs12(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 
 /* -------------------------------------------------------------- CRL */
 
-static gnutls_x509_crl_t
-parse_crl_file(const char dir[128])
+/* Each CA's CRL file, spelled out here rather than asked of pki.c. */
+static const char *
+crl_name(enum pki_ca_role role)
 {
-	gnutls_datum_t d = file_datum(dir, "crl.pem");
+	return role == PKI_CA_WORKER ? "crl.pem" : "front-crl.pem";
+}
+
+static gnutls_x509_crl_t
+parse_crl_file(const char dir[128], const char *name)
+{
+	gnutls_datum_t d = file_datum(dir, name);
 	gnutls_x509_crl_t crl = NULL;
 
 	if (d.data == NULL || gnutls_x509_crl_init(&crl) < 0 ||
@@ -583,6 +629,7 @@ crl_number_of(gnutls_x509_crl_t crl)
 	return v;
 }
 
+/* Temporary files of either CRL (".crl.pem.*", ".front-crl.pem.*"). */
 static int
 leftovers(const char *dir)
 {
@@ -593,10 +640,19 @@ leftovers(const char *dir)
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, ".crl.pem", 8) == 0)
+		if (strncmp(e->d_name, ".crl.pem", 8) == 0 ||
+		    strncmp(e->d_name, ".front-crl.pem", 14) == 0)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* Both absent, or the same text. */
+static int
+same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 static void
@@ -623,65 +679,89 @@ check_crl_entries(gnutls_x509_crl_t crl, const struct pki_revoked *want,
 	is_int(good, n, "every listed serial and revocation time is right");
 }
 
+/*
+ * One CA's CRL, in its own file: `other_crt` is the other CA's
+ * certificate, whose CRL file must not change and which must not verify
+ * this one.
+ */
 static void
-test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
+test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
+    gnutls_x509_crt_t other_crt)
 {
 	struct pki_revoked rev[2] = {
 		{ "0a1b2c3d4e5f60718293a4b5c6d7e8f9", 1700000000 },
 		{ "7fffffffffffffffffffffffffffff01", 1700000100 },
 	};
+	const enum pki_ca_role role = pki_ca_role(ca);
+	const char *name = crl_name(role), *other_name = crl_name(1 - role);
+	const char *what = pki_ca_role_name(role);
 	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
 	gnutls_x509_crl_t crl;
 	struct sc_error err;
 	unsigned int status = 1;
 	struct stat st;
-	char path[PATH_MAX], before[4096], *now_pem;
+	char path[PATH_MAX], other_path[PATH_MAX], before[4096], *now_pem;
+	char *other_before, *other_after;
 	time_t now, next = 0;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/crl.pem", ca_dir);
+	snprintf(path, sizeof(path), "%s/%s", ca_dir, name);
+	snprintf(other_path, sizeof(other_path), "%s/%s", ca_dir, other_name);
+	other_before = tu_read_file(other_path, NULL);
 	sc_error_clear(&err);
-	is_int(pki_crl_next_update(ca_dir, &next, &err), SC_NOT_FOUND,
-	    "no CRL yet: pki_crl_next_update says SC_NOT_FOUND");
+	is_int(pki_crl_next_update(ca_dir, role, &next, &err), SC_NOT_FOUND,
+	    "%s: no %s yet: pki_crl_next_update says SC_NOT_FOUND", what,
+	    name);
 	umask(077);	/* the CRL must be 0644 whatever the umask */
 	now = time(NULL);
 	sc_error_clear(&err);
 	ok(pki_crl_write(ca, ca_dir, rev, 2, 42, 3600, &err) == SC_OK,
-	    "CRL with 2 revoked serials written (%s)", err.msg);
+	    "%s: CRL with 2 revoked serials written (%s)", what, err.msg);
 	umask(022);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644,
-	    "crl.pem is 0644 (umask 077 at the time)");
-	is_int(leftovers(ca_dir), 0, "no temporary file left behind");
-	crl = parse_crl_file(ca_dir);
-	ok(crl != NULL, "crl.pem parses as a PEM CRL");
+	    "%s: %s is 0644 (umask 077 at the time)", what, name);
+	is_int(leftovers(ca_dir), 0, "%s: no temporary file left behind",
+	    what);
+	other_after = tu_read_file(other_path, NULL);
+	ok(same_text(other_before, other_after), "%s: %s (the other CA's) "
+	    "left as it was", what, other_name);
+	free(other_after);
+	crl = parse_crl_file(ca_dir, name);
+	ok(crl != NULL, "%s: %s parses as a PEM CRL", what, name);
 	if (crl == NULL)
-		return;
+		goto out;
 	ok(gnutls_x509_crl_get_raw_issuer_dn(crl, &a) == 0 &&
 	    gnutls_x509_crt_get_raw_dn(ca_crt, &b) == 0 && a.size == b.size &&
-	    memcmp(a.data, b.data, a.size) == 0, "issuer is the CA's subject");
+	    memcmp(a.data, b.data, a.size) == 0,
+	    "%s: issuer is the CA's subject", what);
 	gnutls_free(a.data);
 	gnutls_free(b.data);
 	ok(gnutls_x509_crl_verify(crl, &ca_crt, 1, 0, &status) == 0 &&
-	    status == 0, "signature verifies with the CA certificate");
-	is_int(gnutls_x509_crl_get_version(crl), 2, "version 2");
+	    status == 0, "%s: signature verifies with the CA certificate",
+	    what);
+	status = 0;
+	ok(gnutls_x509_crl_verify(crl, &other_crt, 1, 0, &status) < 0 ||
+	    status != 0, "%s: and not with the other CA's certificate", what);
+	is_int(gnutls_x509_crl_get_version(crl), 2, "%s: version 2", what);
 	ok(labs((long)(gnutls_x509_crl_get_next_update(crl) - now - 3600)) <=
-	    SLACK, "nextUpdate is about now + 1 hour");
+	    SLACK, "%s: nextUpdate is about now + 1 hour", what);
 	ok(gnutls_x509_crl_get_this_update(crl) <= now,
-	    "thisUpdate is not in the future");
-	is_int(crl_number_of(crl), 42, "CRL number 42");
+	    "%s: thisUpdate is not in the future", what);
+	is_int(crl_number_of(crl), 42, "%s: CRL number 42", what);
 	check_crl_entries(crl, rev, 2);
 	sc_error_clear(&err);
-	ok(pki_crl_next_update(ca_dir, &next, &err) == SC_OK &&
+	ok(pki_crl_next_update(ca_dir, role, &next, &err) == SC_OK &&
 	    next == gnutls_x509_crl_get_next_update(crl),
-	    "pki_crl_next_update reads the same nextUpdate");
+	    "%s: pki_crl_next_update reads the same nextUpdate", what);
 	gnutls_x509_crl_deinit(crl);
 
 	/* Atomic replacement: a reader holding the old file keeps it whole. */
 	fd = open(path, O_RDONLY);
 	sc_error_clear(&err);
 	ok(pki_crl_write(ca, ca_dir, rev + 1, 1, (UINT64_C(1) << 63) + 5,
-	    7 * DAY, &err) == SC_OK, "second CRL written (%s)", err.msg);
+	    7 * DAY, &err) == SC_OK, "%s: second CRL written (%s)", what,
+	    err.msg);
 	n = fd != -1 ? read(fd, before, sizeof(before) - 1) : -1;
 	before[n > 0 ? n : 0] = '\0';
 	if (fd != -1)
@@ -689,13 +769,14 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 	now_pem = tu_read_file(path, NULL);
 	ok(n > 0 && strstr(before, "-----END X509 CRL-----") != NULL &&
 	    now_pem != NULL && strcmp(before, now_pem) != 0,
-	    "the old file stays whole for its reader, the name gets the new "
-	    "one");
+	    "%s: the old file stays whole for its reader, the name gets the "
+	    "new one", what);
 	free(now_pem);
-	is_int(leftovers(ca_dir), 0, "still no temporary file");
-	crl = parse_crl_file(ca_dir);
+	is_int(leftovers(ca_dir), 0, "%s: still no temporary file", what);
+	crl = parse_crl_file(ca_dir, name);
 	ok(crl != NULL && crl_number_of(crl) == (UINT64_C(1) << 63) + 5,
-	    "CRL number with the top bit set round-trips (positive INTEGER)");
+	    "%s: CRL number with the top bit set round-trips (positive "
+	    "INTEGER)", what);
 	if (crl != NULL) {
 		check_crl_entries(crl, rev + 1, 1);
 		gnutls_x509_crl_deinit(crl);
@@ -703,65 +784,144 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt)
 
 	sc_error_clear(&err);
 	ok(pki_crl_write(ca, ca_dir, NULL, 0, 44, 60, &err) == SC_OK &&
-	    (crl = parse_crl_file(ca_dir)) != NULL &&
+	    (crl = parse_crl_file(ca_dir, name)) != NULL &&
 	    gnutls_x509_crl_get_crt_count(crl) == 0,
-	    "an empty CRL is valid too");
+	    "%s: an empty CRL is valid too", what);
 	if (crl != NULL)
 		gnutls_x509_crl_deinit(crl);
 	sc_error_clear(&err);
 	is_int(pki_crl_write(ca, ca_dir, rev, 2, 45, 0, &err), SC_INVALID,
-	    "a nextUpdate of 0 seconds is refused");
+	    "%s: a nextUpdate of 0 seconds is refused", what);
 	strcpy(rev[0].serial_hex, "xyz");
 	sc_error_clear(&err);
 	is_int(pki_crl_write(ca, ca_dir, rev, 2, 45, 60, &err), SC_INVALID,
-	    "a serial that is not hex is refused");
-	crl = parse_crl_file(ca_dir);
+	    "%s: a serial that is not hex is refused", what);
+	crl = parse_crl_file(ca_dir, name);
 	ok(crl != NULL && crl_number_of(crl) == 44,
-	    "refused writes leave the published CRL alone");
+	    "%s: refused writes leave the published CRL alone", what);
 	if (crl != NULL)
 		gnutls_x509_crl_deinit(crl);
-	is_int(leftovers(ca_dir), 0, "and leave nothing behind");
+	is_int(leftovers(ca_dir), 0, "%s: and leave nothing behind", what);
 	ok(pki_crl_write(ca, "/nonexistent/dir", NULL, 0, 46, 60, &err) ==
-	    SC_IO, "an unwritable CA directory is SC_IO");
+	    SC_IO, "%s: an unwritable CA directory is SC_IO", what);
+	other_after = tu_read_file(other_path, NULL);
+	ok(same_text(other_before, other_after), "%s: %s still as it was",
+	    what, other_name);
+	free(other_after);
+out:
+	free(other_before);
+}
+
+/* After both: two files, each its own CA's, each read back by role. */
+static void
+test_crl_files(const struct pki_ca *worker, gnutls_x509_crt_t worker_crt,
+    const struct pki_ca *front, gnutls_x509_crt_t front_crt)
+{
+	gnutls_x509_crl_t wcrl = NULL, fcrl = NULL;
+	struct sc_error err;
+	unsigned int status = 1;
+	time_t wnext = 0, fnext = 0;
+
+	/* Different lifetimes, so each read-back shows which file it read. */
+	sc_error_clear(&err);
+	ok(pki_crl_write(worker, ca_dir, NULL, 0, 50, 3600, &err) == SC_OK &&
+	    pki_crl_write(front, ca_dir, NULL, 0, 50, 7 * DAY, &err) == SC_OK,
+	    "both CRLs rewritten (%s)", err.msg);
+	wcrl = parse_crl_file(ca_dir, "crl.pem");
+	fcrl = parse_crl_file(ca_dir, "front-crl.pem");
+	ok(wcrl != NULL && fcrl != NULL, "crl.pem and front-crl.pem both "
+	    "there");
+	if (wcrl == NULL || fcrl == NULL)
+		goto out;
+	ok(gnutls_x509_crl_verify(wcrl, &worker_crt, 1, 0, &status) == 0 &&
+	    status == 0, "crl.pem is the worker CA's");
+	status = 1;
+	ok(gnutls_x509_crl_verify(fcrl, &front_crt, 1, 0, &status) == 0 &&
+	    status == 0, "front-crl.pem is the front CA's");
+	ok(gnutls_x509_crl_get_next_update(fcrl) -
+	    gnutls_x509_crl_get_next_update(wcrl) > DAY,
+	    "the two files differ (1 hour vs 7 days)");
+	sc_error_clear(&err);
+	ok(pki_crl_next_update(ca_dir, PKI_CA_WORKER, &wnext, &err) == SC_OK &&
+	    wnext == gnutls_x509_crl_get_next_update(wcrl),
+	    "pki_crl_next_update(worker) reads crl.pem");
+	sc_error_clear(&err);
+	ok(pki_crl_next_update(ca_dir, PKI_CA_FRONT, &fnext, &err) == SC_OK &&
+	    fnext == gnutls_x509_crl_get_next_update(fcrl),
+	    "pki_crl_next_update(front) reads front-crl.pem");
+out:
+	if (wcrl != NULL)
+		gnutls_x509_crl_deinit(wcrl);
+	if (fcrl != NULL)
+		gnutls_x509_crl_deinit(fcrl);
 }
 
 /* ------------------------------------------------------------- peer */
 
 static void
-test_peer(const struct pki_ca *ca, const struct pki_ca *other,
-    gnutls_x509_crt_t ca_crt)
+test_peer(const struct pki_ca *worker, const struct pki_ca *front,
+    const struct pki_ca *other, gnutls_x509_crt_t worker_crt,
+    gnutls_x509_crt_t front_crt)
 {
 	struct pki_issued w, op;
 	struct pki_peer peer;
 	struct sc_error err;
+	struct pki_ca *front_cert = NULL, *worker_cert = NULL;
 	gnutls_privkey_t ca_key;
 	char *pem;
 	time_t now = time(NULL);
 
 	sc_error_clear(&err);
-	if (pki_issue_worker(ca, "w2", NULL, 0, PKI_KEY_ECDSA_P256, &w,
-	    &err) != SC_OK || pki_issue_operator(ca, "alice", 30,
+	if (pki_issue_worker(worker, "w2", NULL, 0, PKI_KEY_ECDSA_P256, &w,
+	    &err) != SC_OK || pki_issue_operator(front, "alice", 30,
 	    PKI_KEY_ECDSA_P256, &op, &err) != SC_OK) {
 		ok(0, "certificates for the peer tests (%s)", err.msg);
 		return;
 	}
-	ok(pki_peer_parse(ca, w.cert_pem, strlen(w.cert_pem), &peer, &err) ==
-	    SC_OK, "worker certificate parses as a peer");
+	ok(pki_peer_parse(worker, w.cert_pem, strlen(w.cert_pem), &peer,
+	    &err) == SC_OK, "worker certificate parses as a peer");
 	is_str(peer.fingerprint, w.fingerprint, "peer: SHA-256 fingerprint");
 	is_str(peer.cn, "w2", "peer: CN");
 	is_str(peer.ou, "swarm-worker", "peer: OU");
-	ok(peer.issued_by_ca, "peer: a worker certificate is ours");
+	ok(peer.issued_by_ca, "peer: a worker certificate is the worker CA's");
+	ok(pki_peer_parse(front, w.cert_pem, strlen(w.cert_pem), &peer,
+	    &err) == SC_OK && !peer.issued_by_ca &&
+	    strcmp(peer.ou, "swarm-worker") == 0,
+	    "a worker certificate is not issued by the front CA");
 
-	ok(pki_peer_parse(ca, op.cert_pem, strlen(op.cert_pem), &peer,
+	ok(pki_peer_parse(front, op.cert_pem, strlen(op.cert_pem), &peer,
 	    &err) == SC_OK && peer.issued_by_ca &&
 	    strcmp(peer.ou, "swarm-operator") == 0 &&
 	    strcmp(peer.cn, "alice") == 0 &&
 	    strcmp(peer.fingerprint, op.fingerprint) == 0,
-	    "operator certificate: ours, OU=swarm-operator, CN=alice");
+	    "operator certificate: the front CA's, OU=swarm-operator, "
+	    "CN=alice");
+	ok(pki_peer_parse(worker, op.cert_pem, strlen(op.cert_pem), &peer,
+	    &err) == SC_OK && !peer.issued_by_ca,
+	    "an operator certificate is not issued by the worker CA");
+
+	/* Verifying needs the certificate alone. */
+	sc_error_clear(&err);
+	ok(pki_ca_load_cert(ca_dir, PKI_CA_FRONT, &front_cert, &err) == SC_OK &&
+	    pki_peer_parse(front_cert, op.cert_pem, strlen(op.cert_pem),
+	    &peer, &err) == SC_OK && peer.issued_by_ca,
+	    "front CA loaded without its key: the operator is still its own "
+	    "(%s)", err.msg);
+	ok(front_cert != NULL && pki_peer_parse(front_cert, w.cert_pem,
+	    strlen(w.cert_pem), &peer, &err) == SC_OK && !peer.issued_by_ca,
+	    "... and the worker is still not");
+	sc_error_clear(&err);
+	ok(pki_ca_load_cert(ca_dir, PKI_CA_WORKER, &worker_cert,
+	    &err) == SC_OK && pki_peer_parse(worker_cert, w.cert_pem,
+	    strlen(w.cert_pem), &peer, &err) == SC_OK && peer.issued_by_ca,
+	    "worker CA loaded without its key: the worker is its own (%s)",
+	    err.msg);
+	pki_ca_free(front_cert);
+	pki_ca_free(worker_cert);
 
 	pem = forge("alice", "swarm-operator", now - 60, now + DAY, NULL,
 	    NULL);
-	ok(pem != NULL && pki_peer_parse(ca, pem, strlen(pem), &peer,
+	ok(pem != NULL && pki_peer_parse(front, pem, strlen(pem), &peer,
 	    &err) == SC_OK && !peer.issued_by_ca &&
 	    strcmp(peer.ou, "swarm-operator") == 0,
 	    "self-signed OU=swarm-operator look-alike: parsed, not ours");
@@ -769,39 +929,51 @@ test_peer(const struct pki_ca *ca, const struct pki_ca *other,
 
 	ok(pki_peer_parse(other, op.cert_pem, strlen(op.cert_pem), &peer,
 	    &err) == SC_OK && !peer.issued_by_ca,
-	    "our operator certificate is not issued by another CA");
+	    "our operator certificate is not issued by another front CA");
 
-	ca_key = load_ca_key(ca_dir);
+	ca_key = load_ca_key(ca_dir, "front-ca.key");
 	pem = ca_key != NULL ? forge("alice", "swarm-operator", now - 2 * DAY,
-	    now - DAY, ca_crt, ca_key) : NULL;
-	ok(pem != NULL && pki_peer_parse(ca, pem, strlen(pem), &peer,
+	    now - DAY, front_crt, ca_key) : NULL;
+	ok(pem != NULL && pki_peer_parse(front, pem, strlen(pem), &peer,
 	    &err) == SC_OK && !peer.issued_by_ca,
-	    "signed by our CA but expired: not accepted");
+	    "signed by our front CA but expired: not accepted");
 	free(pem);
 	pem = ca_key != NULL ? forge("alice", "swarm-operator", now - 60,
-	    now + DAY, ca_crt, ca_key) : NULL;
-	ok(pem != NULL && pki_peer_parse(ca, pem, strlen(pem), &peer,
+	    now + DAY, front_crt, ca_key) : NULL;
+	ok(pem != NULL && pki_peer_parse(front, pem, strlen(pem), &peer,
 	    &err) == SC_OK && peer.issued_by_ca,
 	    "control: the same certificate, in validity, is accepted");
 	free(pem);
 	if (ca_key != NULL)
 		gnutls_privkey_deinit(ca_key);
 
-	ok(pki_peer_parse(ca, pki_ca_cert_pem(ca),
-	    strlen(pki_ca_cert_pem(ca)), &peer, &err) == SC_OK &&
+	/* The worker CA's key cannot mint an operator the front accepts. */
+	ca_key = load_ca_key(ca_dir, "ca.key");
+	pem = ca_key != NULL ? forge("alice", "swarm-operator", now - 60,
+	    now + DAY, worker_crt, ca_key) : NULL;
+	ok(pem != NULL && pki_peer_parse(front, pem, strlen(pem), &peer,
+	    &err) == SC_OK && !peer.issued_by_ca &&
+	    strcmp(peer.ou, "swarm-operator") == 0,
+	    "OU=swarm-operator signed by the worker CA: not the front CA's");
+	free(pem);
+	if (ca_key != NULL)
+		gnutls_privkey_deinit(ca_key);
+
+	ok(pki_peer_parse(front, pki_ca_cert_pem(front),
+	    strlen(pki_ca_cert_pem(front)), &peer, &err) == SC_OK &&
 	    !peer.issued_by_ca, "the CA certificate itself is no client");
 
 	sc_error_clear(&err);
-	is_int(pki_peer_parse(ca, "garbage", 7, &peer, &err), SC_INVALID,
+	is_int(pki_peer_parse(front, "garbage", 7, &peer, &err), SC_INVALID,
 	    "garbage is SC_INVALID");
 	ok(peer.fingerprint[0] == '\0' && !peer.issued_by_ca,
 	    "... and the peer is left empty");
 	sc_error_clear(&err);
-	is_int(pki_peer_parse(ca, w.cert_pem, 0, &peer, &err), SC_INVALID,
+	is_int(pki_peer_parse(front, w.cert_pem, 0, &peer, &err), SC_INVALID,
 	    "an empty certificate is SC_INVALID");
 	sc_error_clear(&err);
-	is_int(pki_peer_parse(ca, w.cert_pem, 100, &peer, &err), SC_INVALID,
-	    "a truncated certificate is SC_INVALID");
+	is_int(pki_peer_parse(front, w.cert_pem, 100, &peer, &err),
+	    SC_INVALID, "a truncated certificate is SC_INVALID");
 	pki_issued_clear(&w);
 	pki_issued_clear(&op);
 }
@@ -809,8 +981,8 @@ test_peer(const struct pki_ca *ca, const struct pki_ca *other,
 int
 main(void)
 {
-	struct pki_ca *ca, *other;
-	gnutls_x509_crt_t ca_crt;
+	struct pki_ca *worker, *front, *other;
+	gnutls_x509_crt_t worker_crt, front_crt;
 	struct sc_error err;
 
 	umask(022);
@@ -822,20 +994,26 @@ main(void)
 	}
 	snprintf(ca_dir, sizeof(ca_dir), "%s/ca", top);
 	snprintf(other_dir, sizeof(other_dir), "%s/other", top);
-	ca = open_ca(ca_dir);
-	other = open_ca(other_dir);
-	if ((ca_crt = load_ca_crt(ca_dir)) == NULL) {
-		printf("Bail out! cannot read back ca.crt\n");
+	worker = open_ca(ca_dir, PKI_CA_WORKER);
+	front = open_ca(ca_dir, PKI_CA_FRONT);
+	other = open_ca(other_dir, PKI_CA_FRONT);
+	if ((worker_crt = load_ca_crt(ca_dir, "ca.crt")) == NULL ||
+	    (front_crt = load_ca_crt(ca_dir, "front-ca.crt")) == NULL) {
+		printf("Bail out! cannot read back ca.crt, front-ca.crt\n");
 		return 1;
 	}
-	test_worker_fields(ca);
-	test_operator_profile(ca, ca_crt);
-	test_server_profile(ca, ca_crt);
-	test_pkcs12(ca, ca_crt);
-	test_crl(ca, ca_crt);
-	test_peer(ca, other, ca_crt);
-	gnutls_x509_crt_deinit(ca_crt);
-	pki_ca_free(ca);
+	test_worker_fields(worker, worker_crt, front_crt);
+	test_operator_profile(front, front_crt, worker_crt);
+	test_server_profile(front, front_crt, worker_crt);
+	test_pkcs12(front, front_crt);
+	test_crl(worker, worker_crt, front_crt);
+	test_crl(front, front_crt, worker_crt);
+	test_crl_files(worker, worker_crt, front, front_crt);
+	test_peer(worker, front, other, worker_crt, front_crt);
+	gnutls_x509_crt_deinit(worker_crt);
+	gnutls_x509_crt_deinit(front_crt);
+	pki_ca_free(worker);
+	pki_ca_free(front);
 	pki_ca_free(other);
 	pki_deinit();
 	tu_rm_rf(top);

@@ -1,0 +1,9 @@
+/*
+ * `swarmctl init`: the one step that creates the CAs (ca_identity.h).
+ */
+#ifndef SC_INIT_H
+#define SC_INIT_H
+
+int	cmd_init(int, char *[]);
+
+#endif
