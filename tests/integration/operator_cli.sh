@@ -220,7 +220,7 @@ like "$(sql "SELECT detail FROM audit_log WHERE action = 'operator-revoke'
 rows=$(sql 'SELECT count(*) FROM audit_log')
 for stmt in "UPDATE audit_log SET outcome = 'success'" \
     "DELETE FROM audit_log" "TRUNCATE audit_log"; do
-	msg=$(psql -X -q -v ON_ERROR_STOP=1 -c "$stmt" 2>&1)
+	msg=$(sql "$stmt" 2>&1)
 	isnt "$?" 0 "audit_log refuses: $stmt"
 	like "$msg" "append-only" "... the trigger says why"
 done
@@ -283,7 +283,7 @@ ok "... and publishes there" \
     test "$(crl_number "$CA/crl.pem")" -gt "$number_before"
 
 # ---- a database that was never migrated
-psql -X -q -d postgres -c 'CREATE DATABASE behind' >/dev/null
+pg_create_db behind
 sc operator list --db "dbname=behind"
 isnt "$RC" 0 "operator list refuses a database whose schema is behind"
 like "$ERR" "swarmctl migrate" "... and says to run 'swarmctl migrate'"
