@@ -35,6 +35,7 @@ enum {
 	OPT_DAYS,
 	OPT_CN,
 	OPT_SAN,
+	OPT_SERVICE_ROLE,
 };
 
 static const struct option serve_options[] = {
@@ -55,6 +56,7 @@ static const struct option serve_options[] = {
 
 static const struct option migrate_options[] = {
 	{ "db",		required_argument, NULL, OPT_DB },
+	{ "service-role", required_argument, NULL, OPT_SERVICE_ROLE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -183,6 +185,16 @@ trust_option(struct config *cfg, int opt, const char *arg,
 		return set_string(&cfg->cn, arg, err);
 	case OPT_SAN:
 		return add_san(cfg, arg, err);
+	case OPT_SERVICE_ROLE:
+		/*
+		 * PostgreSQL cuts longer names to NAMEDATALEN - 1 bytes: the
+		 * grant could then go to another role than the one named.
+		 */
+		if (*arg == '\0' || strlen(arg) > CONFIG_MAX_ROLE_NAME)
+			return sc_error_set(err, SC_INVALID, "--service-role: "
+			    "expected a role name of 1-%d bytes",
+			    CONFIG_MAX_ROLE_NAME);
+		return set_string(&cfg->service_role, arg, err);
 	}
 	return sc_error_set(err, SC_INVALID, "unknown option");
 }
@@ -377,6 +389,7 @@ config_free(struct config *cfg)
 	free(cfg->out_dir);
 	free(cfg->password_file);
 	free(cfg->cn);
+	free(cfg->service_role);
 	for (i = 0; i < cfg->nsans; i++)
 		free(cfg->sans[i]);
 	free(cfg->sans);

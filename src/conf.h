@@ -17,6 +17,7 @@
 #define CONFIG_MAX_DAYS		3650	/* the CA's own lifetime */
 #define CONFIG_MAX_SANS		64
 #define CONFIG_DEFAULT_HOST_CACHE 256
+#define CONFIG_MAX_ROLE_NAME	63	/* PostgreSQL's NAMEDATALEN - 1 */
 
 struct config {
 	char			*listen;	/* NULL: serve on stdin */
@@ -39,6 +40,8 @@ struct config {
 	char			*cn;
 	char			**sans;
 	size_t			 nsans;
+	/* migrate: the role to grant what serve needs; NULL: none */
+	char			*service_role;
 };
 
 /*

@@ -188,6 +188,11 @@ startup_checks(const struct config *cfg, struct sc_error *err)
 			sc_error_prefix(err, "database unreachable");
 		goto out;
 	}
+	/* A role that owns the tables could erase the audit trail. */
+	if ((rc = db_role_check(db, err)) != SC_OK) {
+		sc_error_prefix(err, "refusing to serve");
+		goto out;
+	}
 	/* Before anything is written with it: is this the deployment's CA? */
 	if ((rc = ca_identity_check(db, cfg->ca_dir, err)) != SC_OK)
 		goto out;
@@ -287,16 +292,21 @@ cmd_migrate(int argc, char *argv[])
 
 	if (config_parse_migrate(&cfg, argc, argv, &err) != SC_OK) {
 		fprintf(stderr, "swarmctl: %s\n", err.msg);
-		fprintf(stderr, "usage: swarmctl migrate [--db CONNINFO]\n");
+		fprintf(stderr, "usage: swarmctl migrate [--db CONNINFO] "
+		    "[--service-role ROLE]\n");
 		goto out;
 	}
 	if (db_open(cfg.conninfo, &db, &err) != SC_OK ||
-	    db_migrate(db, print_applied, &applied, &err) != SC_OK) {
+	    db_migrate(db, print_applied, &applied, cfg.service_role,
+	    &err) != SC_OK) {
 		fprintf(stderr, "swarmctl: migrate: %s\n", err.msg);
 		goto out;
 	}
 	if (applied == 0)
 		printf("schema is up to date\n");
+	if (cfg.service_role != NULL)
+		printf("granted %s what swarmctl serve needs, and revoked the "
+		    "rest\n", cfg.service_role);
 	status = 0;
 out:
 	db_close(db);

@@ -451,7 +451,7 @@ static const struct db_statement st_ca_identity_get = { "sc_ca_identity_get",
 static const struct db_statement st_ca_identity_record = {
     "sc_ca_identity_record",
     "INSERT INTO ca_identity (role, fingerprint, subject) "
-    "VALUES ($1, $2, $3) ON CONFLICT (role) DO NOTHING", 3, false };
+    "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 3, false };
 
 enum sc_err
 db_ca_identity_get(struct db *db, const char *role, struct db_ca_identity *id,

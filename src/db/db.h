@@ -36,10 +36,19 @@ enum sc_err	 db_schema_check(struct db *, struct sc_error *);
  * transaction, recorded in schema_migrations, under an advisory lock so
  * concurrent runs are safe.  `on_applied` (may be NULL) is told the name
  * of each migration once it is committed; `applied` (may be NULL) counts
- * them.
+ * them.  Then, if `service_role` is not NULL, grant that role what
+ * `swarmctl serve` needs and nothing more (roles.c), revoking the rest.
  */
 enum sc_err	 db_migrate(struct db *, void (*on_applied)(const char *),
-		    int *applied, struct sc_error *);
+		    int *applied, const char *service_role, struct sc_error *);
+
+/*
+ * SC_INVALID, saying why, if this session's role could undo the
+ * service role's narrow privileges: a superuser, an owner of the
+ * database, the schema or its tables, a role that may create roles or
+ * objects.  `swarmctl serve` refuses to start as one.
+ */
+enum sc_err	 db_role_check(struct db *, struct sc_error *);
 
 /* A swarm_hosts row as the API shows it.  Strings are owned (malloc). */
 struct db_host {

@@ -95,6 +95,11 @@ read_applied(struct db *db, PGconn *conn, bool *applied, int *newest,
 		/* 42P01 undefined_table: never migrated. */
 		if (state != NULL && strcmp(state, "42P01") == 0)
 			*no_table = true;
+		/* 42501 insufficient_privilege: a service role not granted. */
+		else if (state != NULL && strcmp(state, "42501") == 0)
+			rc = db_result_error(db, res, "read schema_migrations "
+			    "(grant this role its privileges: `swarmctl migrate "
+			    "--service-role ROLE`, as the owner)", err);
 		else
 			rc = db_result_error(db, res, "read schema_migrations",
 			    err);
@@ -180,7 +185,7 @@ out:
 
 enum sc_err
 db_migrate(struct db *db, void (*on_applied)(const char *), int *appliedp,
-    struct sc_error *err)
+    const char *service_role, struct sc_error *err)
 {
 	struct sc_error unlock_err;
 	PGconn *conn = NULL;
@@ -216,6 +221,9 @@ db_migrate(struct db *db, void (*on_applied)(const char *), int *appliedp,
 			on_applied(db_migrations[i].name);
 		count++;
 	}
+	/* Still under the lock: concurrent GRANTs on one object fail. */
+	if (service_role != NULL)
+		rc = db_grant_service_role(db, conn, service_role, err);
 out:
 	/* A lost session released the lock when it died. */
 	if (locked && PQstatus(conn) == CONNECTION_OK) {

@@ -115,11 +115,9 @@ API_AS_CRT=$T/certs/selfsigned.crt API_AS_KEY=$T/certs/selfsigned.key \
 
 # ---- an operator certificate from a different swarmctl CA (same subject
 # names, other key): a second database and CA directory.
-psql -X -q -d postgres -c 'CREATE DATABASE other' >/dev/null
-"$SWARMCTL_BIN" migrate --db "dbname=other" >"$T/migrate-other.out" 2>&1 ||
-    diag "$(cat "$T/migrate-other.out")"
-"$SWARMCTL_BIN" init --ca-dir "$T/other-ca" --db "dbname=other" \
-    >"$T/init-other.out" 2>&1 || diag "$(cat "$T/init-other.out")"
+pg_create_db other
+swarmctl_migrate --db "dbname=other" || diag "$(cat "$T/migrate.out")"
+swarmctl_init "$T/other-ca" --db "dbname=other" || diag "$(cat "$T/init.out")"
 "$SWARMCTL_BIN" operator issue test-operator --out "$T/other-ops" \
     --ca-dir "$T/other-ca" --db "dbname=other" >"$T/other-issue.out" 2>&1
 ok "another swarmctl CA issues an operator certificate" test -s "$T/other-ops/test-operator.crt" ||

@@ -4,7 +4,8 @@
 #   - serve, operator issue, server-cert and crl with an empty or mistyped
 #     --ca-dir exit 1, say to run `swarmctl init`, and create nothing (no
 #     directory, no key, no certificate row);
-#   - init records both CAs' fingerprints in the database; run again it
+#   - init (run as the schema's owner: the service role may only read the
+#     record) records both CAs' fingerprints in the database; run again it
 #     keeps them (same files, same rows);
 #   - a CA directory initialised against another database is refused by
 #     serve and by the trust commands, with a message naming both
@@ -48,8 +49,13 @@ ok "operator issue: ... nor its --out directory" test ! -e "$T/ops"
 refuses_without_ca "server-cert" server-cert --cn localhost --out "$T/tls" --ca-dir "$CA"
 refuses_without_ca "crl" crl --ca-dir "$CA"
 
-# ---- init
+# ---- init, by the owner role: the service role may only read the record
 sc init --ca-dir "$CA"
+is "$RC" 1 "init as the service role ($PGUSER) fails"
+like "$ERR" "permission denied for table ca_identity" "... it may not record a CA"
+is "$(sql 'SELECT count(*) FROM ca_identity')" 0 "... and recorded none"
+rm -rf "$CA"
+PGUSER=$SWARMCTL_DB_OWNER sc init --ca-dir "$CA"
 is "$RC" 0 "swarmctl init succeeds" || diag "$ERR"
 like "$OUT" "created worker CA $CA/ca.crt" "... creating the worker CA"
 like "$OUT" "created front CA $CA/front-ca.crt" "... and the front-end CA"
@@ -61,7 +67,7 @@ recorded()
 expected="front $(cert_fingerprint "$CA/front-ca.crt"),worker $(cert_fingerprint "$CA/ca.crt")"
 is "$(recorded)" "$expected" "the database records both CAs' fingerprints"
 sums=$(cat "$CA/ca.crt" "$CA/ca.key" "$CA/front-ca.crt" "$CA/front-ca.key" | sha256sum)
-sc init --ca-dir "$CA"
+PGUSER=$SWARMCTL_DB_OWNER sc init --ca-dir "$CA"
 is "$RC" 0 "init again succeeds"
 like "$OUT" "kept worker CA" "... keeping the worker CA"
 like "$OUT" "kept front CA" "... and the front-end CA"
@@ -72,7 +78,7 @@ sc crl --ca-dir "$CA"
 is "$RC" 0 "crl works once init has run" || diag "$ERR"
 
 # ---- a wrong --ca-dir against a database that has its CAs
-sc init --ca-dir "$T/typo"
+PGUSER=$SWARMCTL_DB_OWNER sc init --ca-dir "$T/typo"
 is "$RC" 1 "init with an empty --ca-dir against an initialised database exits 1"
 like "$ERR" "already has a worker CA \\(fingerprint $(cert_fingerprint "$CA/ca.crt")" \
     "... naming the database's CA"
@@ -80,9 +86,9 @@ ok "... and creates nothing there" test ! -e "$T/typo"
 is "$(recorded)" "$expected" "... nor in the database"
 
 # ---- a CA directory of another database
-psql -X -q -d postgres -c 'CREATE DATABASE other' >/dev/null
-sc migrate --db "dbname=other"
-sc init --ca-dir "$T/other-ca" --db "dbname=other"
+pg_create_db other
+swarmctl_migrate --db "dbname=other" || diag "$(cat "$T/migrate.out")"
+PGUSER=$SWARMCTL_DB_OWNER sc init --ca-dir "$T/other-ca" --db "dbname=other"
 is "$RC" 0 "another deployment: init its own CAs in its own database" || diag "$ERR"
 other_fp=$(cert_fingerprint "$T/other-ca/ca.crt")
 for cmd in "serve --listen unix:$T/x.sock" "crl" "server-cert --cn localhost --out $T/tls-x" \
@@ -96,7 +102,7 @@ done
 ok "nothing was issued from it" test ! -e "$T/ops-x" -a ! -e "$T/tls-x"
 is "$(sql 'SELECT count(*) FROM certificates')" 0 "... no certificate row"
 ok "serve wrote no CRL into it" test ! -e "$T/other-ca/crl.pem"
-sc init --ca-dir "$T/other-ca"
+PGUSER=$SWARMCTL_DB_OWNER sc init --ca-dir "$T/other-ca"
 is "$RC" 1 "init refuses to record another deployment's CA over this database's"
 like "$ERR" "not this database's worker CA" "... and says why"
 is "$(recorded)" "$expected" "... the recorded CAs are unchanged"

@@ -84,12 +84,11 @@ ok "keeper's bundle survived the restart" [ "$(cert_fingerprint "$T/ca/workers/k
 
 # ---- two `swarmctl init` at once, one empty CA directory, one database
 CA2=$T/ca2
-psql -X -q -d postgres -c 'CREATE DATABASE two' >/dev/null
-"$SWARMCTL_BIN" migrate --db "dbname=two" >"$T/migrate-two.out" 2>&1 ||
-    bail "migrate the second database: $(cat "$T/migrate-two.out")"
-"$SWARMCTL_BIN" init --ca-dir "$CA2" --db "dbname=two" >"$T/init-two-1.out" 2>&1 &
+pg_create_db two
+swarmctl_migrate --db "dbname=two" || bail "migrate the second database: $(cat "$T/migrate.out")"
+PGUSER=$SWARMCTL_DB_OWNER "$SWARMCTL_BIN" init --ca-dir "$CA2" --db "dbname=two" >"$T/init-two-1.out" 2>&1 &
 ipid1=$!
-"$SWARMCTL_BIN" init --ca-dir "$CA2" --db "dbname=two" >"$T/init-two-2.out" 2>&1 &
+PGUSER=$SWARMCTL_DB_OWNER "$SWARMCTL_BIN" init --ca-dir "$CA2" --db "dbname=two" >"$T/init-two-2.out" 2>&1 &
 ipid2=$!
 wait "$ipid1"
 is "$?" 0 "the first of two simultaneous inits succeeds" || diag "$(cat "$T/init-two-1.out")"
@@ -114,7 +113,7 @@ is "$(mode "$CA2")" 700 "... and is 0700"
 is "$(mode "$CA2/ca.key")" 600 "... with ca.key 0600"
 is "$(openssl pkey -in "$CA2/ca.key" -pubout 2>&1)" "$(openssl x509 -in "$CA2/ca.crt" -noout -pubkey 2>&1)" \
     "... whose ca.key belongs to its ca.crt"
-is "$(psql -X -A -t -d two -c "SELECT string_agg(role || ' ' || fingerprint, ',' ORDER BY role) FROM ca_identity")" \
+is "$(PGDATABASE=two sql "SELECT string_agg(role || ' ' || fingerprint, ',' ORDER BY role) FROM ca_identity")" \
     "front $(cert_fingerprint "$CA2/front-ca.crt"),worker $(cert_fingerprint "$CA2/ca.crt")" \
     "the database records exactly these two CAs"
 tls_make_server_cert "$CA2" "$T/tls2"

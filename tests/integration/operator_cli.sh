@@ -66,7 +66,7 @@ is "$RC" 1 "operator issue before swarmctl init fails"
 like "$ERR" "swarmctl init" "... and says to run 'swarmctl init'"
 ok "... creating no CA directory" test ! -e "$CA"
 ok "... and no operator files" test ! -e "$OPS"
-sc init --ca-dir "$CA"
+PGUSER=$SWARMCTL_DB_OWNER sc init --ca-dir "$CA"
 is "$RC" 0 "swarmctl init succeeds" || diag "$ERR"
 ok "it creates the worker CA" test -s "$CA/ca.crt" -a -s "$CA/ca.key"
 ok "... and the front-end CA" test -s "$CA/front-ca.crt" -a -s "$CA/front-ca.key"
@@ -233,7 +233,7 @@ like "$(sql "SELECT detail FROM audit_log WHERE action = 'operator-revoke'
 rows=$(sql 'SELECT count(*) FROM audit_log')
 for stmt in "UPDATE audit_log SET outcome = 'success'" \
     "DELETE FROM audit_log" "TRUNCATE audit_log"; do
-	msg=$(psql -X -q -v ON_ERROR_STOP=1 -c "$stmt" 2>&1)
+	msg=$(sql "$stmt" 2>&1)
 	isnt "$?" 0 "audit_log refuses: $stmt"
 	like "$msg" "append-only" "... the trigger says why"
 done
@@ -305,7 +305,7 @@ ok "... and publishes there" \
     test "$(crl_number "$CA/front-crl.pem")" -gt "$number_before"
 
 # ---- a database that was never migrated
-psql -X -q -d postgres -c 'CREATE DATABASE behind' >/dev/null
+pg_create_db behind
 sc operator list --db "dbname=behind"
 isnt "$RC" 0 "operator list refuses a database whose schema is behind"
 like "$ERR" "swarmctl migrate" "... and says to run 'swarmctl migrate'"

@@ -17,7 +17,8 @@
 #   SWARMCTL_TEST_TIMEOUT  seconds before a hung test is terminated (900)
 #
 # After stack_up:  T (temp dir), BASE (https://127.0.0.1:PORT), CACERT,
-# SWARMCTL_PID, NGINX_PID, PGHOST/PGPORT/PGUSER/PGDATABASE.
+# SWARMCTL_PID, NGINX_PID, PGHOST/PGPORT/PGUSER/PGDATABASE (PGUSER is
+# the service role: see "The database roles" below).
 # After `api METHOD PATH [curl args]`: STATUS, BODY, $T/body, $T/headers.
 
 _stack_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -346,14 +347,44 @@ _pg_stop_dir()
 	fi
 }
 
-# sql QUERY — run QUERY in the test database, print unaligned rows.
+# The database roles, as in production (README "Database roles"): the
+# owner runs `swarmctl migrate` and owns the tables; the service role runs
+# `swarmctl serve` and the trust commands, holding only what migrate
+# --service-role grants it.  pg_start exports PGUSER as the service role,
+# so every swarmctl a test starts runs like production; `sql` (checks,
+# set-ups) and swarmctl_migrate say who they are.
+PG_SUPERUSER=postgres
+SWARMCTL_DB_OWNER=swarmctl_owner
+SWARMCTL_DB_SERVICE=swarmctl
+export PG_SUPERUSER SWARMCTL_DB_OWNER SWARMCTL_DB_SERVICE
+
+# sql QUERY — run QUERY in the test database as the superuser, print
+# unaligned rows.
 sql()
 {
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
+	PGUSER=$PG_SUPERUSER psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
 }
 
-# pg_start — create (first time) and start the cluster in $T/pg; export
-# the libpq variables that swarmctl and psql pick up.
+# pg_create_db NAME — a database owned by the owner role (as swarmctl's
+# own database would be), unless it exists.
+pg_create_db()
+{
+	if [ -z "$(PGDATABASE=postgres sql "SELECT 1 FROM pg_database WHERE datname = '$1'")" ]; then
+		PGDATABASE=postgres sql "CREATE DATABASE $1 OWNER $SWARMCTL_DB_OWNER" >/dev/null
+	fi
+}
+
+# _pg_create_role NAME — a login role with no attributes, unless it exists.
+_pg_create_role()
+{
+	if [ -z "$(PGDATABASE=postgres sql "SELECT 1 FROM pg_roles WHERE rolname = '$1'")" ]; then
+		PGDATABASE=postgres sql "CREATE ROLE $1 LOGIN" >/dev/null
+	fi
+}
+
+# pg_start — create (first time) and start the cluster in $T/pg, with
+# the two roles and the database; export the libpq variables that
+# swarmctl and psql pick up.
 pg_start()
 {
 	local data
@@ -384,10 +415,10 @@ pg_start()
 		not_ok "PostgreSQL starts" "$(tail -n 20 "$T/pg/server.log" 2>/dev/null)"
 		return 1
 	fi
-	export PGHOST=$T/pg PGPORT PGUSER=postgres PGDATABASE=swarm
-	if [ -z "$(psql -X -A -t -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'swarm'")" ]; then
-		psql -X -q -d postgres -c 'CREATE DATABASE swarm' >/dev/null || return 1
-	fi
+	export PGHOST=$T/pg PGPORT PGUSER=$SWARMCTL_DB_SERVICE PGDATABASE=swarm
+	_pg_create_role "$SWARMCTL_DB_OWNER" &&
+	    _pg_create_role "$SWARMCTL_DB_SERVICE" &&
+	    pg_create_db swarm || return 1
 	return 0
 }
 
@@ -403,18 +434,23 @@ pg_restart()
 
 # ------------------------------------------------------------ swarmctl
 
+# swarmctl_migrate [migrate args...] — as the owner role, granting the
+# service role its privileges.
 swarmctl_migrate()
 {
-	"$SWARMCTL_BIN" migrate "$@" >"$T/migrate.out" 2>&1
+	PGUSER=$SWARMCTL_DB_OWNER "$SWARMCTL_BIN" migrate \
+	    --service-role "$SWARMCTL_DB_SERVICE" "$@" >"$T/migrate.out" 2>&1
 }
 
 # swarmctl_init [CA_DIR] [init args...] — `swarmctl init`: create the
-# CAs in CA_DIR (default $T/ca) and record them in the database.
+# CAs in CA_DIR (default $T/ca) and record them in the database, as the
+# owner role (the service role may only read what init records).
 swarmctl_init()
 {
 	local dir=${1:-$T/ca}
 	shift || true
-	"$SWARMCTL_BIN" init --ca-dir "$dir" "$@" >"$T/init.out" 2>&1
+	PGUSER=$SWARMCTL_DB_OWNER "$SWARMCTL_BIN" init --ca-dir "$dir" "$@" \
+	    >"$T/init.out" 2>&1
 }
 
 # swarmctl_spawn SOCKET LOG [serve args...] — start `swarmctl serve` in
