@@ -14,6 +14,7 @@
 
 #include <fcgiapp.h>
 
+#include "cli.h"
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
@@ -22,6 +23,28 @@
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "serve.h"
+
+const char serve_usage[] =
+    "usage: swarmctl serve [--listen unix:PATH|HOST:PORT] [--workers N]\n"
+    "           [--ca-dir DIR] [--db CONNINFO] [--key-type T]\n"
+    "           [--ca-key-type T] [--max-body BYTES] [--key-pool N]\n"
+    "           [--host-cache N] [--crl-next-update-days N]\n"
+    "           [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
+    "           [--fcgi-allow-user USER[,USER...]] [--allow-loopback-operator]\n"
+    "\n"
+    "Run the FastCGI responder behind nginx.  Without --listen, serve on\n"
+    "standard input if it is a listening socket (spawn-fcgi, systemd).\n"
+    "Whoever can connect to the socket is trusted like nginx: prefer a unix\n"
+    "socket.  A TCP listener must be on a loopback address unless\n"
+    "--fcgi-allow names the web servers' addresses; over loopback only root,\n"
+    "swarmctl's own user and --fcgi-allow-user users are served.\n"
+    "--read-timeout (default 15) drops a connection that sends nothing for\n"
+    "that long.  See README, \"Threat model\" and \"Configuration\".\n";
+
+const char migrate_usage[] =
+    "usage: swarmctl migrate [--db CONNINFO]\n"
+    "\n"
+    "Apply pending database migrations (safe to run concurrently).\n";
 
 static int
 host_is_live(const char *name, void *arg)
@@ -198,10 +221,7 @@ cmd_serve(int argc, char *argv[])
 	int fd = -1, status = 1;
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
-		fprintf(stderr, "swarmctl: %s\n", err.msg);
-		fprintf(stderr, "usage: swarmctl serve [--listen unix:PATH|"
-		    "HOST:PORT] [--workers N] [--ca-dir DIR] [--db CONNINFO]"
-		    "\n");
+		status = cli_usage_error(&err, serve_usage);
 		goto out;
 	}
 	block_signals();
@@ -260,8 +280,7 @@ cmd_migrate(int argc, char *argv[])
 	int applied = 0, status = 1;
 
 	if (config_parse_migrate(&cfg, argc, argv, &err) != SC_OK) {
-		fprintf(stderr, "swarmctl: %s\n", err.msg);
-		fprintf(stderr, "usage: swarmctl migrate [--db CONNINFO]\n");
+		status = cli_usage_error(&err, migrate_usage);
 		goto out;
 	}
 	if (db_open(cfg.conninfo, &db, &err) != SC_OK ||
