@@ -2,7 +2,11 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -23,6 +27,7 @@
 #include "db/db.h"
 #include "handlers/handlers.h"
 #include "hostcache.h"
+#include "http/peer.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/server.h"
@@ -85,8 +90,33 @@ listen_unix(const char *path, int *fd, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * Whoever connects to the FastCGI socket can act as nginx (claim any
+ * client certificate), so a TCP listener that other hosts can reach is
+ * refused unless the web servers' addresses are named.
+ */
 static enum sc_err
-listen_tcp(const char *spec, int *fd, struct sc_error *err)
+check_tcp_listener(const struct sockaddr *sa, socklen_t len,
+    const struct config *cfg, const char *what, struct sc_error *err)
+{
+	char host[INET6_ADDRSTRLEN];
+	int gai;
+
+	if ((gai = getnameinfo(sa, len, host, sizeof(host), NULL, 0,
+	    NI_NUMERICHOST)) != 0)
+		return sc_error_set(err, SC_INVALID, "%s: %s", what,
+		    gai_strerror(gai));
+	if (http_addr_is_loopback(host) || cfg->nfcgi_allow > 0)
+		return SC_OK;
+	return sc_error_set(err, SC_INVALID, "%s: %s is not a loopback "
+	    "address, and whoever can connect to the FastCGI socket can act "
+	    "as nginx: name the web servers with --fcgi-allow ADDR[,ADDR...], "
+	    "or listen on a unix socket", what, host);
+}
+
+static enum sc_err
+listen_tcp(const struct config *cfg, const char *spec, int *fd,
+    struct sc_error *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[256];
@@ -111,6 +141,13 @@ listen_tcp(const char *spec, int *fd, struct sc_error *err)
 	    &res)) != 0)
 		return sc_error_set(err, SC_INVALID, "--listen %s: %s", spec,
 		    gai_strerror(gai));
+	/* Every address first: nothing is bound if one is refused. */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (check_tcp_listener(ai->ai_addr, ai->ai_addrlen, cfg,
+		    "--listen", err) != SC_OK) {
+			freeaddrinfo(res);
+			return err->code;
+		}
 	sc_error_set(err, SC_IO, "--listen %s: no usable address", spec);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -135,11 +172,40 @@ listen_tcp(const char *spec, int *fd, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * A TCP listener, ours or inherited: the same refusal as for --listen,
+ * and a warning that says what it means.
+ */
+static enum sc_err
+check_listener(int fd, const struct config *cfg, struct sc_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return sc_error_set(err, SC_IO, "getsockname: %s",
+		    strerror(errno));
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return SC_OK;
+	if (check_tcp_listener((struct sockaddr *)&ss, len, cfg,
+	    cfg->listen ? "--listen" : "standard input", err) != SC_OK)
+		return err->code;
+	log_warn("FastCGI over TCP: any local user who can connect to the "
+	    "port could act as nginx and claim any client certificate.  "
+	    "Served are only %s%sroot, swarmctl's own user%s over loopback.  "
+	    "Prefer a unix socket on a multi-user host",
+	    cfg->nfcgi_allow > 0 ? "--fcgi-allow addresses" : "",
+	    cfg->nfcgi_allow > 0 ? ", and " : "",
+	    cfg->nfcgi_allow_uids > 0 ? " and --fcgi-allow-user users" : "");
+	return SC_OK;
+}
+
 enum sc_err
 server_listen(const struct config *cfg, int *fd, struct sc_error *err)
 {
 	int acceptconn = 0;
 	socklen_t len = sizeof(acceptconn);
+	enum sc_err rc = SC_OK;
 
 	if (cfg->listen == NULL) {
 		if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN,
@@ -148,11 +214,18 @@ server_listen(const struct config *cfg, int *fd, struct sc_error *err)
 			    "given and standard input is not a listening "
 			    "socket");
 		*fd = STDIN_FILENO;
-		return SC_OK;
+	} else if (strncmp(cfg->listen, "unix:", 5) == 0)
+		rc = listen_unix(cfg->listen + 5, fd, err);
+	else
+		rc = listen_tcp(cfg, cfg->listen, fd, err);
+	if (rc != SC_OK)
+		return rc;
+	if ((rc = check_listener(*fd, cfg, err)) != SC_OK &&
+	    *fd > STDIN_FILENO) {
+		close(*fd);
+		*fd = -1;
 	}
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		return listen_unix(cfg->listen + 5, fd, err);
-	return listen_tcp(cfg->listen, fd, err);
+	return rc;
 }
 
 static const char *
@@ -193,7 +266,8 @@ elapsed_ms(const struct timespec *start)
 
 /* One request, start to finish, and its log line. */
 static void
-serve_one(struct handler_ctx *ctx, FCGX_Request *r)
+serve_one(struct handler_ctx *ctx, FCGX_Request *r,
+    const struct http_peer *peer)
 {
 	struct sc_error err = { SC_OK, "" };
 	struct http_request req;
@@ -206,6 +280,7 @@ serve_one(struct handler_ctx *ctx, FCGX_Request *r)
 	http_response_init(&resp, sink);
 	parse_rc = http_request_parse(&req, fcgi_param, r, ctx->cfg->max_body,
 	    &err);
+	req.peer = *peer;
 	app_handle(ctx, &req, parse_rc, fcgi_read, r, &resp, &err);
 	if (http_response_finish(&resp) == -1)
 		log_warn("%s %s: client went away while sending the response",
@@ -242,13 +317,57 @@ finish_request(FCGX_Request *r)
 	FCGX_Finish_r(r);
 }
 
+/*
+ * Accept the next connection here rather than in libfcgi, so that before
+ * a byte of it is read we know who sent it -- and close it unless that is
+ * the web server (http/peer.h) -- and its reads have a deadline: a peer
+ * that sends nothing for cfg->read_timeout seconds, before or during its
+ * request, is dropped instead of holding this worker forever.  Returns
+ * the connection, or -1 with errno set when accept(2) fails.
+ */
+static int
+accept_connection(const struct worker *w, struct http_peer *peer)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct timeval deadline = { w->cfg->read_timeout, 0 };
+	int fd, on = 1;
+
+	for (;;) {
+		if ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+			return -1;
+		sc_error_clear(&err);
+		if (http_peer_identify(fd, w->cfg, peer, &err) != SC_OK)
+			log_warn("worker %d: FastCGI connection refused: %s",
+			    w->id, err.msg);
+		else if (!http_peer_admitted(peer, w->cfg))
+			log_warn("worker %d: FastCGI connection from %s refused: "
+			    "not a web server this responder trusts (see "
+			    "--fcgi-allow, --fcgi-allow-user)", w->id,
+			    peer->name);
+		else if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &deadline,
+		    sizeof(deadline)) == -1)
+			log_error("worker %d: SO_RCVTIMEO: %s", w->id,
+			    strerror(errno));
+		else {
+			/* As libfcgi does: replies are never waited for. */
+			if (peer->kind == HTTP_PEER_TCP)
+				(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
+				    &on, sizeof(on));
+			return fd;
+		}
+		close(fd);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct sc_error err = { SC_OK, "" };
 	struct handler_ctx ctx = { w->cfg, NULL, NULL, NULL, NULL, NULL };
+	struct http_peer peer;
 	FCGX_Request r;
+	int fd;
 
 	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {
 		log_error("worker %d: %s", w->id, err.msg);
@@ -264,23 +383,48 @@ worker_main(void *arg)
 	/* A CA that fails to load now is retried per request (503 meanwhile). */
 	if (pki_ca_load(w->cfg->ca_dir, &ctx.ca, &err) != SC_OK)
 		log_error("worker %d: loading CA: %s", w->id, err.msg);
-	if (FCGX_InitRequest(&r, w->fd, 0) != 0) {
+	/*
+	 * No listening socket for libfcgi: it reads the connections that
+	 * accept_connection hands it and never accepts one by itself.
+	 */
+	if (FCGX_InitRequest(&r, -1, 0) != 0) {
 		log_error("worker %d: FCGX_InitRequest failed", w->id);
 		goto out;
 	}
+	memset(&peer, 0, sizeof(peer));
 	for (;;) {
-		if (FCGX_Accept_r(&r) < 0) {
-			struct timespec pause = { 0, 100 * 1000 * 1000 };
+		/* A connection nginx keeps open (FCGI_KEEP_CONN) is reused. */
+		if (r.ipcFd < 0) {
+			if ((fd = accept_connection(w, &peer)) == -1) {
+				struct timespec pause = { 0, 100 * 1000 * 1000 };
 
+				if (atomic_load(&stopping))
+					break;
+				/* EMFILE and the like: transient. */
+				log_warn("worker %d: accept failed: %s", w->id,
+				    strerror(errno));
+				nanosleep(&pause, NULL);
+				continue;
+			}
+			/*
+			 * FCGX_Accept_r reads a connection already in ipcFd;
+			 * keepConnection stops the FCGX_Finish_r it starts
+			 * with from closing it first.  The request's own
+			 * FCGI_KEEP_CONN flag replaces it once read.
+			 */
+			r.ipcFd = fd;
+			r.keepConnection = 1;
+		}
+		if (FCGX_Accept_r(&r) < 0) {
+			/* libfcgi has closed the connection (r.ipcFd < 0). */
 			if (atomic_load(&stopping))
 				break;
-			/* EMFILE and the like: transient, keep the worker. */
-			log_warn("worker %d: accept failed: %s", w->id,
-			    strerror(errno));
-			nanosleep(&pause, NULL);
+			log_warn("worker %d: FastCGI connection from %s dropped: "
+			    "no complete request within %d s, or not FastCGI",
+			    w->id, peer.name, w->cfg->read_timeout);
 			continue;
 		}
-		serve_one(&ctx, &r);
+		serve_one(&ctx, &r, &peer);
 		finish_request(&r);
 	}
 	FCGX_Free(&r, 0);
