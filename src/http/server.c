@@ -9,7 +9,9 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -294,27 +296,57 @@ serve_one(struct handler_ctx *ctx, FCGX_Request *r,
 }
 
 /*
- * libfcgi closes a connection with a "lingering close": shutdown(2),
- * then wait (up to 2 s) until the web server has closed its end.  That
- * keeps unread input from making the kernel reset the connection, which
- * over TCP can destroy the response before the server has read it.  It
- * also costs every request a round trip to nginx during which this
- * worker serves no one.  When the request's input has been read to its
- * end -- nginx sends all of it before reading the answer, so normally it
- * is there already -- nothing can be lost and the plain close(2) that
- * FCGX_Detach selects is enough.  Input left unread (a body refused
- * before it was read) keeps the lingering close.
+ * Close a connection whose input may not have been read to its end:
+ * shutdown(2) our side, then discard what the peer still sends until it
+ * closes its end, for at most LINGER_MS in all.  Closing with unread
+ * input makes the kernel reset the connection, which over TCP can
+ * destroy the response before the web server has read it.  libfcgi's
+ * own lingering close waits 2 s after each read, so a peer that keeps
+ * sending a byte now and then holds the worker for ever; this one ends.
+ */
+#define LINGER_MS	2000
+static void
+linger_close(int fd)
+{
+	struct timespec start;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char trash[1024];
+	double left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (shutdown(fd, SHUT_WR) == 0)
+		while ((left = LINGER_MS - elapsed_ms(&start)) > 0 &&
+		    poll(&pfd, 1, (int)left + 1) > 0 &&
+		    read(fd, trash, sizeof(trash)) > 0)
+			continue;
+	close(fd);
+}
+
+/*
+ * When the request's input has been read to its end -- nginx sends all
+ * of it before reading the answer, so normally it is there already --
+ * nothing can be lost and a plain close(2) is enough: no round trip to
+ * nginx during which this worker serves no one.  Input left unread (a
+ * body refused before it was read) gets linger_close: a duplicate of the
+ * socket keeps it open past FCGX_Finish_r, which flushes the response
+ * and closes only its own descriptor (FCGX_Detach: no lingering close of
+ * libfcgi's).  A connection nginx keeps (FCGI_KEEP_CONN) stays open.
  */
 static void
 finish_request(FCGX_Request *r)
 {
 	char rest[512];
+	int keep = -1;
 
-	if (FCGX_GetError(r->in) == 0 &&
+	if (!r->keepConnection &&
+	    !(FCGX_GetError(r->in) == 0 &&
 	    FCGX_GetStr(rest, (int)sizeof(rest), r->in) == 0 &&
-	    FCGX_HasSeenEOF(r->in))
-		FCGX_Detach(r);
+	    FCGX_HasSeenEOF(r->in)))
+		keep = fcntl(r->ipcFd, F_DUPFD_CLOEXEC, 0);
+	FCGX_Detach(r);
 	FCGX_Finish_r(r);
+	if (keep != -1)
+		linger_close(keep);
 }
 
 /*
@@ -414,6 +446,12 @@ worker_main(void *arg)
 			 */
 			r.ipcFd = fd;
 			r.keepConnection = 1;
+			/*
+			 * Should the request not arrive, plain close(2): there
+			 * is no response to protect (finish_request lingers
+			 * itself where one needs it).
+			 */
+			FCGX_Detach(&r);
 		}
 		if (FCGX_Accept_r(&r) < 0) {
 			/* libfcgi has closed the connection (r.ipcFd < 0). */
