@@ -381,10 +381,9 @@ config_parse_serve(struct config *cfg, int argc, char *argv[],
     struct sc_error *err)
 {
 	const char *env = getenv("FCGI_WEB_SERVER_ADDRS");
-	enum sc_err rc;
 
-	if ((rc = parse(cfg, argc, argv, serve_options, 0, err)) != SC_OK)
-		return rc;
+	if (parse(cfg, argc, argv, serve_options, 0, err) != SC_OK)
+		return err->code;
 	/*
 	 * libfcgi's variable for the same list.  libfcgi never sees our
 	 * connections (server.c accepts them), so we honour it ourselves.

@@ -101,10 +101,8 @@ loopback_peer_uid(int fd, const struct sockaddr_storage *peer, uid_t *uid)
 		struct nlmsghdr		nlh;
 		struct inet_diag_req_v2	req;
 	} msg;
-	union {
-		struct nlmsghdr		nlh;
-		char			buf[1024];
-	} answer;
+	_Alignas(struct nlmsghdr) char answer[1024];
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)answer;
 	const struct inet_diag_msg *diag;
 	socklen_t len = sizeof(local);
 	bool v4 = peer->ss_family == AF_INET ||
@@ -112,6 +110,7 @@ loopback_peer_uid(int fd, const struct sockaddr_storage *peer, uid_t *uid)
 	int nl = -1, rc = -1;
 	ssize_t n;
 
+	memset(&local, 0, sizeof(local));
 	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
 		return -1;
 	memset(&msg, 0, sizeof(msg));
@@ -134,13 +133,13 @@ loopback_peer_uid(int fd, const struct sockaddr_storage *peer, uid_t *uid)
 	    sizeof(kernel)) != (ssize_t)sizeof(msg))
 		goto out;
 	do
-		n = recv(nl, &answer, sizeof(answer), 0);
+		n = recv(nl, answer, sizeof(answer), 0);
 	while (n == -1 && errno == EINTR);
-	if (n < 0 || !NLMSG_OK(&answer.nlh, (size_t)n) ||
-	    answer.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-	    answer.nlh.nlmsg_len < NLMSG_LENGTH(sizeof(*diag)))
+	if (n < 0 || !NLMSG_OK(nlh, (size_t)n) ||
+	    nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*diag)))
 		goto out;
-	diag = NLMSG_DATA(&answer.nlh);
+	diag = NLMSG_DATA(nlh);
 	/* Exactly that connection, not a listener that happens to match. */
 	if (diag->idiag_state == TCP_LISTEN ||
 	    diag->id.idiag_sport != msg.req.id.idiag_sport ||
@@ -181,6 +180,7 @@ http_peer_identify(int fd, const struct config *cfg, struct http_peer *p,
 	int gai;
 
 	memset(p, 0, sizeof(*p));
+	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return sc_error_set(err, SC_IO, "getpeername: %s",
 		    strerror(errno));

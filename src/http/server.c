@@ -184,6 +184,7 @@ check_listener(int fd, const struct config *cfg, struct sc_error *err)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return sc_error_set(err, SC_IO, "getsockname: %s",
 		    strerror(errno));
@@ -310,15 +311,17 @@ linger_close(int fd)
 {
 	struct timespec start;
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	char trash[1024];
-	double left;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (shutdown(fd, SHUT_WR) == 0)
-		while ((left = LINGER_MS - elapsed_ms(&start)) > 0 &&
-		    poll(&pfd, 1, (int)left + 1) > 0 &&
-		    read(fd, trash, sizeof(trash)) > 0)
-			continue;
+		for (;;) {
+			double left = LINGER_MS - elapsed_ms(&start);
+			char trash[1024];
+
+			if (left <= 0 || poll(&pfd, 1, (int)left + 1) <= 0 ||
+			    read(fd, trash, sizeof(trash)) <= 0)
+				break;
+		}
 	close(fd);
 }
 
@@ -362,10 +365,12 @@ accept_connection(const struct worker *w, struct http_peer *peer)
 {
 	struct sc_error err = { SC_OK, "" };
 	struct timeval deadline = { w->cfg->read_timeout, 0 };
-	int fd, on = 1;
+	int on = 1;
 
 	for (;;) {
-		if ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd == -1)
 			return -1;
 		sc_error_clear(&err);
 		if (http_peer_identify(fd, w->cfg, peer, &err) != SC_OK)
