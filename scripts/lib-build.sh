@@ -13,10 +13,11 @@
 #   libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev       libraries
 #   nginx gnutls-bin openssl postgresql curl jq valgrind      run and test
 #   ca-certificates procps iproute2 util-linux passwd         ps, ss, runuser, setpriv, useradd
+#   libfcgi-bin                                               cgi-fcgi: FastCGI to the responder, bypassing nginx
 SC_PACKAGES="gcc make libc6-dev autoconf automake libtool pkg-config
 libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev
 nginx gnutls-bin openssl postgresql curl jq valgrind
-ca-certificates procps iproute2 util-linux passwd"
+ca-certificates procps iproute2 util-linux passwd libfcgi-bin"
 
 sc_say()
 {

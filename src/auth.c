@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "conf.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
+#include "http/peer.h"
 #include "http/request.h"
 
 #define AUTH_CACHE_SLOTS	8
@@ -89,22 +89,6 @@ forbidden(struct sc_error *err)
 	return sc_error_set(err, SC_FORBIDDEN, "operator certificate required");
 }
 
-bool
-auth_is_loopback(const char *addr)
-{
-	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0xff, 0xff };
-	unsigned char a[16];
-
-	if (inet_pton(AF_INET, addr, a) == 1)
-		return a[0] == 127 && a[1] == 0 && a[2] == 0 && a[3] == 1;
-	if (inet_pton(AF_INET6, addr, a) != 1)
-		return false;
-	if (memcmp(a, v4mapped, 12) == 0)
-		return a[12] == 127 && a[13] == 0 && a[14] == 0 && a[15] == 1;
-	return memcmp(a, in6addr_loopback.s6_addr, 16) == 0;
-}
-
 static enum sc_err
 certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
     struct auth_actor *actor, struct sc_error *err)
@@ -158,11 +142,18 @@ auth_operator(struct handler_ctx *ctx, const struct http_request *req,
 		return certificate_operator(ctx, req, actor, err);
 	/*
 	 * A single-host master may let local tools in without a certificate,
-	 * but only when asked to, and only for requests that did not come
-	 * through the TLS front end (which anyone may reach).
+	 * but only when asked to, and only a tool the kernel says runs as
+	 * root or as swarmctl's own user (SO_PEERCRED, or the owner of the
+	 * other end of a loopback TCP connection): they can read the CA key
+	 * anyway.  Parameters are only the peer's word, so they can withhold
+	 * the exception, never grant it: a request that the front end says
+	 * came through TLS (which anyone may reach) or from a remote client
+	 * does not qualify even from such a peer.
 	 */
-	if (ctx->cfg->allow_loopback_operator && !req->tls &&
-	    auth_is_loopback(req->remote_addr)) {
+	if (ctx->cfg->allow_loopback_operator &&
+	    http_peer_privileged(&req->peer) && !req->tls &&
+	    (req->remote_addr[0] == '\0' ||
+	    http_addr_is_loopback(req->remote_addr))) {
 		actor->loopback = true;
 		strcpy(actor->name, "loopback");
 		return SC_OK;

@@ -46,7 +46,4 @@ void		 auth_cache_free(struct auth_cache *);
 enum sc_err	 auth_operator(struct handler_ctx *, const struct http_request *,
 		    struct auth_actor *, struct sc_error *);
 
-/* 127.0.0.1 or ::1 (also ::ffff:127.0.0.1). */
-bool		 auth_is_loopback(const char *addr);
-
 #endif

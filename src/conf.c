@@ -1,7 +1,11 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,9 @@ enum {
 	OPT_KEY_POOL,
 	OPT_HOST_CACHE,
 	OPT_WORKER_SAN_ALLOW,
+	OPT_READ_TIMEOUT,
+	OPT_FCGI_ALLOW,
+	OPT_FCGI_ALLOW_USER,
 	OPT_OUT,
 	OPT_PASSWORD_FILE,
 	OPT_DAYS,
@@ -51,6 +58,9 @@ static const struct option serve_options[] = {
 	{ "key-pool",	 required_argument, NULL, OPT_KEY_POOL },
 	{ "host-cache",	 required_argument, NULL, OPT_HOST_CACHE },
 	{ "worker-san-allow", required_argument, NULL, OPT_WORKER_SAN_ALLOW },
+	{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
+	{ "fcgi-allow",	 required_argument, NULL, OPT_FCGI_ALLOW },
+	{ "fcgi-allow-user", required_argument, NULL, OPT_FCGI_ALLOW_USER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -143,6 +153,7 @@ config_defaults(struct config *cfg)
 	cfg->ca_key_type = PKI_DEFAULT_CA_KEY;
 	cfg->max_body = HTTP_DEFAULT_MAX_BODY;
 	cfg->crl_next_update = 7L * 24 * 3600;	/* RFC 5280 5.1.2.5 nextUpdate */
+	cfg->read_timeout = CONFIG_DEFAULT_READ_TIMEOUT;
 }
 
 static enum sc_err
@@ -161,6 +172,81 @@ add_san(struct config *cfg, const char *arg, struct sc_error *err)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	cfg->nsans++;
 	return SC_OK;
+}
+
+/* One IP address literal (no names: nothing to resolve, nothing to spoof). */
+static enum sc_err
+add_fcgi_allow(struct config *cfg, const char *item, const char *what,
+    struct sc_error *err)
+{
+	struct in6_addr a, *list;
+	unsigned char v4[4];
+
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, item, v4) == 1) {
+		a.s6_addr[10] = a.s6_addr[11] = 0xff;	/* ::ffff:a.b.c.d */
+		memcpy(&a.s6_addr[12], v4, sizeof(v4));
+	} else if (inet_pton(AF_INET6, item, &a) != 1)
+		return sc_error_set(err, SC_INVALID, "%s %s: expected IPv4 or "
+		    "IPv6 addresses, comma-separated", what, item);
+	if (cfg->nfcgi_allow == CONFIG_MAX_FCGI_ALLOW)
+		return sc_error_set(err, SC_INVALID, "%s: at most %d addresses",
+		    what, CONFIG_MAX_FCGI_ALLOW);
+	if ((list = reallocarray(cfg->fcgi_allow, cfg->nfcgi_allow + 1,
+	    sizeof(*list))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	cfg->fcgi_allow = list;
+	list[cfg->nfcgi_allow++] = a;
+	return SC_OK;
+}
+
+/* A user name, or a numeric uid (a user without a passwd entry). */
+static enum sc_err
+add_fcgi_allow_user(struct config *cfg, const char *item, const char *what,
+    struct sc_error *err)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	long long n;
+	uid_t *list, uid;
+
+	if (parse_number(item, 0, (long long)UINT32_MAX - 1, &n) == 0)
+		uid = (uid_t)n;
+	else if (getpwnam_r(item, &pw, buf, sizeof(buf), &found) == 0 &&
+	    found != NULL)
+		uid = found->pw_uid;
+	else
+		return sc_error_set(err, SC_INVALID, "%s %s: no such user", what,
+		    item);
+	if (cfg->nfcgi_allow_uids == CONFIG_MAX_FCGI_ALLOW)
+		return sc_error_set(err, SC_INVALID, "%s: at most %d users",
+		    what, CONFIG_MAX_FCGI_ALLOW);
+	if ((list = reallocarray(cfg->fcgi_allow_uids,
+	    cfg->nfcgi_allow_uids + 1, sizeof(*list))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	cfg->fcgi_allow_uids = list;
+	list[cfg->nfcgi_allow_uids++] = uid;
+	return SC_OK;
+}
+
+typedef enum sc_err (*list_item_fn)(struct config *, const char *item,
+    const char *what, struct sc_error *);
+
+/* Each item of a comma-separated list, as libfcgi's FCGI_WEB_SERVER_ADDRS. */
+static enum sc_err
+add_each(struct config *cfg, const char *list, const char *what,
+    list_item_fn add, struct sc_error *err)
+{
+	char *copy, *item, *save = NULL;
+	enum sc_err rc = SC_OK;
+
+	if ((copy = strdup(list)) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	for (item = strtok_r(copy, ",", &save); item != NULL && rc == SC_OK;
+	    item = strtok_r(NULL, ",", &save))
+		rc = add(cfg, item, what, err);
+	free(copy);
+	return rc;
 }
 
 /* The options of operator, server-cert and crl that serve does not have. */
@@ -254,6 +340,18 @@ serve_option(struct config *cfg, int opt, const char *arg,
 		return SC_OK;
 	case OPT_WORKER_SAN_ALLOW:
 		return policy_allow(&cfg->worker_names, arg, err);
+	case OPT_READ_TIMEOUT:
+		if (parse_number(arg, 1, CONFIG_MAX_READ_TIMEOUT, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--read-timeout %s: expected 1-%d seconds", arg,
+			    CONFIG_MAX_READ_TIMEOUT);
+		cfg->read_timeout = (int)n;
+		return SC_OK;
+	case OPT_FCGI_ALLOW:
+		return add_each(cfg, arg, "--fcgi-allow", add_fcgi_allow, err);
+	case OPT_FCGI_ALLOW_USER:
+		return add_each(cfg, arg, "--fcgi-allow-user",
+		    add_fcgi_allow_user, err);
 	case OPT_CRL_DAYS:
 		if (parse_number(arg, 1, 365, &n) == -1)
 			return sc_error_set(err, SC_INVALID,
@@ -302,7 +400,18 @@ enum sc_err
 config_parse_serve(struct config *cfg, int argc, char *argv[],
     struct sc_error *err)
 {
-	return parse(cfg, argc, argv, serve_options, 0, err);
+	const char *env = getenv("FCGI_WEB_SERVER_ADDRS");
+
+	if (parse(cfg, argc, argv, serve_options, 0, err) != SC_OK)
+		return err->code;
+	/*
+	 * libfcgi's variable for the same list.  libfcgi never sees our
+	 * connections (server.c accepts them), so we honour it ourselves.
+	 */
+	if (env != NULL && *env != '\0')
+		return add_each(cfg, env, "FCGI_WEB_SERVER_ADDRS",
+		    add_fcgi_allow, err);
+	return SC_OK;
 }
 
 enum sc_err
@@ -393,5 +502,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nsans; i++)
 		free(cfg->sans[i]);
 	free(cfg->sans);
+	free(cfg->fcgi_allow);
+	free(cfg->fcgi_allow_uids);
 	memset(cfg, 0, sizeof(*cfg));
 }

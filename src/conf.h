@@ -6,6 +6,9 @@
 #ifndef SC_CONF_H
 #define SC_CONF_H
 
+#include <sys/types.h>
+
+#include <netinet/in.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -18,6 +21,9 @@
 #define CONFIG_MAX_SANS		64
 #define CONFIG_DEFAULT_HOST_CACHE 256
 #define CONFIG_MAX_ROLE_NAME	63	/* PostgreSQL's NAMEDATALEN - 1 */
+#define CONFIG_DEFAULT_READ_TIMEOUT 15	/* seconds */
+#define CONFIG_MAX_READ_TIMEOUT	3600
+#define CONFIG_MAX_FCGI_ALLOW	64	/* addresses, and users */
 
 struct config {
 	char			*listen;	/* NULL: serve on stdin */
@@ -32,6 +38,16 @@ struct config {
 	int			 key_pool;	/* worker keys kept ready */
 	int			 host_cache;	/* hosts kept per worker */
 	struct name_policy	 worker_names;	/* --worker-san-allow */
+	/*
+	 * Who may speak FastCGI to us (http/peer.h has the rules):
+	 * --fcgi-allow and FCGI_WEB_SERVER_ADDRS (IPv4 as ::ffff:a.b.c.d),
+	 * and --fcgi-allow-user.
+	 */
+	struct in6_addr		*fcgi_allow;
+	size_t			 nfcgi_allow;
+	uid_t			*fcgi_allow_uids;
+	size_t			 nfcgi_allow_uids;
+	int			 read_timeout;	/* seconds a read may wait */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;

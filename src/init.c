@@ -14,17 +14,20 @@
 #include <string.h>
 
 #include "ca_identity.h"
+#include "cli.h"
 #include "conf.h"
 #include "db/db.h"
 #include "init.h"
 #include "pki/pki.h"
 
-static const char init_usage[] =
+const char init_usage[] =
     "usage: swarmctl init [--ca-dir DIR] [--db CONNINFO] [--ca-key-type T]\n"
-    "  Create the worker CA (DIR/ca.crt, ca.key) and the front-end CA\n"
-    "  (DIR/front-ca.crt, front-ca.key) unless they exist, and record\n"
-    "  their fingerprints in the database (run `swarmctl migrate` first,\n"
-    "  as the role that owns the schema).  Safe to run again.\n";
+    "\n"
+    "Create the worker CA (DIR/ca.crt, ca.key) and the front-end CA\n"
+    "(DIR/front-ca.crt, front-ca.key) unless they exist, and record their\n"
+    "fingerprints in the database.  Run `swarmctl migrate` first, and run\n"
+    "this as the role that owns the schema, like migrate.  Safe to run\n"
+    "again.\n";
 
 static void
 print_cas(const char *ca_dir, const bool created[PKI_NCA_ROLES])
@@ -57,14 +60,8 @@ cmd_init(int argc, char *argv[])
 	struct db *db = NULL;
 	int status = 1;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(init_usage, stdout);
-		return 0;
-	}
 	if (config_parse_init(&cfg, argc, argv, &err) != SC_OK) {
-		fprintf(stderr, "swarmctl: %s\n%s", err.msg, init_usage);
-		status = 2;
+		status = cli_usage_error(&err, init_usage);
 		goto out;
 	}
 	if (db_open(cfg.conninfo, &db, &err) != SC_OK ||

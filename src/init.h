@@ -4,6 +4,8 @@
 #ifndef SC_INIT_H
 #define SC_INIT_H
 
+extern const char init_usage[];
+
 int	cmd_init(int, char *[]);
 
 #endif

@@ -8,10 +8,68 @@
 
 #include "log.h"
 
+#define LOG_MESSAGE_MAX	2048	/* a message before escaping */
+#define LOG_LINE_MAX	4096	/* prefix and escaped message */
+
+/* One byte as log_escape shows it: 1 to 4 characters in esc. */
+static size_t
+escape_byte(unsigned char c, char esc[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '\\') {
+		esc[0] = esc[1] = '\\';
+		return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		esc[0] = (char)c;
+		return 1;
+	}
+	esc[0] = '\\';
+	if (c == '\n' || c == '\r' || c == '\t') {
+		esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		return 2;
+	}
+	esc[1] = 'x';
+	esc[2] = hex[c >> 4];
+	esc[3] = hex[c & 0xf];
+	return 4;
+}
+
+size_t
+log_escape(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	static const char ellipsis[] = "...";
+	size_t i, o = 0, total = 0, room;
+	char esc[4];
+
+	if (dstsz == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		total += escape_byte((unsigned char)src[i], esc);
+	/* Cut short only when it must be, keeping room for the "...". */
+	room = total < dstsz ? dstsz - 1 :
+	    dstsz > sizeof(ellipsis) ? dstsz - sizeof(ellipsis) : 0;
+	for (i = 0; i < len; i++) {
+		size_t n = escape_byte((unsigned char)src[i], esc);
+
+		if (o + n > room)
+			break;
+		memcpy(dst + o, esc, n);
+		o += n;
+	}
+	if (i < len && o + sizeof(ellipsis) <= dstsz) {
+		memcpy(dst + o, ellipsis, sizeof(ellipsis) - 1);
+		o += sizeof(ellipsis) - 1;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 static void __attribute__((format(printf, 2, 0)))
 log_emit(const char *level, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char msg[LOG_MESSAGE_MAX], line[LOG_LINE_MAX];
 	struct timespec ts;
 	struct tm tm;
 	int n, m;
@@ -25,12 +83,13 @@ log_emit(const char *level, const char *fmt, va_list ap)
 	    level);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
+	if ((m = vsnprintf(msg, sizeof(msg), fmt, ap)) < 0)
 		return;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	if ((size_t)m >= sizeof(msg))
+		m = (int)sizeof(msg) - 1;
+	/* Escaped, the message cannot end the line early: one event, one line. */
+	n += (int)log_escape(line + n, sizeof(line) - (size_t)n - 1, msg,
+	    (size_t)m);
 	line[n++] = '\n';
 	/* One write per line keeps lines from several workers whole. */
 	(void)write(STDERR_FILENO, line, (size_t)n);

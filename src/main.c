@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "init.h"
 #include "operator.h"
 #include "serve.h"
@@ -19,6 +20,9 @@ static const char usage[] =
     "        [--db CONNINFO] [--key-type T] [--ca-key-type T]\n"
     "        [--max-body BYTES] [--allow-loopback-operator]\n"
     "        [--crl-next-update-days N] [--key-pool N] [--host-cache N]\n"
+    "        [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
+    "        [--fcgi-allow-user USER[,USER...]]\n"
+    "        [--worker-san-allow SUFFIX|NETWORK]...\n"
     "      Run the FastCGI responder.  Without --listen, serve on standard\n"
     "      input if it is a listening socket (spawn-fcgi, systemd).\n"
     "  migrate [--db CONNINFO] [--service-role ROLE]\n"
@@ -40,46 +44,32 @@ static const char usage[] =
     "  crl [--ca-dir DIR] [--db CONNINFO] [--next-update-days N]\n"
     "      Publish a fresh CA_DIR/crl.pem now (for cron).\n"
     "\n"
-    "  --help, --version\n"
+    "  --help, --version     (swarmctl COMMAND --help: that command's usage)\n"
     "\n"
     "--db takes a libpq connection string; without it PGHOST, PGDATABASE,\n"
     "... apply.  --ca-dir defaults to $SWARMCTL_CA_DIR, else\n"
     "/var/lib/swarmctl/ca.  Key types: rsa-2048 (worker default),\n"
     "rsa-3072, rsa-4096 (CA default), ecdsa-p256, ecdsa-p384, ed25519.\n";
 
-static const struct {
-	const char	*name;
-	int		(*run)(int, char *[]);
-} commands[] = {
-	{ "serve",	cmd_serve },
-	{ "migrate",	cmd_migrate },
-	{ "init",	cmd_init },
-	{ "operator",	cmd_operator },
-	{ "server-cert", cmd_server_cert },
-	{ "crl",	cmd_crl },
+/* Each row's usage is printed by `swarmctl NAME --help`. */
+static const struct cli_command commands[] = {
+	{ .name = "serve", .run = cmd_serve, .usage = serve_usage },
+	{ .name = "migrate", .run = cmd_migrate, .usage = migrate_usage },
+	{ .name = "init", .run = cmd_init, .usage = init_usage },
+	{ .name = "operator", .run = cmd_operator, .usage = operator_usage,
+	    .has_subcommands = true },
+	{ .name = "server-cert", .run = cmd_server_cert,
+	    .usage = server_cert_usage },
+	{ .name = "crl", .run = cmd_crl, .usage = crl_usage },
 };
 
 int
 main(int argc, char *argv[])
 {
-	size_t i;
-
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 0;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "swarmctl: unknown command '%s'\n%s", argv[1], usage);
-	return 2;
+	return cli_dispatch("swarmctl", commands,
+	    sizeof(commands) / sizeof(commands[0]), usage, argc, argv);
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ca_identity.h"
+#include "cli.h"
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
@@ -41,18 +42,46 @@
 #define PASSWORD_MAX	1024	/* bytes: the password file's first line */
 #define TIME_LEN	32
 
-static const char operator_usage[] =
-    "usage: swarmctl operator issue NAME --out DIR [--p12-password-file F]\n"
+#define ISSUE_SYNOPSIS \
+    "swarmctl operator issue NAME --out DIR [--p12-password-file F]\n" \
     "           [--days N] [--key-type T] [--ca-dir DIR] [--db CONNINFO]\n"
-    "       swarmctl operator list [--ca-dir DIR] [--db CONNINFO]\n"
-    "       swarmctl operator revoke NAME|FINGERPRINT [--ca-dir DIR]\n"
-    "           [--db CONNINFO]\n";
-static const char server_cert_usage[] =
+#define LIST_SYNOPSIS \
+    "swarmctl operator list [--ca-dir DIR] [--db CONNINFO]\n"
+#define REVOKE_SYNOPSIS \
+    "swarmctl operator revoke NAME|FINGERPRINT [--ca-dir DIR]\n" \
+    "           [--db CONNINFO]\n"
+
+const char operator_usage[] =
+    "usage: " ISSUE_SYNOPSIS
+    "       " LIST_SYNOPSIS
+    "       " REVOKE_SYNOPSIS
+    "\n"
+    "Operator client certificates (OU=swarm-operator).  `swarmctl operator\n"
+    "issue|list|revoke --help` for each.\n";
+static const char operator_issue_usage[] =
+    "usage: " ISSUE_SYNOPSIS
+    "\n"
+    "Issue an operator certificate: DIR/NAME.crt, NAME.key (0600) and\n"
+    "NAME.p12 (password from the first line of F, else empty).\n";
+static const char operator_list_usage[] =
+    "usage: " LIST_SYNOPSIS
+    "\n"
+    "List the operator certificates with their expiry and revocation.\n";
+static const char operator_revoke_usage[] =
+    "usage: " REVOKE_SYNOPSIS
+    "\n"
+    "Revoke the operator certificates NAME or FINGERPRINT names and\n"
+    "publish CA_DIR/crl.pem.\n";
+const char server_cert_usage[] =
     "usage: swarmctl server-cert --cn CN [--san NAME]... --out DIR\n"
-    "           [--key-type T] [--ca-dir DIR] [--db CONNINFO]\n";
-static const char crl_usage[] =
+    "           [--key-type T] [--ca-dir DIR] [--db CONNINFO]\n"
+    "\n"
+    "Issue the front end's TLS certificate: DIR/server.crt, server.key.\n";
+const char crl_usage[] =
     "usage: swarmctl crl [--ca-dir DIR] [--db CONNINFO] "
-    "[--next-update-days N]\n";
+    "[--next-update-days N]\n"
+    "\n"
+    "Publish a fresh CA_DIR/crl.pem now (for cron).\n";
 
 /* What every command here works with; zero-initialised, then opened. */
 struct trust {
@@ -70,13 +99,6 @@ struct outfile {
 	struct fileio_staged	 st;
 	bool			 committed;
 };
-
-static int
-usage_error(const struct sc_error *err, const char *usage)
-{
-	fprintf(stderr, "swarmctl: %s\n%s", err->msg, usage);
-	return 2;
-}
 
 static void
 report(const char *cmd, const struct sc_error *err)
@@ -446,7 +468,7 @@ operator_issue(int argc, char *argv[])
 	int status = 1;
 
 	if (config_parse_operator_issue(&cfg, argc, argv, &err) != SC_OK) {
-		status = usage_error(&err, operator_usage);
+		status = cli_usage_error(&err, operator_issue_usage);
 		goto out;
 	}
 	if (!bundle_name_valid(cfg.operand)) {
@@ -539,7 +561,7 @@ operator_list(int argc, char *argv[])
 	int status = 1;
 
 	if (config_parse_operator_list(&cfg, argc, argv, &err) != SC_OK) {
-		status = usage_error(&err, operator_usage);
+		status = cli_usage_error(&err, operator_list_usage);
 		goto out;
 	}
 	memset(&l, 0, sizeof(l));
@@ -642,7 +664,7 @@ operator_revoke(int argc, char *argv[])
 	int count = 0, status = 1;
 
 	if (config_parse_operator_revoke(&cfg, argc, argv, &err) != SC_OK) {
-		status = usage_error(&err, operator_usage);
+		status = cli_usage_error(&err, operator_revoke_usage);
 		goto out;
 	}
 	if (!bundle_name_valid(cfg.operand) && !is_fingerprint(cfg.operand)) {
@@ -682,30 +704,18 @@ out:
 int
 cmd_operator(int argc, char *argv[])
 {
-	static const struct {
-		const char	*name;
-		int		(*run)(int, char *[]);
-	} subcommands[] = {
-		{ "issue",	operator_issue },
-		{ "list",	operator_list },
-		{ "revoke",	operator_revoke },
+	static const struct cli_command subcommands[] = {
+		{ .name = "issue", .run = operator_issue,
+		    .usage = operator_issue_usage },
+		{ .name = "list", .run = operator_list,
+		    .usage = operator_list_usage },
+		{ .name = "revoke", .run = operator_revoke,
+		    .usage = operator_revoke_usage },
 	};
-	size_t i;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(operator_usage, stdout);
-		return 0;
-	}
-	for (i = 0; argc >= 2 && i < sizeof(subcommands) /
-	    sizeof(subcommands[0]); i++)
-		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return subcommands[i].run(argc - 1, argv + 1);
-	if (argc >= 2)
-		fprintf(stderr, "swarmctl: operator: unknown subcommand '%s'\n",
-		    argv[1]);
-	fputs(operator_usage, stderr);
-	return 2;
+	return cli_dispatch("swarmctl operator", subcommands,
+	    sizeof(subcommands) / sizeof(subcommands[0]), operator_usage, argc,
+	    argv);
 }
 
 /* ------------------------------------------------------ server-cert */
@@ -762,7 +772,7 @@ cmd_server_cert(int argc, char *argv[])
 	int status = 1;
 
 	if (config_parse_server_cert(&cfg, argc, argv, &err) != SC_OK) {
-		status = usage_error(&err, server_cert_usage);
+		status = cli_usage_error(&err, server_cert_usage);
 		goto out;
 	}
 	if (open_trust(&cfg, &t, &err) != SC_OK ||
@@ -796,7 +806,7 @@ cmd_crl(int argc, char *argv[])
 	int status = 1, role;
 
 	if (config_parse_crl(&cfg, argc, argv, &err) != SC_OK) {
-		status = usage_error(&err, crl_usage);
+		status = cli_usage_error(&err, crl_usage);
 		goto out;
 	}
 	if (open_trust(&cfg, &t, &err) != SC_OK) {

@@ -9,4 +9,9 @@ int	cmd_operator(int, char *[]);
 int	cmd_server_cert(int, char *[]);
 int	cmd_crl(int, char *[]);
 
+/* What `swarmctl operator|server-cert|crl --help` print. */
+extern const char operator_usage[];
+extern const char server_cert_usage[];
+extern const char crl_usage[];
+
 #endif

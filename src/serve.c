@@ -15,6 +15,7 @@
 #include <fcgiapp.h>
 
 #include "ca_identity.h"
+#include "cli.h"
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
@@ -23,6 +24,33 @@
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "serve.h"
+
+const char serve_usage[] =
+    "usage: swarmctl serve [--listen unix:PATH|HOST:PORT] [--workers N]\n"
+    "           [--ca-dir DIR] [--db CONNINFO] [--key-type T]\n"
+    "           [--ca-key-type T] [--max-body BYTES] [--key-pool N]\n"
+    "           [--host-cache N] [--crl-next-update-days N]\n"
+    "           [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
+    "           [--fcgi-allow-user USER[,USER...]] [--allow-loopback-operator]\n"
+    "           [--worker-san-allow SUFFIX|NETWORK]...\n"
+    "\n"
+    "Run the FastCGI responder behind nginx.  Without --listen, serve on\n"
+    "standard input if it is a listening socket (spawn-fcgi, systemd).\n"
+    "Whoever can connect to the socket is trusted like nginx: prefer a unix\n"
+    "socket.  A TCP listener must be on a loopback address unless\n"
+    "--fcgi-allow names the web servers' addresses; over loopback only root,\n"
+    "swarmctl's own user and --fcgi-allow-user users are served.\n"
+    "--read-timeout (default 15) drops a connection that sends nothing for\n"
+    "that long.  --worker-san-allow limits the names and addresses worker\n"
+    "certificates may carry.  The CAs must exist (`swarmctl init`).  See\n"
+    "README, \"Threat model\", \"Issuance policy\" and \"Configuration\".\n";
+
+const char migrate_usage[] =
+    "usage: swarmctl migrate [--db CONNINFO] [--service-role ROLE]\n"
+    "\n"
+    "Apply pending database migrations (safe to run concurrently), as the\n"
+    "role that owns the schema; with --service-role, grant ROLE what serve\n"
+    "needs and revoke the rest.\n";
 
 static int
 host_is_live(const char *name, void *arg)
@@ -229,10 +257,7 @@ cmd_serve(int argc, char *argv[])
 	int fd = -1, status = 1;
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
-		fprintf(stderr, "swarmctl: %s\n", err.msg);
-		fprintf(stderr, "usage: swarmctl serve [--listen unix:PATH|"
-		    "HOST:PORT] [--workers N] [--ca-dir DIR] [--db CONNINFO]"
-		    "\n");
+		status = cli_usage_error(&err, serve_usage);
 		goto out;
 	}
 	block_signals();
@@ -291,9 +316,7 @@ cmd_migrate(int argc, char *argv[])
 	int applied = 0, status = 1;
 
 	if (config_parse_migrate(&cfg, argc, argv, &err) != SC_OK) {
-		fprintf(stderr, "swarmctl: %s\n", err.msg);
-		fprintf(stderr, "usage: swarmctl migrate [--db CONNINFO] "
-		    "[--service-role ROLE]\n");
+		status = cli_usage_error(&err, migrate_usage);
 		goto out;
 	}
 	if (db_open(cfg.conninfo, &db, &err) != SC_OK ||

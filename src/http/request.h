@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "http/peer.h"
 
 enum http_method {
 	HTTP_GET,
@@ -50,6 +51,12 @@ struct http_request {
 	size_t		 client_cert_len;
 	char		*body;		/* NUL-terminated, owned; NULL if none */
 	size_t		 body_len;
+	/*
+	 * Who sent the request: the FastCGI connection's peer as the kernel
+	 * tells it.  Not a parameter: http_request_parse leaves it empty and
+	 * the server fills it in.
+	 */
+	struct http_peer peer;
 };
 
 /* Returns a parameter's value or NULL; the string lives until the next call. */

@@ -2,10 +2,16 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,6 +29,7 @@
 #include "db/db.h"
 #include "handlers/handlers.h"
 #include "hostcache.h"
+#include "http/peer.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/server.h"
@@ -85,8 +92,33 @@ listen_unix(const char *path, int *fd, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * Whoever connects to the FastCGI socket can act as nginx (claim any
+ * client certificate), so a TCP listener that other hosts can reach is
+ * refused unless the web servers' addresses are named.
+ */
 static enum sc_err
-listen_tcp(const char *spec, int *fd, struct sc_error *err)
+check_tcp_listener(const struct sockaddr *sa, socklen_t len,
+    const struct config *cfg, const char *what, struct sc_error *err)
+{
+	char host[INET6_ADDRSTRLEN];
+	int gai;
+
+	if ((gai = getnameinfo(sa, len, host, sizeof(host), NULL, 0,
+	    NI_NUMERICHOST)) != 0)
+		return sc_error_set(err, SC_INVALID, "%s: %s", what,
+		    gai_strerror(gai));
+	if (http_addr_is_loopback(host) || cfg->nfcgi_allow > 0)
+		return SC_OK;
+	return sc_error_set(err, SC_INVALID, "%s: %s is not a loopback "
+	    "address, and whoever can connect to the FastCGI socket can act "
+	    "as nginx: name the web servers with --fcgi-allow ADDR[,ADDR...], "
+	    "or listen on a unix socket", what, host);
+}
+
+static enum sc_err
+listen_tcp(const struct config *cfg, const char *spec, int *fd,
+    struct sc_error *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[256];
@@ -111,6 +143,13 @@ listen_tcp(const char *spec, int *fd, struct sc_error *err)
 	    &res)) != 0)
 		return sc_error_set(err, SC_INVALID, "--listen %s: %s", spec,
 		    gai_strerror(gai));
+	/* Every address first: nothing is bound if one is refused. */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (check_tcp_listener(ai->ai_addr, ai->ai_addrlen, cfg,
+		    "--listen", err) != SC_OK) {
+			freeaddrinfo(res);
+			return err->code;
+		}
 	sc_error_set(err, SC_IO, "--listen %s: no usable address", spec);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -135,11 +174,41 @@ listen_tcp(const char *spec, int *fd, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * A TCP listener, ours or inherited: the same refusal as for --listen,
+ * and a warning that says what it means.
+ */
+static enum sc_err
+check_listener(int fd, const struct config *cfg, struct sc_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return sc_error_set(err, SC_IO, "getsockname: %s",
+		    strerror(errno));
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return SC_OK;
+	if (check_tcp_listener((struct sockaddr *)&ss, len, cfg,
+	    cfg->listen ? "--listen" : "standard input", err) != SC_OK)
+		return err->code;
+	log_warn("FastCGI over TCP: any local user who can connect to the "
+	    "port could act as nginx and claim any client certificate.  "
+	    "Served are only %s%sroot, swarmctl's own user%s over loopback.  "
+	    "Prefer a unix socket on a multi-user host",
+	    cfg->nfcgi_allow > 0 ? "--fcgi-allow addresses" : "",
+	    cfg->nfcgi_allow > 0 ? ", and " : "",
+	    cfg->nfcgi_allow_uids > 0 ? " and --fcgi-allow-user users" : "");
+	return SC_OK;
+}
+
 enum sc_err
 server_listen(const struct config *cfg, int *fd, struct sc_error *err)
 {
 	int acceptconn = 0;
 	socklen_t len = sizeof(acceptconn);
+	enum sc_err rc = SC_OK;
 
 	if (cfg->listen == NULL) {
 		if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN,
@@ -148,11 +217,18 @@ server_listen(const struct config *cfg, int *fd, struct sc_error *err)
 			    "given and standard input is not a listening "
 			    "socket");
 		*fd = STDIN_FILENO;
-		return SC_OK;
+	} else if (strncmp(cfg->listen, "unix:", 5) == 0)
+		rc = listen_unix(cfg->listen + 5, fd, err);
+	else
+		rc = listen_tcp(cfg, cfg->listen, fd, err);
+	if (rc != SC_OK)
+		return rc;
+	if ((rc = check_listener(*fd, cfg, err)) != SC_OK &&
+	    *fd > STDIN_FILENO) {
+		close(*fd);
+		*fd = -1;
 	}
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		return listen_unix(cfg->listen + 5, fd, err);
-	return listen_tcp(cfg->listen, fd, err);
+	return rc;
 }
 
 static const char *
@@ -193,7 +269,8 @@ elapsed_ms(const struct timespec *start)
 
 /* One request, start to finish, and its log line. */
 static void
-serve_one(struct handler_ctx *ctx, FCGX_Request *r)
+serve_one(struct handler_ctx *ctx, FCGX_Request *r,
+    const struct http_peer *peer)
 {
 	struct sc_error err = { SC_OK, "" };
 	struct http_request req;
@@ -206,6 +283,7 @@ serve_one(struct handler_ctx *ctx, FCGX_Request *r)
 	http_response_init(&resp, sink);
 	parse_rc = http_request_parse(&req, fcgi_param, r, ctx->cfg->max_body,
 	    &err);
+	req.peer = *peer;
 	app_handle(ctx, &req, parse_rc, fcgi_read, r, &resp, &err);
 	if (http_response_finish(&resp) == -1)
 		log_warn("%s %s: client went away while sending the response",
@@ -219,27 +297,103 @@ serve_one(struct handler_ctx *ctx, FCGX_Request *r)
 }
 
 /*
- * libfcgi closes a connection with a "lingering close": shutdown(2),
- * then wait (up to 2 s) until the web server has closed its end.  That
- * keeps unread input from making the kernel reset the connection, which
- * over TCP can destroy the response before the server has read it.  It
- * also costs every request a round trip to nginx during which this
- * worker serves no one.  When the request's input has been read to its
- * end -- nginx sends all of it before reading the answer, so normally it
- * is there already -- nothing can be lost and the plain close(2) that
- * FCGX_Detach selects is enough.  Input left unread (a body refused
- * before it was read) keeps the lingering close.
+ * Close a connection whose input may not have been read to its end:
+ * shutdown(2) our side, then discard what the peer still sends until it
+ * closes its end, for at most LINGER_MS in all.  Closing with unread
+ * input makes the kernel reset the connection, which over TCP can
+ * destroy the response before the web server has read it.  libfcgi's
+ * own lingering close waits 2 s after each read, so a peer that keeps
+ * sending a byte now and then holds the worker for ever; this one ends.
+ */
+#define LINGER_MS	2000
+static void
+linger_close(int fd)
+{
+	struct timespec start;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (shutdown(fd, SHUT_WR) == 0)
+		for (;;) {
+			double left = LINGER_MS - elapsed_ms(&start);
+			char trash[1024];
+
+			if (left <= 0 || poll(&pfd, 1, (int)left + 1) <= 0 ||
+			    read(fd, trash, sizeof(trash)) <= 0)
+				break;
+		}
+	close(fd);
+}
+
+/*
+ * When the request's input has been read to its end -- nginx sends all
+ * of it before reading the answer, so normally it is there already --
+ * nothing can be lost and a plain close(2) is enough: no round trip to
+ * nginx during which this worker serves no one.  Input left unread (a
+ * body refused before it was read) gets linger_close: a duplicate of the
+ * socket keeps it open past FCGX_Finish_r, which flushes the response
+ * and closes only its own descriptor (FCGX_Detach: no lingering close of
+ * libfcgi's).  A connection nginx keeps (FCGI_KEEP_CONN) stays open.
  */
 static void
 finish_request(FCGX_Request *r)
 {
 	char rest[512];
+	int keep = -1;
 
-	if (FCGX_GetError(r->in) == 0 &&
+	if (!r->keepConnection &&
+	    !(FCGX_GetError(r->in) == 0 &&
 	    FCGX_GetStr(rest, (int)sizeof(rest), r->in) == 0 &&
-	    FCGX_HasSeenEOF(r->in))
-		FCGX_Detach(r);
+	    FCGX_HasSeenEOF(r->in)))
+		keep = fcntl(r->ipcFd, F_DUPFD_CLOEXEC, 0);
+	FCGX_Detach(r);
 	FCGX_Finish_r(r);
+	if (keep != -1)
+		linger_close(keep);
+}
+
+/*
+ * Accept the next connection here rather than in libfcgi, so that before
+ * a byte of it is read we know who sent it -- and close it unless that is
+ * the web server (http/peer.h) -- and its reads have a deadline: a peer
+ * that sends nothing for cfg->read_timeout seconds, before or during its
+ * request, is dropped instead of holding this worker forever.  Returns
+ * the connection, or -1 with errno set when accept(2) fails.
+ */
+static int
+accept_connection(const struct worker *w, struct http_peer *peer)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct timeval deadline = { w->cfg->read_timeout, 0 };
+	int on = 1;
+
+	for (;;) {
+		int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd == -1)
+			return -1;
+		sc_error_clear(&err);
+		if (http_peer_identify(fd, w->cfg, peer, &err) != SC_OK)
+			log_warn("worker %d: FastCGI connection refused: %s",
+			    w->id, err.msg);
+		else if (!http_peer_admitted(peer, w->cfg))
+			log_warn("worker %d: FastCGI connection from %s refused: "
+			    "not a web server this responder trusts (see "
+			    "--fcgi-allow, --fcgi-allow-user)", w->id,
+			    peer->name);
+		else if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &deadline,
+		    sizeof(deadline)) == -1)
+			log_error("worker %d: SO_RCVTIMEO: %s", w->id,
+			    strerror(errno));
+		else {
+			/* As libfcgi does: replies are never waited for. */
+			if (peer->kind == HTTP_PEER_TCP)
+				(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
+				    &on, sizeof(on));
+			return fd;
+		}
+		close(fd);
+	}
 }
 
 static void *
@@ -248,7 +402,9 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct sc_error err = { SC_OK, "" };
 	struct handler_ctx ctx = { .cfg = w->cfg };
+	struct http_peer peer;
 	FCGX_Request r;
+	int fd;
 
 	if (db_open(w->cfg->conninfo, &ctx.db, &err) != SC_OK) {
 		log_error("worker %d: %s", w->id, err.msg);
@@ -270,23 +426,54 @@ worker_main(void *arg)
 	    &err) != SC_OK)
 		log_error("worker %d: loading the front-end CA: %s", w->id,
 		    err.msg);
-	if (FCGX_InitRequest(&r, w->fd, 0) != 0) {
+	/*
+	 * No listening socket for libfcgi: it reads the connections that
+	 * accept_connection hands it and never accepts one by itself.
+	 */
+	if (FCGX_InitRequest(&r, -1, 0) != 0) {
 		log_error("worker %d: FCGX_InitRequest failed", w->id);
 		goto out;
 	}
+	memset(&peer, 0, sizeof(peer));
 	for (;;) {
-		if (FCGX_Accept_r(&r) < 0) {
-			struct timespec pause = { 0, 100 * 1000 * 1000 };
+		/* A connection nginx keeps open (FCGI_KEEP_CONN) is reused. */
+		if (r.ipcFd < 0) {
+			if ((fd = accept_connection(w, &peer)) == -1) {
+				struct timespec pause = { 0, 100 * 1000 * 1000 };
 
+				if (atomic_load(&stopping))
+					break;
+				/* EMFILE and the like: transient. */
+				log_warn("worker %d: accept failed: %s", w->id,
+				    strerror(errno));
+				nanosleep(&pause, NULL);
+				continue;
+			}
+			/*
+			 * FCGX_Accept_r reads a connection already in ipcFd;
+			 * keepConnection stops the FCGX_Finish_r it starts
+			 * with from closing it first.  The request's own
+			 * FCGI_KEEP_CONN flag replaces it once read.
+			 */
+			r.ipcFd = fd;
+			r.keepConnection = 1;
+			/*
+			 * Should the request not arrive, plain close(2): there
+			 * is no response to protect (finish_request lingers
+			 * itself where one needs it).
+			 */
+			FCGX_Detach(&r);
+		}
+		if (FCGX_Accept_r(&r) < 0) {
+			/* libfcgi has closed the connection (r.ipcFd < 0). */
 			if (atomic_load(&stopping))
 				break;
-			/* EMFILE and the like: transient, keep the worker. */
-			log_warn("worker %d: accept failed: %s", w->id,
-			    strerror(errno));
-			nanosleep(&pause, NULL);
+			log_warn("worker %d: FastCGI connection from %s dropped: "
+			    "no complete request within %d s, or not FastCGI",
+			    w->id, peer.name, w->cfg->read_timeout);
 			continue;
 		}
-		serve_one(&ctx, &r);
+		serve_one(&ctx, &r, &peer);
 		finish_request(&r);
 	}
 	FCGX_Free(&r, 0);

@@ -1,6 +1,6 @@
 #!/bin/bash
-# cli.sh — the command line: --help, --version, unknown subcommands and
-# options, and the start-up refusals of `swarmctl serve`: a database whose
+# cli.sh — the command line: --help, --version, every subcommand's own
+# --help (its usage on stdout, exit 0), unknown subcommands and options, and the start-up refusals of `swarmctl serve`: a database whose
 # schema is behind (it must point at `swarmctl migrate`) and an
 # unreachable database.  Nothing here goes through nginx.
 set -u
@@ -21,6 +21,24 @@ is "$RC" 0 "--help exits 0"
 like "$OUT$ERR" "serve" "--help mentions serve"
 like "$OUT$ERR" "migrate" "--help mentions migrate"
 
+# Every command, and every operator subcommand, answers --help with its
+# own usage on stdout and exit 0 -- wherever --help stands among options.
+for cmd in serve migrate init operator "operator issue" "operator list" \
+    "operator revoke" server-cert crl; do
+	# shellcheck disable=SC2086
+	run "$SWARMCTL_BIN" $cmd --help
+	is "$RC" 0 "$cmd --help exits 0"
+	like "$OUT" "^usage: swarmctl $cmd" "... and prints its own usage on stdout"
+	is "$ERR" "" "... and nothing on stderr"
+done
+run "$SWARMCTL_BIN" serve --workers 2 -h
+is "$RC" 0 "serve --workers 2 -h exits 0"
+like "$OUT" "^usage: swarmctl serve" "... with serve's usage"
+run "$SWARMCTL_BIN" operator issue alice --out "$T/never" --help
+is "$RC" 0 "operator issue alice --out DIR --help exits 0"
+like "$OUT" "^usage: swarmctl operator issue" "... with operator issue's usage"
+fails "... and issues nothing" test -e "$T/never"
+
 run "$SWARMCTL_BIN" --version
 is "$RC" 0 "--version exits 0"
 is "$(head -n 1 "$T/out")" "swarmctl 0.1.0" "--version prints 'swarmctl 0.1.0'"
@@ -31,8 +49,9 @@ isnt "$RC" 124 "... and does not hang"
 isnt "$ERR" "" "... with a message on stderr"
 
 run "$SWARMCTL_BIN" serve --no-such-option
-isnt "$RC" 0 "an unknown option of serve exits non-zero"
-isnt "$ERR" "" "... with a message on stderr"
+is "$RC" 2 "an unknown option of serve is a usage error (exit 2)"
+like "$ERR" "--no-such-option" "... with a message on stderr"
+like "$ERR" "usage: swarmctl serve" "... and serve's usage"
 
 # ---- schema behind: a fresh database that was never migrated.
 pg_start || bail "PostgreSQL did not start"
