@@ -51,7 +51,6 @@ static const struct option serve_options[] = {
 	{ "ca-dir",	 required_argument, NULL, OPT_CA_DIR },
 	{ "db",		 required_argument, NULL, OPT_DB },
 	{ "key-type",	 required_argument, NULL, OPT_KEY_TYPE },
-	{ "ca-key-type", required_argument, NULL, OPT_CA_KEY_TYPE },
 	{ "max-body",	 required_argument, NULL, OPT_MAX_BODY },
 	{ "allow-loopback-operator", no_argument, NULL, OPT_ALLOW_LOOPBACK },
 	{ "crl-next-update-days", required_argument, NULL, OPT_CRL_DAYS },

@@ -17,7 +17,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  serve [--listen unix:PATH|HOST:PORT] [--workers N] [--ca-dir DIR]\n"
-    "        [--db CONNINFO] [--key-type T] [--ca-key-type T]\n"
+    "        [--db CONNINFO] [--key-type T]\n"
     "        [--max-body BYTES] [--allow-loopback-operator]\n"
     "        [--crl-next-update-days N] [--key-pool N] [--host-cache N]\n"
     "        [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"

@@ -28,7 +28,7 @@
 const char serve_usage[] =
     "usage: swarmctl serve [--listen unix:PATH|HOST:PORT] [--workers N]\n"
     "           [--ca-dir DIR] [--db CONNINFO] [--key-type T]\n"
-    "           [--ca-key-type T] [--max-body BYTES] [--key-pool N]\n"
+    "           [--max-body BYTES] [--key-pool N]\n"
     "           [--host-cache N] [--crl-next-update-days N]\n"
     "           [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
     "           [--fcgi-allow-user USER[,USER...]] [--allow-loopback-operator]\n"

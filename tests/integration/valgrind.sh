@@ -12,7 +12,7 @@ require_cmd valgrind
 # An ECDSA CA: valgrind makes RSA-4096 generation take minutes.
 SWARMCTL_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=$T/valgrind.log"
 export SWARMCTL_WRAPPER
-stack_up_or_die --ca-key-type ecdsa-p384 --key-pool 2 --workers 2
+STACK_CA_KEY_TYPE=ecdsa-p384 stack_up_or_die --key-pool 2 --workers 2
 like "$(readlink "/proc/$SWARMCTL_PID/exe")" memcheck "the responder runs under memcheck"
 
 for n in vg-1 vg-2 vg-3; do
