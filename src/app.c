@@ -88,6 +88,7 @@ app_handle(struct handler_ctx *ctx, struct http_request *req,
 	enum sc_err rc = parse_rc;
 
 	ctx->actor = NULL;
+	resp->head = req->method == HTTP_HEAD;
 	if (rc != SC_OK)
 		goto out;
 	switch (router_match(routes, sizeof(routes) / sizeof(routes[0]),
