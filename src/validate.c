@@ -165,7 +165,7 @@ mark_lone_surrogates(const char *body, size_t len, size_t *outlen)
 	/* Pass 0 counts, pass 1 copies into a buffer sized from the count. */
 	for (pass = 0; pass < 2; pass++, i = 0, in_string = false) {
 		while (i < len) {
-			long unit = -1, next;
+			long unit = -1;
 			size_t n = 1;
 
 			if (body[i] == '"')
@@ -175,7 +175,9 @@ mark_lone_surrogates(const char *body, size_t len, size_t *outlen)
 				n = unit >= 0 ? 6 : 2;
 			}
 			if (unit >= 0xd800 && unit <= 0xdbff) {
-				next = unicode_escape(body + i + 6, len - i - 6);
+				long next = unicode_escape(body + i + 6,
+				    len - i - 6);
+
 				if (next >= 0xdc00 && next <= 0xdfff)
 					n = 12;		/* a proper pair */
 			}

@@ -98,10 +98,10 @@ handler_audit(struct handler_ctx *ctx, const struct http_request *req,
 struct anonymous_tally {
 	const char	*action;	/* NULL: slot free */
 	unsigned long	 count;		/* refusals not yet in a row */
-	bool		 written;	/* a row was written for this action */
-	time_t		 written_at;	/* CLOCK_MONOTONIC seconds */
-	char		 addr[HTTP_ADDR_MAX];	/* of every one counted ... */
-	bool		 many_addrs;		/* ... unless they differ */
+	time_t		 written_at;	/* CLOCK_MONOTONIC seconds ... */
+	bool		 written;	/* ... of the action's last row */
+	bool		 many_addrs;	/* the ones counted came from ... */
+	char		 addr[HTTP_ADDR_MAX];	/* ... more than this one */
 };
 
 /* One summary row, taken out of a tally to be written without the lock. */
@@ -218,9 +218,10 @@ handler_audit_flush(struct handler_ctx *ctx, bool all)
 	struct anonymous_row row;
 	time_t now = monotonic_seconds();
 	size_t i;
-	bool due;
 
 	for (i = 0; i < ANONYMOUS_ACTIONS; i++) {
+		bool due;
+
 		pthread_mutex_lock(&anonymous_lock);
 		due = tally_take(&anonymous[i], now, all, &row);
 		pthread_mutex_unlock(&anonymous_lock);
