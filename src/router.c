@@ -48,6 +48,16 @@ allow_add(char *allow, size_t allowsz, const char *method)
 	    method);
 }
 
+/*
+ * RFC 9110 9.3.2: a server answers HEAD wherever it answers GET, with
+ * the same status and headers and no body; a GET row serves both.
+ */
+static bool
+method_serves(enum http_method row, enum http_method asked)
+{
+	return row == asked || (row == HTTP_GET && asked == HTTP_HEAD);
+}
+
 enum route_result
 router_match(const struct route *table, size_t n, enum http_method method,
     const char *path, const struct route **out, char param[ROUTE_PARAM_MAX],
@@ -68,7 +78,9 @@ router_match(const struct route *table, size_t n, enum http_method method,
 			continue;
 		path_known = true;
 		allow_add(allow, allowsz, http_method_name(table[i].method));
-		if (table[i].method == method && *out == NULL) {
+		if (table[i].method == HTTP_GET)
+			allow_add(allow, allowsz, http_method_name(HTTP_HEAD));
+		if (method_serves(table[i].method, method) && *out == NULL) {
 			*out = &table[i];
 			memcpy(param, scratch, ROUTE_PARAM_MAX);
 		}

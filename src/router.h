@@ -3,6 +3,7 @@
  * "{name}" matches exactly one non-empty path segment.  405 and the Allow
  * header fall out of the table: a path that matches some row but not the
  * method is "method not allowed", listing the methods that would match.
+ * A GET row also serves HEAD (and Allow then lists HEAD after GET).
  */
 #ifndef SC_ROUTER_H
 #define SC_ROUTER_H
@@ -41,7 +42,7 @@ enum route_result {
  * Match `path`.  On ROUTE_FOUND, *out is the row and `param` holds the
  * "{...}" segment if the pattern has one (a segment longer than
  * ROUTE_PARAM_MAX - 1 does not match).  On ROUTE_METHOD_NOT_ALLOWED,
- * `allow` holds e.g. "GET, DELETE".
+ * `allow` holds e.g. "GET, HEAD, DELETE".
  */
 enum route_result router_match(const struct route *, size_t,
 		    enum http_method, const char *path, const struct route **out,

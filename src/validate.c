@@ -122,6 +122,91 @@ utf8_valid(const unsigned char *s, size_t len)
 }
 
 /*
+ * Unpaired UTF-16 surrogate escapes.  RFC 8259 8.2: "\ud800" alone (or
+ * a low surrogate alone, or a high one not followed by a low one) is no
+ * Unicode character, and json-c quietly turns it into U+FFFD -- the same
+ * bytes as a real U+FFFD, which a client may well send.  So they are
+ * found in the raw body, before json-c decodes it, and each one is
+ * rewritten as SURROGATE_MARK's escapes: string_field refuses a NUL in
+ * any string anyway, and says which rule a NUL followed by U+0001 broke.
+ */
+#define SURROGATE_MARK		"\0\1"
+#define SURROGATE_ESCAPE	"\\u0000\\u0001"
+
+/* The code unit of a "\uXXXX" escape at p (len bytes left), or -1. */
+static long
+unicode_escape(const char *p, size_t len)
+{
+	char hex[5];
+	size_t k;
+
+	if (len < 6 || p[0] != '\\' || p[1] != 'u')
+		return -1;
+	for (k = 0; k < 4; k++)
+		if (!isxdigit((unsigned char)(hex[k] = p[2 + k])))
+			return -1;
+	hex[4] = '\0';
+	return strtol(hex, NULL, 16);
+}
+
+/*
+ * Copy of body[len] with each unpaired surrogate escape inside a string
+ * replaced by SURROGATE_ESCAPE; NULL when there is none (or no memory:
+ * then json-c's U+FFFD stands, as before).  Outside strings a backslash
+ * is a syntax error that json-c reports, so only strings are looked at.
+ */
+static char *
+mark_lone_surrogates(const char *body, size_t len, size_t *outlen)
+{
+	char *out = NULL;
+	size_t i = 0, o = 0, marks = 0;
+	bool in_string = false;
+	int pass;
+
+	/* Pass 0 counts, pass 1 copies into a buffer sized from the count. */
+	for (pass = 0; pass < 2; pass++, i = 0, in_string = false) {
+		while (i < len) {
+			long unit = -1;
+			size_t n = 1;
+
+			if (body[i] == '"')
+				in_string = !in_string;
+			else if (in_string && body[i] == '\\') {
+				unit = unicode_escape(body + i, len - i);
+				n = unit >= 0 ? 6 : 2;
+			}
+			if (unit >= 0xd800 && unit <= 0xdbff) {
+				long next = unicode_escape(body + i + 6,
+				    len - i - 6);
+
+				if (next >= 0xdc00 && next <= 0xdfff)
+					n = 12;		/* a proper pair */
+			}
+			if ((unit >= 0xd800 && unit <= 0xdbff && n == 6) ||
+			    (unit >= 0xdc00 && unit <= 0xdfff)) {
+				if (pass == 0)
+					marks++;
+				else {
+					memcpy(out + o, SURROGATE_ESCAPE, 12);
+					o += 12;
+				}
+			} else if (pass == 1) {
+				n = n < len - i ? n : len - i;
+				memcpy(out + o, body + i, n);
+				o += n;
+			}
+			i += n;
+		}
+		if (pass == 0 && (marks == 0 ||
+		    (out = malloc(len + marks * 6 + 1)) == NULL))
+			return NULL;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+/*
  * Fetch a string field with its length check.  Returns the string (owned
  * by `obj`) or NULL after recording why in `detail`.
  */
@@ -140,8 +225,13 @@ string_field(struct json_object *obj, const char *field, int index,
 	s = json_object_get_string(obj);
 	len = (size_t)json_object_get_string_len(obj);
 	if (strlen(s) != len) {
-		add_error(detail, "body", field, index, "string_nul",
-		    "String must not contain NUL characters");
+		if (memmem(s, len, SURROGATE_MARK, 2) != NULL)
+			add_error(detail, "body", field, index,
+			    "string_unicode", "String must not contain an "
+			    "unpaired UTF-16 surrogate escape");
+		else
+			add_error(detail, "body", field, index, "string_nul",
+			    "String must not contain NUL characters");
 		return NULL;
 	}
 	if (!utf8_valid((const unsigned char *)s, len)) {
@@ -424,14 +514,17 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
     struct json_object **detail_out, struct sc_error *err)
 {
 	struct json_object *root = NULL, *detail = NULL;
+	char *marked = NULL;
 	enum sc_err rc;
 
 	memset(req, 0, sizeof(*req));
 	*detail_out = NULL;
-	if (len > INT32_MAX) {
+	if (len > INT32_MAX / 2) {
 		rc = sc_error_set(err, SC_TOO_LARGE, "request body too large");
 		goto out;
 	}
+	if ((marked = mark_lone_surrogates(body, len, &len)) != NULL)
+		body = marked;
 	if ((rc = parse_json(body, len, &root, err)) != SC_OK)
 		goto out;
 	if ((detail = json_object_new_array()) == NULL) {
@@ -461,6 +554,7 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
 	}
 	rc = SC_OK;
 out:
+	free(marked);
 	json_object_put(detail);
 	json_object_put(root);
 	return rc;

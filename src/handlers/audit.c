@@ -5,7 +5,10 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -82,6 +85,149 @@ handler_audit(struct handler_ctx *ctx, const struct http_request *req,
 	if (db_audit_append(ctx->db, &entry, &err) != SC_OK)
 		log_error("audit %s %s by %s: %s", action, outcome, entry.actor,
 		    err.msg);
+}
+
+/*
+ * Anonymous refusals, counted per action for the whole process (not per
+ * worker: the bound on rows must not grow with --workers).  Slots are
+ * claimed in order by the route table's audit actions, which are few
+ * and fixed.
+ */
+#define ANONYMOUS_ACTIONS	8
+
+struct anonymous_tally {
+	const char	*action;	/* NULL: slot free */
+	unsigned long	 count;		/* refusals not yet in a row */
+	time_t		 written_at;	/* CLOCK_MONOTONIC seconds ... */
+	bool		 written;	/* ... of the action's last row */
+	bool		 many_addrs;	/* the ones counted came from ... */
+	char		 addr[HTTP_ADDR_MAX];	/* ... more than this one */
+};
+
+/* One summary row, taken out of a tally to be written without the lock. */
+struct anonymous_row {
+	const char	*action;
+	unsigned long	 count;
+	char		 addr[HTTP_ADDR_MAX];	/* "" if several */
+};
+
+static pthread_mutex_t anonymous_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct anonymous_tally anonymous[ANONYMOUS_ACTIONS];
+
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The tally for `action`, claiming a free slot; NULL if none is left. */
+static struct anonymous_tally *
+tally_for(const char *action)
+{
+	size_t i;
+
+	for (i = 0; i < ANONYMOUS_ACTIONS; i++) {
+		if (anonymous[i].action == NULL)
+			anonymous[i].action = action;
+		if (strcmp(anonymous[i].action, action) == 0)
+			return &anonymous[i];
+	}
+	return NULL;
+}
+
+static void
+tally_add(struct anonymous_tally *t, const char *addr)
+{
+	if (t->count++ == 0) {
+		snprintf(t->addr, sizeof(t->addr), "%s", addr);
+		t->many_addrs = false;
+	} else if (strcmp(t->addr, addr) != 0)
+		t->many_addrs = true;
+}
+
+/*
+ * Move the count into *row if a row is due: there is something to
+ * write, and none was written for this action within the interval
+ * (or `all`).  Called with the lock held.
+ */
+static bool
+tally_take(struct anonymous_tally *t, time_t now, bool all,
+    struct anonymous_row *row)
+{
+	if (t->action == NULL || t->count == 0)
+		return false;
+	if (!all && t->written && now - t->written_at < AUDIT_ANONYMOUS_SECONDS)
+		return false;
+	row->action = t->action;
+	row->count = t->count;
+	snprintf(row->addr, sizeof(row->addr), "%s",
+	    t->many_addrs ? "" : t->addr);
+	t->count = 0;
+	t->written = true;
+	t->written_at = now;
+	return true;
+}
+
+static void
+write_anonymous(struct handler_ctx *ctx, const struct anonymous_row *row)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct db_audit entry;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "%lu refused request%s without a "
+	    "client certificate", row->count, row->count == 1 ? "" : "s");
+	memset(&entry, 0, sizeof(entry));
+	entry.actor = "anonymous";
+	entry.action = row->action;
+	entry.outcome = "refused";
+	entry.client_addr = row->addr[0] != '\0' ? row->addr : NULL;
+	entry.detail = detail;
+	/* The count is not kept for a retry: the log line keeps it. */
+	if (db_audit_append(ctx->db, &entry, &err) != SC_OK)
+		log_error("audit %s refused (%s): %s", row->action, detail,
+		    err.msg);
+}
+
+void
+handler_audit_anonymous(struct handler_ctx *ctx,
+    const struct http_request *req, const char *action)
+{
+	struct anonymous_tally *t;
+	struct anonymous_row row;
+	bool due = false;
+
+	pthread_mutex_lock(&anonymous_lock);
+	if ((t = tally_for(action)) != NULL) {
+		tally_add(t, req->remote_addr);
+		due = tally_take(t, monotonic_seconds(), false, &row);
+	}
+	pthread_mutex_unlock(&anonymous_lock);
+	if (t == NULL)
+		log_error("audit %s refused: no room to count it", action);
+	if (due)
+		write_anonymous(ctx, &row);
+}
+
+void
+handler_audit_flush(struct handler_ctx *ctx, bool all)
+{
+	struct anonymous_row row;
+	time_t now = monotonic_seconds();
+	size_t i;
+
+	for (i = 0; i < ANONYMOUS_ACTIONS; i++) {
+		bool due;
+
+		pthread_mutex_lock(&anonymous_lock);
+		due = tally_take(&anonymous[i], now, all, &row);
+		pthread_mutex_unlock(&anonymous_lock);
+		if (due)
+			write_anonymous(ctx, &row);
+	}
 }
 
 static struct json_object *

@@ -8,6 +8,8 @@
 #ifndef SC_HANDLERS_H
 #define SC_HANDLERS_H
 
+#include <stdbool.h>
+
 #include "err.h"
 
 struct config;
@@ -51,6 +53,24 @@ enum sc_err	handle_audit(HANDLER_ARGS);
 void		handler_audit(struct handler_ctx *, const struct http_request *,
 		    const char *action, const char *target, const char *outcome,
 		    const char *detail);
+/*
+ * A refused state change from a client that presented no verified
+ * certificate.  Anyone can send those, as fast as the network allows, so
+ * they are counted rather than recorded one row each: the first refusal
+ * of an action is written at once, later ones are added up and written
+ * as one row ("N refused requests without a client certificate") at
+ * most every AUDIT_ANONYMOUS_SECONDS per action and process.  The
+ * request's target (an attacker's choice) is never stored.
+ */
+#define AUDIT_ANONYMOUS_SECONDS	60
+void		handler_audit_anonymous(struct handler_ctx *,
+		    const struct http_request *, const char *action);
+/*
+ * Write the counts handler_audit_anonymous keeps once their interval is
+ * over -- or all of them when `all` (a worker stopping).  Cheap when
+ * nothing is due: call it after every request.
+ */
+void		handler_audit_flush(struct handler_ctx *, bool all);
 /* Fill *out for the current request (strings borrowed from ctx/req). */
 struct db_audit;
 void		handler_audit_entry(struct handler_ctx *,

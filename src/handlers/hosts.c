@@ -326,9 +326,10 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 	struct db_audit audit;
 	char uuid[DB_UUID_LEN + 1];
 	char *name = NULL;
+	bool valid;
 	enum sc_err rc;
 
-	if (!validate_uuid(param, uuid)) {
+	if (!(valid = validate_uuid(param, uuid))) {
 		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
 		goto out;
 	}
@@ -363,8 +364,9 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 	log_info("decommissioned %s (%s)", name, uuid);
 	http_response_empty(resp, 204);
 out:
+	/* A well-formed uuid is recorded as looked up: in lower case. */
 	if (rc != SC_OK)
-		handler_audit(ctx, req, "decommission", param,
+		handler_audit(ctx, req, "decommission", valid ? uuid : param,
 		    handler_outcome(rc), err->msg);
 	free(name);
 	return rc;

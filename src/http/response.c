@@ -46,7 +46,7 @@ flush_body(struct http_response *resp)
 {
 	int rc;
 
-	rc = sink_write(resp, resp->buf, resp->len);
+	rc = resp->head ? 0 : sink_write(resp, resp->buf, resp->len);
 	resp->len = 0;
 	return rc;
 }
@@ -173,7 +173,8 @@ send_headers(struct http_response *resp, bool with_length)
 	char head[256];
 	int n;
 
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%s%s%s",
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Cache-Control: no-store\r\n%s%s%s%s%s%s",
 	    resp->status, http_reason(resp->status),
 	    resp->content_type ? "Content-Type: " : "",
 	    resp->content_type ? resp->content_type : "",

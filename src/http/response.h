@@ -6,6 +6,12 @@
  * A response is buffered unless the handler starts a stream: then the
  * header block goes out at once and the body is flushed in chunks, so a
  * list of 100,000 hosts never sits in memory whole.
+ *
+ * Every response says "Cache-Control: no-store": an enrollment bundle
+ * carries a private key, and nothing this API answers is meant to be
+ * kept by a cache (RFC 9111 5.2.2.5).  A response to HEAD (`head`) is
+ * built exactly as for GET, with the same headers and Content-Length,
+ * and its body is never written (RFC 9110 9.3.2).
  */
 #ifndef SC_HTTP_RESPONSE_H
 #define SC_HTTP_RESPONSE_H
@@ -32,6 +38,7 @@ struct http_response {
 	bool		 streaming;	/* headers already sent */
 	bool		 failed;	/* the sink failed: client gone */
 	bool		 secret;	/* holds a private key: wipe on free */
+	bool		 head;		/* HEAD: headers as for GET, no body */
 	char		*buf;
 	size_t		 len, cap;
 	struct http_sink sink;

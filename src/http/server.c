@@ -475,8 +475,12 @@ worker_main(void *arg)
 		}
 		serve_one(&ctx, &r, &peer);
 		finish_request(&r);
+		/* After the answer has gone: a due count costs no one a wait. */
+		handler_audit_flush(&ctx, false);
 	}
 	FCGX_Free(&r, 0);
+	/* Counts of anonymous refusals are in memory only: write them now. */
+	handler_audit_flush(&ctx, true);
 out:
 	auth_cache_free(ctx.auth_cache);
 	host_cache_free(ctx.host_cache);

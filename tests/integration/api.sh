@@ -4,8 +4,11 @@
 # fingerprint, key format, chain, SANs), list (shape, order, filter), get,
 # 404s for unknown and malformed uuids, 409 on a taken name, decommission
 # (rows, shard rows and bundle directory gone), 404 for unknown paths,
-# 405 with Allow for wrong methods, JSON Content-Type everywhere, one log
-# line per request, and no private key in any log.
+# 405 with Allow for wrong methods (HEAD listed wherever GET is), HEAD
+# answered like GET without a body, upper-case uuids, JSON Content-Type
+# and Cache-Control: no-store everywhere (above all on the bundle, which
+# carries a private key), one log line per request, and no private key
+# in any log.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
 
@@ -18,6 +21,45 @@ ok "nginx -t accepts the test configuration built from nginx/swarmctl.conf" \
 within()
 {
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
+
+# no_store DESC — the last response said Cache-Control: no-store.
+no_store()
+{
+	is "$(header Cache-Control)" no-store "$1"
+}
+
+# head_req PATH — HEAD PATH as the operator: STATUS and $T/headers.
+head_req()
+{
+	auth_args
+	STATUS=$(curl -sS --http1.1 --cacert "$CACERT" --max-time 30 "${AUTH[@]}" \
+	    --head -D "$T/headers" -o /dev/null -w '%{http_code}' "$BASE$1" \
+	    2>"$T/curl.err") || true
+}
+
+# raw_head PATH — every byte of the answer to "HEAD PATH" (operator
+# certificate, connection closed after it), with CRs removed.
+raw_head()
+{
+	printf 'HEAD %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$1" |
+	    timeout 20 openssl s_client -quiet -connect "127.0.0.1:$NGINX_PORT" \
+	    -CAfile "$CACERT" -cert "$OPERATOR_CRT" -key "$OPERATOR_KEY" 2>/dev/null |
+	    tr -d '\r'
+}
+
+# same_as_get DESC PATH — HEAD PATH answers what GET PATH does: status,
+# Content-Type, Content-Length (when GET has one), Cache-Control; and
+# not one byte of body.
+same_as_get()
+{
+	local desc=$1 path=$2 want
+	api GET "$path"
+	want="$STATUS $(header Content-Type) $(header Content-Length) $(header Cache-Control)"
+	head_req "$path"
+	is "$STATUS $(header Content-Type) $(header Content-Length) $(header Cache-Control)" \
+	    "$want" "$desc: HEAD has GET's status and headers ($want)"
+	is "$(raw_head "$path" | sed '1,/^$/d' | wc -c)" 0 "$desc: ... and no body"
 }
 
 UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
@@ -44,6 +86,7 @@ req='{"name":"worker-1","address":"192.0.2.10","agent_port":9000,
 enroll "$req"
 is "$STATUS" 201 "POST /swarm/enroll is 201" || diag "$BODY"
 is_json_ct "... with Content-Type application/json"
+no_store "... and Cache-Control: no-store (the bundle holds a private key)"
 cp "$T/body" "$T/bundle1.json"
 is "$(json -c '[.name, .address, .agent_port]')" '["worker-1","192.0.2.10",9000]' \
     "... echoing name, address and agent_port"
@@ -160,8 +203,27 @@ is "$STATUS" 200 "GET /swarm/hosts/{uuid} is 200"
 is_json_ct "... with Content-Type application/json"
 is "$(json -cS .)" "$(jq -cS . "$T/view1.json")" "... and returns the same view as the list"
 
+no_store "... with Cache-Control: no-store"
+
+# A uuid in capitals names the same host (PostgreSQL reads uuids in
+# any case); the answer is in lower case.
+UPPER1=$(printf '%s' "$uuid1" | tr 'a-f' 'A-F')
+api GET "/swarm/hosts/$UPPER1"
+is "$STATUS" 200 "GET /swarm/hosts/{UUID in capitals} is 200"
+is "$(json -r .uuid)" "$uuid1" "... and answers with the uuid in lower case"
+
+# HEAD wherever GET (RFC 9110 9.3.2).
+same_as_get "GET /health" /health
+same_as_get "GET /swarm/hosts" /swarm/hosts
+same_as_get "GET /swarm/hosts/{uuid}" "/swarm/hosts/$uuid1"
+same_as_get "GET /swarm/hosts/{unknown uuid}" "/swarm/hosts/$(uuidgen_lower)"
+same_as_get "GET /swarm/ca.pem" /swarm/ca.pem
+same_as_get "GET /swarm/audit" "/swarm/audit?limit=1"
+same_as_get "GET /nope" /nope
+
 api GET "/swarm/hosts/$(uuidgen_lower)"
 is_detail 404 "host not found" "GET of an unknown uuid is 404 host not found"
+no_store "... with Cache-Control: no-store"
 api GET /swarm/hosts/not-a-uuid
 is_detail 404 "host not found" "GET of a malformed uuid is 404 host not found"
 api GET "/swarm/hosts/${uuid1}0"
@@ -181,9 +243,10 @@ sql "INSERT INTO decky_shards (decky_name, host_uuid, services, state, compose_h
             ('decky-3', '$uuid_dup', '[]', 'pending', 'ghi', now())" >/dev/null 2>"$T/psql.err" ||
     diag "shard insert failed: $(cat "$T/psql.err")"
 is "$(sql "SELECT count(*) FROM decky_shards WHERE host_uuid = '$uuid1'")" 2 "two shard rows for worker-1 exist"
-api DELETE "/swarm/hosts/$uuid1"
-is "$STATUS" 204 "DELETE /swarm/hosts/{uuid} is 204"
+api DELETE "/swarm/hosts/$UPPER1"
+is "$STATUS" 204 "DELETE /swarm/hosts/{UUID in capitals} is 204"
 is "$(stat -c %s "$T/body")" 0 "... with an empty body"
+no_store "... and Cache-Control: no-store"
 api GET "/swarm/hosts/$uuid1"
 is_detail 404 "host not found" "the decommissioned host is gone (404)"
 api GET /swarm/hosts
@@ -196,6 +259,12 @@ api DELETE "/swarm/hosts/$uuid1"
 is_detail 404 "host not found" "DELETE of an already removed host is 404"
 api DELETE "/swarm/hosts/$(uuidgen_lower)"
 is_detail 404 "host not found" "DELETE of an unknown uuid is 404"
+UNKNOWN=$(uuidgen_lower)
+api DELETE "/swarm/hosts/$(printf '%s' "$UNKNOWN" | tr 'a-f' 'A-F')"
+is_detail 404 "host not found" "DELETE of an unknown uuid in capitals is 404"
+api GET /swarm/audit?limit=1
+is "$(json -c '.[0] | [.action, .target, .outcome]')" "[\"decommission\",\"$UNKNOWN\",\"not-found\"]" \
+    "... audited with the uuid in lower case"
 api DELETE /swarm/hosts/not-a-uuid
 is_detail 404 "host not found" "DELETE of a malformed uuid is 404"
 
@@ -209,6 +278,7 @@ for p in /nope /swarm /swarm/enrol /swarm/hosts/x/y "/swarm/hosts/$uuid_dup/extr
 	api GET "$p"
 	is_detail 404 "Not Found" "GET $p is 404 Not Found"
 done
+no_store "... with Cache-Control: no-store"
 api POST /nope -H 'Content-Type: application/json' --data-binary '{}'
 is_detail 404 "Not Found" "POST to an unknown path is 404 Not Found"
 
@@ -227,13 +297,17 @@ check_405()
 	is "$(allow_set)" "$want" "... with Allow: $want"
 }
 check_405 PUT /swarm/enroll POST -H 'Content-Type: application/json' --data-binary '{}'
+no_store "... with Cache-Control: no-store"
 check_405 GET /swarm/enroll POST
-check_405 POST /swarm/hosts GET -H 'Content-Type: application/json' --data-binary '{}'
-check_405 DELETE /swarm/hosts GET
-check_405 PATCH "/swarm/hosts/$uuid_dup" DELETE,GET -H 'Content-Type: application/json' --data-binary '{}'
-check_405 POST "/swarm/hosts/$uuid_dup" DELETE,GET -H 'Content-Type: application/json' --data-binary '{}'
-check_405 POST /health GET -H 'Content-Type: application/json' --data-binary '{}'
-check_405 DELETE /swarm/health GET
+check_405 POST /swarm/hosts GET,HEAD -H 'Content-Type: application/json' --data-binary '{}'
+check_405 DELETE /swarm/hosts GET,HEAD
+check_405 PATCH "/swarm/hosts/$uuid_dup" DELETE,GET,HEAD -H 'Content-Type: application/json' --data-binary '{}'
+check_405 POST "/swarm/hosts/$uuid_dup" DELETE,GET,HEAD -H 'Content-Type: application/json' --data-binary '{}'
+check_405 POST /health GET,HEAD -H 'Content-Type: application/json' --data-binary '{}'
+check_405 DELETE /swarm/health GET,HEAD
+check_405 PUT /swarm/audit GET,HEAD
+head_req /swarm/enroll
+is "$STATUS $(allow_set)" "405 POST" "HEAD /swarm/enroll (POST only) is 405 with Allow: POST"
 api GET "/swarm/hosts/$uuid_dup"
 is "$STATUS" 200 "a 405 changed nothing"
 

@@ -6,9 +6,14 @@
 # (not-found) each appear in GET /swarm/audit, newest first, with the
 # operator's CN as actor, the SHA-256 of its certificate's DER as
 # actor_fingerprint (computed here with openssl), the action, target,
-# outcome and client address.  ?limit=N bounds the answer (1..1000; 0,
-# non-numbers and 1001 are 422), anonymous readers get 403, and the
-# audit_log table refuses UPDATE, DELETE and TRUNCATE.
+# outcome and client address.  Refusals of clients without a certificate
+# are counted, not stored one row each: a flood of anonymous enroll and
+# decommission attempts adds at most one row per action a minute, never
+# with the target the client chose, and the count reaches the table
+# when swarmctl stops; a verified certificate that is not an operator's
+# is still audited one row each, by name.  ?limit=N bounds the answer
+# (1..1000; 0, non-numbers and 1001 are 422), anonymous readers get 403,
+# and the audit_log table refuses UPDATE, DELETE and TRUNCATE.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
 require_cmd psql
@@ -59,6 +64,8 @@ is "$(jq -c '.[2] | [.actor_fingerprint, .action, .outcome, .client_addr]' "$T/a
     '[null,"enroll","refused","127.0.0.1"]' "then: the anonymous enroll, refused, without a fingerprint"
 isnt "$(jq -r '.[2].actor' "$T/audit.json")" "test-operator" "... not attributed to the operator"
 is "$(jq -c '.[2].target' "$T/audit.json")" null "... and with no target (the body was never read)"
+is "$(jq -r '.[2].detail' "$T/audit.json")" "1 refused request without a client certificate" \
+    "... the first of the minute written at once, as a count of 1"
 is "$(jq -c '.[3] | [.actor, .actor_fingerprint, .action, .outcome, .client_addr]' "$T/audit.json")" \
     "[\"test-operator\",\"$OP_FP\",\"enroll\",\"invalid\",\"127.0.0.1\"]" \
     "then: the invalid enroll, invalid, by test-operator"
@@ -117,5 +124,64 @@ is "$(sql "SELECT count(*) || ' ' || md5(string_agg(id || actor || action || out
     "$before" "audit_log is unchanged"
 api GET "/swarm/audit?limit=1"
 is "$(json -r '.[0].outcome')" not-found "the API still shows the newest entry unchanged"
+
+# ---- anonymous floods are counted, not stored one row each
+rows()
+{
+	sql "SELECT count(*) FROM audit_log"
+}
+FLOOD=40
+before=$(rows)
+codes=()
+for i in $(seq 1 "$FLOOD"); do
+	API_ANON=1 enroll "{\"name\":\"flood-$i\",\"address\":\"192.0.2.34\"}"
+	codes+=("$STATUS")
+	API_ANON=1 api DELETE "/swarm/hosts/attacker-chosen-$i"
+	codes+=("$STATUS")
+done
+is "$(printf '%s\n' "${codes[@]}" | sort -u | paste -sd' ')" 403 \
+    "$((FLOOD * 2)) anonymous enroll and decommission attempts are all 403"
+added=$(($(rows) - before))
+# The enroll was counted above within the minute; the decommission's
+# first refusal is written at once.  A slow run may cross into a new
+# minute once.
+ok "... and add at most 3 audit rows, not $((FLOOD * 2)) (added $added)" [ "$added" -le 3 ]
+is "$(sql "SELECT count(*) FROM audit_log WHERE target LIKE 'attacker-chosen-%' OR target LIKE 'flood-%'")" 0 \
+    "... none with a target the client chose"
+is "$(sql "SELECT actor || ' ' || outcome || ' ' || coalesce(target, 'null') || ' ' || detail FROM audit_log
+    WHERE action = 'decommission' AND actor = 'anonymous' ORDER BY id LIMIT 1")" \
+    "anonymous refused null 1 refused request without a client certificate" \
+    "the first anonymous decommission is written at once, as a count"
+
+# A certificate nginx verified that is no operator's (any more) names who
+# tried: one row each, with its target.  (Worker certificates never get
+# this far: nginx accepts client certificates from the front-end CA
+# only.)  A revoked operator, nginx not yet reloaded, is such a caller.
+operator_issue audited-op || bail "operator certificate audited-op"
+"$SWARMCTL_BIN" operator revoke audited-op --ca-dir "$T/ca" >"$T/revoke.out" 2>&1 ||
+    diag "$(cat "$T/revoke.out")"
+before=$(rows)
+for i in 1 2 3; do
+	API_AS_CRT=$T/operators/audited-op.crt API_AS_KEY=$T/operators/audited-op.key \
+	    api DELETE "/swarm/hosts/worker-try-$i"
+done
+is "$STATUS" 403 "a revoked operator's decommission attempts are 403"
+is "$(($(rows) - before))" 3 "... and each is a row of its own"
+is "$(sql "SELECT string_agg(actor || ' ' || target, ',' ORDER BY id) FROM audit_log WHERE target LIKE 'worker-try-%'")" \
+    "audited-op worker-try-1,audited-op worker-try-2,audited-op worker-try-3" \
+    "... naming the certificate's CN and the target"
+
+# What was counted is written when swarmctl stops (and any time a
+# request comes after the minute is up).
+swarmctl_stop
+is "$EXIT_STATUS" 0 "swarmctl stops cleanly"
+counted=$(sql "SELECT coalesce(sum(substring(detail FROM '^([0-9]+) refused')::int), 0) FROM audit_log
+    WHERE actor = 'anonymous' AND outcome = 'refused' AND action IN ('enroll', 'decommission')")
+is "$counted" $((FLOOD * 2 + 1)) "the summary rows count every anonymous refusal ($((FLOOD * 2 + 1)))"
+is "$(sql "SELECT count(*) FROM audit_log WHERE actor = 'anonymous' AND (target IS NOT NULL OR actor_fingerprint IS NOT NULL)")" 0 \
+    "no anonymous row has a target or a fingerprint"
+is "$(sql "SELECT count(DISTINCT coalesce(client_addr, 'null')) || ' ' || min(client_addr) FROM audit_log WHERE actor = 'anonymous'")" \
+    "1 127.0.0.1" "... and each names the one address they all came from"
+swarmctl_start || bail "swarmctl did not restart"
 
 done_testing

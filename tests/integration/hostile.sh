@@ -1,8 +1,8 @@
 #!/bin/bash
 # hostile.sh — hostile input from an authenticated operator, through the
 # shipped nginx configuration over HTTPS: an oversize body and header,
-# invalid UTF-8 and NUL (raw, and as \u0000) in every string field
-# (name, address, a sans item, notes), 1000-deep nested JSON, agent_port
+# invalid UTF-8, NUL (raw, and as \u0000) and escapes of unpaired UTF-16
+# surrogates in every string field (name, address, a sans item, notes), 1000-deep nested JSON, agent_port
 # out of range (1e400, -1, 99999999999999999999999, 65536), duplicate
 # JSON keys, names that try to leave the bundle directory, uuid path
 # segments with "..", "%2e%2e" or "%2F" for GET and DELETE, a body
@@ -110,6 +110,15 @@ for f in name address sans notes; do
 	printf -- "$FB" >"$T/req/nul.json"
 	ok "the raw-NUL body for $f holds a NUL byte" grep -qaP '\x00' "$T/req/nul.json"
 	refused "raw NUL byte in $f" 400 "$T/req/nul.json"
+	# Escapes of unpaired UTF-16 surrogates (RFC 8259 8.2) are no
+	# characters: json-c would quietly store U+FFFD for them.
+	for bad in 'a\ud800b' '\udc00' '\ud800\u0041' '\uDBFF\uDBFF\uDFFF'; do
+		field_body "$f" "$bad"
+		printf '%s' "$FB" >"$T/req/surrogate.json"
+		refused "unpaired surrogate escape $bad in $f" 422 "$T/req/surrogate.json"
+		is "$(json -c '[.detail[] | [.loc[1], .type]]')" "[[\"$f\",\"string_unicode\"]]" \
+		    "... the 422 names $f (string_unicode)"
+	done
 done
 printf '{"name":"nul-after","address":"192.0.2.54"}\0' >"$T/req/nul-tail.json"
 refused "raw NUL byte after the JSON value" 400 "$T/req/nul-tail.json"

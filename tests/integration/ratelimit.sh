@@ -1,10 +1,15 @@
 #!/bin/bash
 # ratelimit.sh — the shipped nginx configuration's limit on state
 # changes, with its shipped value (the other tests lift it): enroll and
-# decommission requests from one address pass in a burst of 5 (plus the
-# one the rate allows) and are then refused by nginx with 429 and a JSON
-# {"detail": ...} body before they reach swarmctl (the audit trail shows
-# only the ones that passed); reads (GET) are never limited.
+# decommission requests of one operator certificate pass in a burst of 5
+# (plus the one the rate allows) and are then refused by nginx with 429
+# and a JSON {"detail": ...} body before they reach swarmctl (the audit
+# trail shows only the ones that passed); clients without a certificate
+# have a budget of their own, per address: a burst of anonymous POSTs
+# from the operator's own address is throttled without using up the
+# operator's budget, and another operator certificate still has its
+# whole budget when the first has spent its own; reads (GET) are never
+# limited.
 set -u
 NGINX_CHANGE_RATE=20r/m		# the shipped defaults, before stack_up
 NGINX_CHANGE_BURST=5
@@ -18,6 +23,9 @@ ok "the nginx configuration under test has the shipped rate limit (rate=20r/m)" 
     grep -q 'rate=20r/m;' "$T/nginx-main/swarmctl.conf"
 ok "... and the shipped burst (burst=5)" \
     grep -q 'limit_req zone=swarmctl_changes burst=5 nodelay;' "$T/nginx-main/swarmctl.conf"
+ok "... for clients without a certificate too" \
+    grep -q 'limit_req zone=swarmctl_anonymous burst=5 nodelay;' "$T/nginx-main/swarmctl.conf"
+operator_issue second-operator || bail "no second operator certificate"
 
 # invalid enrollments: cheap for swarmctl (422, nothing written), but
 # each one is a POST, which is what nginx counts.
@@ -50,6 +58,23 @@ limited()
 	fi
 }
 
+# Anonymous changes from the operators' own address (127.0.0.1): they
+# reach swarmctl (403) in a burst of 5 plus 1, then nginx throttles them
+# -- in a budget of their own.
+anon=()
+for i in $(seq 1 8); do
+	API_ANON=1 enroll "{\"name\":\"anon-$i\",\"address\":\"192.0.2.69\"}"
+	anon+=("$STATUS")
+	if [ "$i" -gt 6 ]; then
+		limited "anonymous enrollment $i"
+	fi
+done
+diag "anonymous statuses: ${anon[*]}"
+is "${anon[*]:0:6}" "403 403 403 403 403 403" "the first 6 anonymous enrollments reach swarmctl (403)"
+[ "${anon[7]}" = 429 ] && is_json_ct "... the throttled ones get nginx's JSON 429"
+
+# The operator, from the same address, right after: its own budget.
+START=$(now_ms)
 codes=()
 for i in $(seq 1 12); do
 	enroll "{\"name\":\"rl-$i\",\"address\":\"192.0.2.70\",\"agent_port\":0}"
@@ -78,6 +103,11 @@ ok "no more than 6 pass, plus one per 3 s elapsed (got $passed in ${elapsed} ms)
     [ "$passed" -le $((6 + elapsed / 3000)) ]
 ok "the rest are limited with 429 (got $throttled)" [ "$throttled" -ge $((6 - elapsed / 3000)) ]
 is "$(audited)" "$passed" "swarmctl saw exactly the ones nginx let through (audit trail)"
+
+# Budgets are per certificate: another operator has all of its own.
+API_AS_CRT=$T/operators/second-operator.crt API_AS_KEY=$T/operators/second-operator.key \
+    enroll '{"name":"rl-second","address":"192.0.2.72","agent_port":0}'
+is "$STATUS" 422 "another operator's enrollment right after reaches swarmctl (422, not 429)"
 
 # Decommission counts too (same key: the client address), and a valid
 # enrollment is limited the same way.

@@ -195,6 +195,22 @@ api GET /health
 is "$STATUS" 200 "the service still serves after the bad requests"
 unchanged "query validation"
 
+# ---- Unicode edges: U+FFFD itself (as UTF-8 and as an escape) and a
+# surrogate pair are characters like any other and are stored as sent;
+# only escapes of unpaired surrogates are refused (hostile.sh).
+accepted "notes with U+FFFD as UTF-8, as \\ufffd and a surrogate pair" \
+    "{\"name\":\"fffd-ok\",\"address\":\"$A\",\"notes\":\"$(printf '\xef\xbf\xbd') \\ufffd \\ud83d\\ude00\"}"
+UUID_FFFD=$(json -r .host_uuid)
+api GET "/swarm/hosts/$UUID_FFFD"
+is "$(json -j .notes | od -An -tx1 | tr -d ' \n')" "efbfbd20efbfbd20f09f9880" \
+    "... the notes read back as U+FFFD, U+FFFD and U+1F600"
+check_422 "notes with \\ud800 alone" \
+    "{\"name\":\"lone-hi\",\"address\":\"$A\",\"notes\":\"x\\ud800\"}" notes
+check_422 "notes with \\udc00 alone" \
+    "{\"name\":\"lone-lo\",\"address\":\"$A\",\"notes\":\"\\udc00x\"}" notes
+check_422 "a high surrogate escape before a non-surrogate" \
+    "{\"name\":\"lone-hi2\",\"address\":\"$A\",\"notes\":\"\\ud800\\u0041\"}" notes
+
 # ---- the responder's own cap (--max-body), behind nginx's larger one
 swarmctl_stop
 swarmctl_start --max-body 1024 || bail "swarmctl did not restart with --max-body 1024"

@@ -186,14 +186,40 @@ test_headers(void)
 	ok(strstr(w.buf, "Content-Type: application/json\r\n") != NULL,
 	    "JSON content type");
 	ok(strstr(w.buf, "Content-Length: 22\r\n") != NULL, "content length");
+	ok(strstr(w.buf, "Cache-Control: no-store\r\n") != NULL,
+	    "Cache-Control: no-store");
 	is_str(body_of(&w), "{\"detail\":\"Not Found\"}", "detail body");
+	http_response_free(&resp);
+
+	/* HEAD: the same header block, Content-Length included; no body. */
+	w.len = 0;
+	http_response_init(&resp, sink);
+	resp.head = true;
+	http_response_detail(&resp, 404, "Not Found");
+	http_response_finish(&resp);
+	ok(strstr(w.buf, "Content-Length: 22\r\n") != NULL,
+	    "HEAD: the GET's Content-Length");
+	is_str(body_of(&w), "", "HEAD: no body");
+	http_response_free(&resp);
+	w.len = 0;
+	http_response_init(&resp, sink);
+	resp.head = true;
+	http_response_stream_begin(&resp, 200);
+	memset(big, 'x', sizeof(big));
+	http_response_append(&resp, big, sizeof(big));
+	http_response_finish(&resp);
+	ok(strncmp(w.buf, "Status: 200 OK\r\n", 16) == 0 &&
+	    strstr(w.buf, "Cache-Control: no-store\r\n") != NULL,
+	    "HEAD of a stream: its headers");
+	is_str(body_of(&w), "", "HEAD of a stream: no body");
 	http_response_free(&resp);
 
 	w.len = 0;
 	http_response_init(&resp, sink);
 	http_response_empty(&resp, 204);
 	http_response_finish(&resp);
-	is_str(w.buf, "Status: 204 No Content\r\n\r\n", "204: no body, no type");
+	is_str(w.buf, "Status: 204 No Content\r\nCache-Control: no-store\r\n"
+	    "\r\n", "204: no body, no type");
 	http_response_free(&resp);
 
 	w.len = 0;
@@ -292,6 +318,24 @@ test_app(void)
 	ok(strstr(w.buf, "Allow: POST\r\n") != NULL, "Allow: POST header");
 	is_str(body_of(&w), "{\"detail\":\"Method Not Allowed\"}",
 	    "405 detail");
+	f.method = "HEAD";
+	f.path = "/health";
+	is_int(request(&f, &w), 200, "HEAD /health: 200");
+	ok(strstr(w.buf, "Content-Length: 41\r\n") != NULL &&
+	    strstr(w.buf, "Content-Type: application/json\r\n") != NULL,
+	    "  ... GET's Content-Type and Content-Length");
+	is_str(body_of(&w), "", "  ... and no body");
+	f.path = "/nowhere";
+	is_int(request(&f, &w), 404, "HEAD of an unknown path: 404");
+	is_str(body_of(&w), "", "  ... without a body");
+	f.path = "/swarm/enroll";
+	is_int(request(&f, &w), 405, "HEAD /swarm/enroll: 405");
+	ok(strstr(w.buf, "Allow: POST\r\n") != NULL, "  ... Allow: POST");
+	f.method = "PUT";
+	f.path = "/health";
+	is_int(request(&f, &w), 405, "PUT /health: 405");
+	ok(strstr(w.buf, "Allow: GET, HEAD\r\n") != NULL,
+	    "  ... Allow: GET, HEAD");
 
 	/*
 	 * Operator routes refuse anonymous clients before anything else.
@@ -310,8 +354,8 @@ test_app(void)
 	f.method = "PATCH";
 	f.path = "/swarm/hosts/x";
 	is_int(request(&f, &w), 405, "405 needs no credentials");
-	ok(strstr(w.buf, "Allow: GET, DELETE\r\n") != NULL,
-	    "Allow: GET, DELETE");
+	ok(strstr(w.buf, "Allow: GET, HEAD, DELETE\r\n") != NULL,
+	    "Allow: GET, HEAD, DELETE");
 }
 
 int

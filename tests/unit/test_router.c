@@ -81,10 +81,24 @@ main(void)
 	is_str(allow, "POST", "Allow: POST");
 	is_int(match(HTTP_PATCH, "/swarm/hosts/x", &r, param, allow),
 	    ROUTE_METHOD_NOT_ALLOWED, "PATCH /swarm/hosts/x: 405");
-	is_str(allow, "GET, DELETE", "Allow: GET, DELETE");
+	is_str(allow, "GET, HEAD, DELETE", "Allow: GET, HEAD, DELETE");
 	is_int(match(HTTP_POST, "/swarm/hosts", &r, param, allow),
 	    ROUTE_METHOD_NOT_ALLOWED, "POST /swarm/hosts: 405");
-	is_str(allow, "GET", "Allow: GET");
+	is_str(allow, "GET, HEAD", "Allow: GET, HEAD");
+
+	/* RFC 9110 9.3.2: HEAD wherever GET, through the GET row. */
+	is_int(match(HTTP_HEAD, "/health", &r, param, allow), ROUTE_FOUND,
+	    "HEAD /health found");
+	ok(r == &table[0], "  ... served by the GET row");
+	is_int(match(HTTP_HEAD, "/swarm/hosts/abc", &r, param, allow),
+	    ROUTE_FOUND, "HEAD /swarm/hosts/abc found");
+	ok(r == &table[3], "  ... the GET row, not DELETE");
+	is_str(param, "abc", "  ... param captured");
+	is_int(match(HTTP_HEAD, "/swarm/enroll", &r, param, allow),
+	    ROUTE_METHOD_NOT_ALLOWED, "HEAD /swarm/enroll (POST only): 405");
+	is_str(allow, "POST", "  ... Allow: POST");
+	is_int(match(HTTP_HEAD, "/nope", &r, param, allow), ROUTE_NOT_FOUND,
+	    "HEAD of an unknown path: 404");
 	is_int(match(HTTP_OTHER, "/health", &r, param, allow),
 	    ROUTE_METHOD_NOT_ALLOWED, "unknown method on known path: 405");
 

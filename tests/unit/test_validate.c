@@ -214,6 +214,66 @@ test_invalid(void)
 	enroll_req_clear(&req);
 }
 
+/* The type of the only 422 entry, or "". */
+static const char *
+only_type(void)
+{
+	struct json_object *t;
+
+	if (last_detail == NULL || json_object_array_length(last_detail) != 1 ||
+	    !json_object_object_get_ex(json_object_array_get_idx(last_detail,
+	    0), "type", &t))
+		return "";
+	return json_object_get_string(t);
+}
+
+/*
+ * RFC 8259 8.2: escapes of unpaired UTF-16 surrogates are no characters;
+ * json-c would store U+FFFD for them.  A real U+FFFD (escaped or sent
+ * as UTF-8) and proper surrogate pairs stay valid.
+ */
+static void
+test_surrogate_escapes(void)
+{
+	static const char *const lone[] = { "\\ud800", "\\udc00",
+	    "a\\ud800b", "\\uDBFF", "\\ud800\\u0041", "\\ud800\\ud800",
+	    "\\udc00\\ud800", "\\ud83d\\ude00\\ude00", "x\\\\\\ud800" };
+	struct enroll_req req;
+	char body[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(lone) / sizeof(lone[0]); i++) {
+		snprintf(body, sizeof(body), "{\"name\":\"a\",\"address\":"
+		    "\"a\",\"notes\":\"%s\"}", lone[i]);
+		invalid(body, "notes", lone[i]);
+		is_str(only_type(), "string_unicode",
+		    "  ... type string_unicode (unpaired surrogate)");
+	}
+	invalid("{\"name\":\"\\udfff\",\"address\":\"a\"}", "name",
+	    "lone low surrogate as the name");
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"sans\":[\"b\","
+	    "\"\\ud800\"]}", &req), SC_INVALID, "422: lone surrogate in sans[1]");
+	is_str(json_object_to_json_string(json_object_object_get(
+	    json_object_array_get_idx(last_detail, 0), "loc")),
+	    "[ \"body\", \"sans\", 1 ]", "  ... loc [body, sans, 1]");
+	enroll_req_clear(&req);
+	invalid("{\"name\":\"a\",\"address\":\"a\",\"notes\":\"a\\u0000b\"}",
+	    "notes", "\\u0000 escape still refused");
+	is_str(only_type(), "string_nul", "  ... as a NUL");
+
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"notes\":"
+	    "\"\xef\xbf\xbd \\ufffd \\ud83d\\ude00 \\\\ud800 \\\"\\ud800\\udc00\"}",
+	    &req), SC_OK, "U+FFFD (UTF-8 and escaped), surrogate pairs and an "
+	    "escaped backslash before 'ud800' accepted");
+	is_str(req.notes, "\xef\xbf\xbd \xef\xbf\xbd \xf0\x9f\x98\x80 \\ud800 "
+	    "\"\xf0\x90\x80\x80", "  ... and decoded as sent");
+	enroll_req_clear(&req);
+	/* Unpaired surrogates in a member name the rules ignore: no harm. */
+	is_int(run("{\"name\":\"a\",\"address\":\"a\",\"x\\ud800\":1}",
+	    &req), SC_OK, "unknown member with a lone surrogate ignored");
+	enroll_req_clear(&req);
+}
+
 static void
 test_malformed(void)
 {
@@ -309,6 +369,7 @@ main(void)
 {
 	test_valid();
 	test_invalid();
+	test_surrogate_escapes();
 	test_malformed();
 	test_query();
 	test_uuid();
