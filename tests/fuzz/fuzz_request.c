@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness over the untrusted request path: CGI parameter
- * parsing, query decoding, routing, uuid and enroll-body validation.
+ * parsing, query decoding, routing, uuid and enroll-body validation,
+ * the issuance policy's allow-list check and name reservation keys.
  *
  * Input layout: six fields separated by '\n' -- method, path, query,
  * content type, content length, client certificate (URL-escaped PEM, as
@@ -16,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "http/request.h"
+#include "policy.h"
 #include "router.h"
 #include "validate.h"
 
@@ -64,6 +66,43 @@ static const struct route routes[] = {
 	{ HTTP_GET,	"/swarm/audit",		NULL, false, false, NULL },
 };
 
+/* An allow-list as an operator might configure it (built once). */
+static const struct name_policy *
+fuzz_policy(void)
+{
+	static struct name_policy p;
+	static int ready;
+	struct sc_error err = { SC_OK, "" };
+
+	if (!ready) {
+		(void)policy_allow(&p, "swarm.test", &err);
+		(void)policy_allow(&p, "10.0.0.0/8", &err);
+		(void)policy_allow(&p, "2001:db8::/32", &err);
+		ready = 1;
+	}
+	return &p;
+}
+
+/* What enrollment does with a valid request before any side effect. */
+static void
+exercise_names(const struct enroll_req *er)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct json_object *detail = NULL;
+	const char *names[ENROLL_SANS_MAX + 2], *keys[ENROLL_SANS_MAX + 2];
+	char buf[(ENROLL_SANS_MAX + 2) * (ENROLL_HOST_MAX + 1)];
+	size_t i, n = 0;
+
+	if (validate_enroll_policy(er, fuzz_policy(), &detail, &err) ==
+	    SC_INVALID)
+		json_object_put(detail);
+	for (i = 0; i < er->nsans; i++)
+		names[n++] = er->sans[i];
+	names[n++] = er->address;
+	names[n++] = er->name;
+	(void)policy_name_keys(names, n, buf, sizeof(buf), keys, n);
+}
+
 static void
 exercise(struct input *in)
 {
@@ -85,8 +124,10 @@ exercise(struct input *in)
 		if (http_request_read_body(&req, body_read, in, &err) != SC_OK)
 			goto out;
 		if (validate_enroll(req.body, req.body_len, &er, &detail,
-		    &err) == SC_OK)
+		    &err) == SC_OK) {
+			exercise_names(&er);
 			enroll_req_clear(&er);
+		}
 		json_object_put(detail);
 	} else if (param_buf[0] != '\0') {
 		(void)validate_uuid(param_buf, uuid);
