@@ -69,7 +69,7 @@ authorise(struct handler_ctx *ctx, const struct route *route,
 	ctx->actor = actor;
 	if (rc != SC_FORBIDDEN || route->audit_action == NULL)
 		return rc;
-	if (req->client_verified && req->client_cert != NULL)
+	if (http_request_has_client_cert(req))
 		handler_audit(ctx, req, route->audit_action,
 		    param[0] ? param : NULL, "refused", err->msg);
 	else

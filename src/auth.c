@@ -16,7 +16,11 @@
 #define AUTH_CACHE_SLOTS	8
 
 struct auth_cache_entry {
-	char			*pem;	/* the certificate exactly as sent */
+	/*
+	 * What identified the caller, exactly as sent: the certificate's
+	 * PEM, or "serial\nissuer" (never confused: a PEM starts "-----").
+	 */
+	char			*key;
 	size_t			 len;
 	struct auth_actor	 actor;
 	uint64_t		 epoch;
@@ -42,12 +46,12 @@ auth_cache_free(struct auth_cache *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
-		free(c->slot[i].pem);
+		free(c->slot[i].key);
 	free(c);
 }
 
 static const struct auth_actor *
-cache_find(struct auth_cache *c, const char *pem, size_t len, uint64_t epoch,
+cache_find(struct auth_cache *c, const char *key, size_t len, uint64_t epoch,
     time_t now)
 {
 	size_t i;
@@ -55,16 +59,16 @@ cache_find(struct auth_cache *c, const char *pem, size_t len, uint64_t epoch,
 	for (i = 0; c != NULL && i < AUTH_CACHE_SLOTS; i++) {
 		struct auth_cache_entry *e = &c->slot[i];
 
-		if (e->pem != NULL && e->len == len && e->epoch == epoch &&
+		if (e->key != NULL && e->len == len && e->epoch == epoch &&
 		    now - e->at < AUTH_CACHE_SECONDS && now >= e->at &&
-		    memcmp(e->pem, pem, len) == 0)
+		    memcmp(e->key, key, len) == 0)
 			return &e->actor;
 	}
 	return NULL;
 }
 
 static void
-cache_add(struct auth_cache *c, const char *pem, size_t len,
+cache_add(struct auth_cache *c, const char *key, size_t len,
     const struct auth_actor *actor, uint64_t epoch, time_t now)
 {
 	struct auth_cache_entry *e;
@@ -72,11 +76,11 @@ cache_add(struct auth_cache *c, const char *pem, size_t len,
 
 	if (c == NULL || (copy = malloc(len)) == NULL)
 		return;
-	memcpy(copy, pem, len);
+	memcpy(copy, key, len);
 	e = &c->slot[c->next];
 	c->next = (c->next + 1) % AUTH_CACHE_SLOTS;
-	free(e->pem);
-	e->pem = copy;
+	free(e->key);
+	e->key = copy;
 	e->len = len;
 	e->actor = *actor;
 	e->epoch = epoch;
@@ -133,13 +137,76 @@ certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
 	return SC_OK;
 }
 
+/* The CN of an RFC 4514 subject that starts with it ("CN=alice,OU=..."). */
+static void
+subject_cn(const char *subject, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (strncmp(subject, "CN=", 3) == 0)
+		for (subject += 3; subject[n] != '\0' && subject[n] != ',';
+		    n++)
+			;
+	snprintf(out, size, "%.*s", (int)n, subject);
+}
+
+/*
+ * The front end verified the certificate against the front-end CA and
+ * its CRL, and passes only its serial and issuer: the certificates
+ * table says whose it is.  Our serials are random and never reused, so
+ * (issuer, serial) names one certificate we issued.
+ */
+static enum sc_err
+serial_operator(struct handler_ctx *ctx, const struct http_request *req,
+    struct auth_actor *actor, struct sc_error *err)
+{
+	const struct auth_actor *cached;
+	struct db_cert_ref ref;
+	char key[HTTP_SERIAL_MAX + HTTP_DN_MAX + 2];
+	time_t now = time(NULL);
+	uint64_t epoch;
+	enum sc_err rc;
+	int keylen;
+
+	epoch = db_cert_epoch(ctx->db);
+	keylen = snprintf(key, sizeof(key), "%s\n%s", req->client_serial,
+	    req->client_issuer);
+	if (keylen < 0 || (size_t)keylen >= sizeof(key))
+		return forbidden(err);
+	if ((cached = cache_find(ctx->auth_cache, key, (size_t)keylen, epoch,
+	    now)) != NULL) {
+		*actor = *cached;
+		return SC_OK;
+	}
+	if (ctx->front_ca == NULL && (rc = pki_ca_load_cert(ctx->cfg->ca_dir,
+	    PKI_CA_FRONT, &ctx->front_ca, err)) != SC_OK)
+		return rc;
+	/* Operators are issued by the front-end CA, never the worker CA. */
+	if (strcmp(req->client_issuer, pki_ca_subject(ctx->front_ca)) != 0)
+		return forbidden(err);
+	if ((rc = db_cert_by_serial(ctx->db, pki_ca_role_name(PKI_CA_FRONT),
+	    req->client_serial, &ref, err)) != SC_OK)
+		return rc;
+	if (!ref.found)
+		return forbidden(err);
+	/* Named even when refused, so the audit trail says who tried. */
+	subject_cn(ref.subject, actor->name, sizeof(actor->name));
+	memcpy(actor->fingerprint, ref.fingerprint, sizeof(actor->fingerprint));
+	if (strcmp(ref.kind, "operator") != 0 || ref.revoked)
+		return forbidden(err);
+	cache_add(ctx->auth_cache, key, (size_t)keylen, actor, epoch, now);
+	return SC_OK;
+}
+
 enum sc_err
 auth_operator(struct handler_ctx *ctx, const struct http_request *req,
     struct auth_actor *actor, struct sc_error *err)
 {
 	memset(actor, 0, sizeof(*actor));
-	if (req->client_verified && req->client_cert != NULL)
-		return certificate_operator(ctx, req, actor, err);
+	if (http_request_has_client_cert(req))
+		return req->client_cert != NULL ?
+		    certificate_operator(ctx, req, actor, err) :
+		    serial_operator(ctx, req, actor, err);
 	/*
 	 * A single-host master may let local tools in without a certificate,
 	 * but only when asked to, and only a tool the kernel says runs as

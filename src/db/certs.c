@@ -498,3 +498,72 @@ out:
 	PQclear(res);
 	return rc;
 }
+
+/* ------------------------------------------- a certificate by serial */
+
+static const struct db_statement st_by_serial = { "sc_cert_by_serial",
+    "SELECT fingerprint, subject, kind, revoked_at IS NOT NULL "
+    "FROM certificates WHERE serial = $1 AND ca = $2", 2, false };
+
+/*
+ * The serial as the table keeps it: lower case, PKI_SERIAL_LEN octets in
+ * full.  A front end prints the INTEGER's minimal form (no leading zero
+ * octets, any case), so "0A1B..." and "a1b..." name one certificate.
+ * False if it cannot be one of ours.
+ */
+static bool
+serial_key(const char *serial, char out[2 * PKI_SERIAL_LEN + 1])
+{
+	size_t len, pad, i;
+
+	while (*serial == '0' && serial[1] != '\0')
+		serial++;
+	len = strlen(serial);
+	if (len == 0 || len > 2 * PKI_SERIAL_LEN)
+		return false;
+	pad = 2 * PKI_SERIAL_LEN - len;
+	memset(out, '0', pad);
+	for (i = 0; i < len; i++) {
+		char c = serial[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		out[pad + i] = c;
+	}
+	out[2 * PKI_SERIAL_LEN] = '\0';
+	return true;
+}
+
+enum sc_err
+db_cert_by_serial(struct db *db, const char *ca, const char *serial,
+    struct db_cert_ref *ref, struct sc_error *err)
+{
+	char key[2 * PKI_SERIAL_LEN + 1];
+	const char *values[2] = { key, ca };
+	PGresult *res = NULL;
+	enum sc_err rc = SC_OK;
+
+	memset(ref, 0, sizeof(*ref));
+	if (!serial_key(serial, key))
+		goto out;
+	if ((rc = db_exec(db, &st_by_serial, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK || PQntuples(res) == 0)
+		goto out;
+	if (PQntuples(res) != 1 || PQnfields(res) != 4 ||
+	    PQgetlength(res, 0, 0) != DB_FINGERPRINT_LEN) {
+		rc = sc_error_set(err, SC_INTERNAL, "certificate %s: "
+		    "unexpected row", key);
+		goto out;
+	}
+	ref->found = true;
+	memcpy(ref->fingerprint, PQgetvalue(res, 0, 0), DB_FINGERPRINT_LEN + 1);
+	snprintf(ref->subject, sizeof(ref->subject), "%s",
+	    PQgetvalue(res, 0, 1));
+	snprintf(ref->kind, sizeof(ref->kind), "%s", PQgetvalue(res, 0, 2));
+	ref->revoked = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+out:
+	PQclear(res);
+	return rc;
+}

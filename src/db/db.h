@@ -239,6 +239,22 @@ enum sc_err	 db_ca_identity_record(struct db *, const char *role,
 		    const char *fingerprint, const char *subject,
 		    struct db_ca_identity *, struct sc_error *);
 
+/*
+ * The certificate `ca` ("worker", "front") issued with this serial (hex,
+ * any case, leading zeros or not), as the table records it; found is
+ * false if there is none.
+ */
+struct db_cert_ref {
+	bool	 found;
+	char	 fingerprint[DB_FINGERPRINT_LEN + 1];
+	char	 subject[256];		/* RFC 4514, CN first */
+	char	 kind[16];		/* worker, operator, server */
+	bool	 revoked;
+};
+enum sc_err	 db_cert_by_serial(struct db *, const char *ca,
+		    const char *serial, struct db_cert_ref *,
+		    struct sc_error *);
+
 struct pki_revoked;
 enum sc_err	 db_crl_begin(struct db *, const char *ca,
 		    struct pki_revoked **, size_t *n, uint64_t *number,

@@ -149,6 +149,29 @@ bad:
 	return -1;
 }
 
+bool
+http_request_has_client_cert(const struct http_request *req)
+{
+	return req->client_verified && (req->client_cert != NULL ||
+	    req->client_serial[0] != '\0');
+}
+
+/* A serial number: 1 to HTTP_SERIAL_MAX hex digits, or absent. */
+static int
+copy_serial(char out[HTTP_SERIAL_MAX + 1], const char *s)
+{
+	size_t i;
+
+	out[0] = '\0';
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == HTTP_SERIAL_MAX || hexval(s[i]) < 0)
+			return -1;
+	memcpy(out, s, i + 1);
+	return 0;
+}
+
 enum sc_err
 http_request_parse(struct http_request *req, http_param_fn param, void *arg,
     size_t max_body, struct sc_error *err)
@@ -181,6 +204,11 @@ http_request_parse(struct http_request *req, http_param_fn param, void *arg,
 	    decode_client_cert(req, v) == -1)
 		return sc_error_set(err, SC_BAD_REQUEST,
 		    "malformed client certificate parameter");
+	if (copy_serial(req->client_serial, param("SSL_CLIENT_M_SERIAL",
+	    arg)) == -1 || copy_param(req->client_issuer,
+	    sizeof(req->client_issuer), param("SSL_CLIENT_I_DN", arg)) == -1)
+		return sc_error_set(err, SC_BAD_REQUEST,
+		    "malformed client certificate serial or issuer parameter");
 
 	req->json_body = is_json_type(param("CONTENT_TYPE", arg));
 	v = param("CONTENT_LENGTH", arg);

@@ -29,6 +29,8 @@ enum http_method {
 #define HTTP_ADDR_MAX		64
 #define HTTP_DEFAULT_MAX_BODY	(64 * 1024)
 #define HTTP_CLIENT_CERT_MAX	(16 * 1024)	/* PEM, after URL-decoding */
+#define HTTP_SERIAL_MAX		40	/* hex digits: RFC 5280 4.1.2.2 */
+#define HTTP_DN_MAX		512
 
 struct http_request {
 	enum http_method method;
@@ -49,6 +51,16 @@ struct http_request {
 	bool		 client_verified;	/* SSL_CLIENT_VERIFY=SUCCESS */
 	char		*client_cert;		/* owned, NUL-terminated, or NULL */
 	size_t		 client_cert_len;
+	/*
+	 * Or only the verified certificate's serial number and issuer:
+	 * mod_ssl's SSL_CLIENT_M_SERIAL (hex digits, as nginx's
+	 * $ssl_client_serial gives them) and SSL_CLIENT_I_DN (RFC 2253).
+	 * That is all the shipped nginx block passes: the certificates table
+	 * knows the rest, and nginx need not escape a PEM for every request.
+	 * Empty when absent.
+	 */
+	char		 client_serial[HTTP_SERIAL_MAX + 1];
+	char		 client_issuer[HTTP_DN_MAX];
 	char		*body;		/* NUL-terminated, owned; NULL if none */
 	size_t		 body_len;
 	/*
@@ -69,6 +81,12 @@ typedef int (*http_read_fn)(void *arg, char *buf, int n);
  * malformed CONTENT_LENGTH, or one over `max_body` fail here (400/413),
  * before a byte of the body is read.
  */
+/*
+ * The front end verified a client certificate and passed it (PEM) or its
+ * serial and issuer.
+ */
+bool		 http_request_has_client_cert(const struct http_request *);
+
 enum sc_err	 http_request_parse(struct http_request *, http_param_fn,
 		    void *, size_t max_body, struct sc_error *);
 /*

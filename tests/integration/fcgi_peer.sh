@@ -28,26 +28,7 @@ is "$STATUS" 201 "the operator enrolls secret-host through nginx" || diag "$BODY
 
 NOBODY_UID=$(id -u nobody) || bail "no user nobody"
 
-# fcgi [--as-nobody] TARGET [NAME=VALUE...] — one FastCGI request (GET,
-# no body) straight to TARGET (HOST:PORT or a socket path), the CGI
-# variables given and nothing else; sets REPLY (headers and body) and
-# FCGI_STATUS (the Status: code, "none" when nothing came back).
-fcgi()
-{
-	local run=()
-	if [ "$1" = --as-nobody ]; then
-		run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
-		shift
-	fi
-	local target=$1
-	shift
-	REPLY=$("${run[@]}" env -i PATH=/usr/bin:/bin SCRIPT_FILENAME=/swarmctl \
-	    REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 "$@" \
-	    timeout 30 cgi-fcgi -bind -connect "$target" </dev/null 2>/dev/null) || true
-	FCGI_STATUS=$(printf '%s\n' "$REPLY" | tr -d '\r' | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
-	FCGI_STATUS=${FCGI_STATUS:-none}
-}
-
+# fcgi (tests/lib/stack.sh) speaks FastCGI to the responder directly.
 # tcp_serve LOG [serve args...] — a second responder on 127.0.0.1:$FPORT
 # (same database and CA); sets TCP_PID.
 FPORT=$(free_port) || bail "no free port"

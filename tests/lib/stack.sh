@@ -816,6 +816,26 @@ enroll()
 	    --data-binary "$json" "$@"
 }
 
+# fcgi [--as-nobody] TARGET PARAM=VALUE... — one FastCGI request straight
+# to the responder (unix socket path or HOST:PORT), bypassing nginx, with
+# cgi-fcgi; --as-nobody runs it as user nobody.  Sets REPLY (the raw
+# answer) and FCGI_STATUS (its Status, "none" without one).
+fcgi()
+{
+	local run=()
+	if [ "$1" = --as-nobody ]; then
+		run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+		shift
+	fi
+	local target=$1
+	shift
+	REPLY=$("${run[@]}" env -i PATH=/usr/bin:/bin SCRIPT_FILENAME=/swarmctl \
+	    REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 "$@" \
+	    timeout 30 cgi-fcgi -bind -connect "$target" </dev/null 2>/dev/null) || true
+	FCGI_STATUS=$(printf '%s\n' "$REPLY" | tr -d '\r' | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
+	FCGI_STATUS=${FCGI_STATUS:-none}
+}
+
 # header NAME — value of response header NAME from the last api call
 # (case-insensitive; the last occurrence wins).
 header()

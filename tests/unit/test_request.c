@@ -12,6 +12,7 @@
 
 struct params {
 	const char *method, *path, *query, *ctype, *clen;
+	const char *verify, *serial, *issuer;
 };
 
 static const char *
@@ -29,6 +30,12 @@ param(const char *name, void *arg)
 		return p->ctype;
 	if (strcmp(name, "CONTENT_LENGTH") == 0)
 		return p->clen;
+	if (strcmp(name, "SSL_CLIENT_VERIFY") == 0)
+		return p->verify;
+	if (strcmp(name, "SSL_CLIENT_M_SERIAL") == 0)
+		return p->serial;
+	if (strcmp(name, "SSL_CLIENT_I_DN") == 0)
+		return p->issuer;
 	return NULL;
 }
 
@@ -61,7 +68,7 @@ static void
 test_params(void)
 {
 	struct params p = { "POST", "/swarm/enroll", "a=b",
-	    "application/json; charset=utf-8", "12" };
+	    "application/json; charset=utf-8", "12", NULL, NULL, NULL };
 	struct http_request req;
 
 	is_int(parse(&p, &req, 64), SC_OK, "well-formed parameters parse");
@@ -111,7 +118,7 @@ test_params(void)
 static void
 test_long_params(void)
 {
-	struct params p = { "GET", NULL, NULL, NULL, NULL };
+	struct params p = { "GET", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	struct http_request req;
 	char *big = malloc(HTTP_QUERY_MAX + 10);
 
@@ -129,7 +136,7 @@ static void
 test_body(void)
 {
 	struct params p = { "POST", "/swarm/enroll", "", "application/json",
-	    "5" };
+	    "5", NULL, NULL, NULL };
 	struct sc_error err = { SC_OK, "" };
 	struct http_request req;
 	struct reader r = { "hello", 5, 0 };
@@ -187,10 +194,52 @@ test_query(void)
 	is_str(v, "", "bare key: empty value");
 }
 
+/* The verified certificate named by serial and issuer (mod_ssl names). */
+static void
+test_client_serial(void)
+{
+	struct params p = { "GET", "/swarm/hosts", "", NULL, NULL, "SUCCESS",
+	    "0A1b2C", "CN=DECNET SWARM Front-end CA,O=DECNET" };
+	struct http_request req;
+	char dn[HTTP_DN_MAX + 1];
+
+	is_int(parse(&p, &req, 64), SC_OK, "serial and issuer parse");
+	is_str(req.client_serial, "0A1b2C", "serial kept as sent");
+	is_str(req.client_issuer, "CN=DECNET SWARM Front-end CA,O=DECNET",
+	    "issuer kept as sent");
+	ok(http_request_has_client_cert(&req), "a verified certificate");
+	http_request_clear(&req);
+	p.verify = "NONE";
+	is_int(parse(&p, &req, 64), SC_OK, "unverified: parses");
+	ok(!http_request_has_client_cert(&req), "... but is no certificate");
+	http_request_clear(&req);
+	p.verify = "SUCCESS";
+	p.serial = "";
+	is_int(parse(&p, &req, 64), SC_OK, "empty serial: parses");
+	ok(!http_request_has_client_cert(&req), "... and names none");
+	http_request_clear(&req);
+	p.serial = "0123456789012345678901234567890123456789";
+	is_int(parse(&p, &req, 64), SC_OK, "40 hex digits (20 octets) parse");
+	http_request_clear(&req);
+	p.serial = "01234567890123456789012345678901234567890";
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "41 digits: 400");
+	http_request_clear(&req);
+	p.serial = "12:34";
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "not hex: 400");
+	http_request_clear(&req);
+	p.serial = "1234";
+	memset(dn, 'a', sizeof(dn) - 1);
+	dn[sizeof(dn) - 1] = '\0';
+	p.issuer = dn;
+	is_int(parse(&p, &req, 64), SC_BAD_REQUEST, "over-long issuer: 400");
+	http_request_clear(&req);
+}
+
 int
 main(void)
 {
 	test_params();
+	test_client_serial();
 	test_long_params();
 	test_body();
 	test_query();
