@@ -449,11 +449,11 @@ finish_request(FCGX_Request *r)
 static int
 next_connection(struct worker *w)
 {
-	struct epoll_event ev[2];
-	int fd, n, i;
-
 	for (;;) {
-		if ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC)) != -1)
+		struct epoll_event ev[2];
+		int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC), n, i;
+
+		if (fd != -1)
 			return fd;
 		/* EINVAL: our unix socket, shut down at the stop, is empty. */
 		if (errno != EAGAIN && errno != EWOULDBLOCK &&
