@@ -37,6 +37,8 @@ enum {
 	OPT_READ_TIMEOUT,
 	OPT_FCGI_ALLOW,
 	OPT_FCGI_ALLOW_USER,
+	OPT_LISTEN_BACKLOG,
+	OPT_LOG_FILE,
 	OPT_OUT,
 	OPT_PASSWORD_FILE,
 	OPT_DAYS,
@@ -60,6 +62,8 @@ static const struct option serve_options[] = {
 	{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
 	{ "fcgi-allow",	 required_argument, NULL, OPT_FCGI_ALLOW },
 	{ "fcgi-allow-user", required_argument, NULL, OPT_FCGI_ALLOW_USER },
+	{ "listen-backlog", required_argument, NULL, OPT_LISTEN_BACKLOG },
+	{ "log-file",	 required_argument, NULL, OPT_LOG_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -153,6 +157,7 @@ config_defaults(struct config *cfg)
 	cfg->max_body = HTTP_DEFAULT_MAX_BODY;
 	cfg->crl_next_update = 7L * 24 * 3600;	/* RFC 5280 5.1.2.5 nextUpdate */
 	cfg->read_timeout = CONFIG_DEFAULT_READ_TIMEOUT;
+	cfg->listen_backlog = CONFIG_DEFAULT_LISTEN_BACKLOG;
 }
 
 static enum sc_err
@@ -346,6 +351,15 @@ serve_option(struct config *cfg, int opt, const char *arg,
 			    CONFIG_MAX_READ_TIMEOUT);
 		cfg->read_timeout = (int)n;
 		return SC_OK;
+	case OPT_LISTEN_BACKLOG:
+		if (parse_number(arg, 1, CONFIG_MAX_LISTEN_BACKLOG, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--listen-backlog %s: expected 1-%d connections",
+			    arg, CONFIG_MAX_LISTEN_BACKLOG);
+		cfg->listen_backlog = (int)n;
+		return SC_OK;
+	case OPT_LOG_FILE:
+		return set_string(&cfg->log_file, arg, err);
 	case OPT_FCGI_ALLOW:
 		return add_each(cfg, arg, "--fcgi-allow", add_fcgi_allow, err);
 	case OPT_FCGI_ALLOW_USER:
@@ -498,6 +512,7 @@ config_free(struct config *cfg)
 	free(cfg->password_file);
 	free(cfg->cn);
 	free(cfg->service_role);
+	free(cfg->log_file);
 	for (i = 0; i < cfg->nsans; i++)
 		free(cfg->sans[i]);
 	free(cfg->sans);

@@ -24,6 +24,9 @@
 #define CONFIG_DEFAULT_READ_TIMEOUT 15	/* seconds */
 #define CONFIG_MAX_READ_TIMEOUT	3600
 #define CONFIG_MAX_FCGI_ALLOW	64	/* addresses, and users */
+/* Connections that wait for a worker (net.core.somaxconn caps it). */
+#define CONFIG_DEFAULT_LISTEN_BACKLOG 1024
+#define CONFIG_MAX_LISTEN_BACKLOG 65535
 
 struct config {
 	char			*listen;	/* NULL: serve on stdin */
@@ -48,6 +51,8 @@ struct config {
 	uid_t			*fcgi_allow_uids;
 	size_t			 nfcgi_allow_uids;
 	int			 read_timeout;	/* seconds a read may wait */
+	int			 listen_backlog;
+	char			*log_file;	/* NULL: standard error */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;

@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +13,9 @@
 
 #define LOG_MESSAGE_MAX	2048	/* a message before escaping */
 #define LOG_LINE_MAX	4096	/* prefix and escaped message */
+
+/* --log-file, or "" while logging to the standard error we were given. */
+static char log_path[PATH_MAX];
 
 /* One byte as log_escape shows it: 1 to 4 characters in esc. */
 static size_t
@@ -123,4 +129,47 @@ log_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit("error", fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * dup2(2) replaces standard error in one step: a line being written by
+ * another thread goes whole to the old file or whole to the new one.
+ */
+static enum sc_err
+open_onto_stderr(const char *path, struct sc_error *err)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY |
+	    O_CLOEXEC, 0640)) == -1)
+		return sc_error_set(err, SC_IO, "log file %s: %s", path,
+		    strerror(errno));
+	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) == -1) {
+		sc_error_set(err, SC_IO, "log file %s: dup2: %s", path,
+		    strerror(errno));
+		close(fd);
+		return err->code;
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
+	return SC_OK;
+}
+
+enum sc_err
+log_open_file(const char *path, struct sc_error *err)
+{
+	if (strlen(path) >= sizeof(log_path))
+		return sc_error_set(err, SC_INVALID, "log file path too long");
+	if (open_onto_stderr(path, err) != SC_OK)
+		return err->code;
+	memcpy(log_path, path, strlen(path) + 1);
+	return SC_OK;
+}
+
+enum sc_err
+log_reopen(struct sc_error *err)
+{
+	if (log_path[0] == '\0')
+		return SC_OK;
+	return open_onto_stderr(log_path, err);
 }

@@ -1,5 +1,5 @@
 /*
- * Logging to stderr, one line per event, safe from several threads (each
+ * Logging to stderr (or --log-file), one line per event, safe from several threads (each
  * line is formatted first and written with a single write(2)).  Never pass
  * key material to these functions.
  *
@@ -11,6 +11,19 @@
 #define SC_LOG_H
 
 #include <stddef.h>
+
+#include "err.h"
+
+/*
+ * Log to the file at `path` from now on instead of standard error (which
+ * becomes that file: what a library prints lands there too), opened for
+ * appending, created 0640.  log_reopen opens the same path again, after
+ * logrotate has moved the old file away (SIGHUP); a no-op when logging
+ * to the standard error swarmctl was given.  On failure the log stays
+ * where it was.
+ */
+enum sc_err	log_open_file(const char *path, struct sc_error *);
+enum sc_err	log_reopen(struct sc_error *);
 
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -33,6 +33,7 @@ const char serve_usage[] =
     "           [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
     "           [--fcgi-allow-user USER[,USER...]] [--allow-loopback-operator]\n"
     "           [--worker-san-allow SUFFIX|NETWORK]...\n"
+    "           [--listen-backlog N] [--log-file PATH]\n"
     "\n"
     "Run the FastCGI responder behind nginx.  Without --listen, serve on\n"
     "standard input if it is a listening socket (spawn-fcgi, systemd).\n"
@@ -42,8 +43,10 @@ const char serve_usage[] =
     "swarmctl's own user and --fcgi-allow-user users are served.\n"
     "--read-timeout (default 15) drops a connection that sends nothing for\n"
     "that long.  --worker-san-allow limits the names and addresses worker\n"
-    "certificates may carry.  The CAs must exist (`swarmctl init`).  See\n"
-    "README, \"Threat model\", \"Issuance policy\" and \"Configuration\".\n";
+    "certificates may carry.  The CAs must exist (`swarmctl init`).\n"
+    "SIGTERM/SIGINT: answer what is queued, then exit 0; SIGHUP: re-open\n"
+    "--log-file, re-read the CRLs.  See README, \"Threat model\", \"Issuance\n"
+    "policy\", \"Faults\" and \"Configuration\".\n";
 
 const char migrate_usage[] =
     "usage: swarmctl migrate [--db CONNINFO] [--service-role ROLE]\n"
@@ -92,7 +95,7 @@ struct crl_refresher {
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
-	bool			 stop, started;
+	bool			 stop, started, due;
 	const struct config	*cfg;
 };
 
@@ -140,9 +143,13 @@ crl_refresher_main(void *arg)
 	while (!r->stop) {
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += interval;
-		if (pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0 ||
-		    r->stop)
-			continue;
+		/* Until the interval is up, or crl_refresher_wake. */
+		while (!r->stop && !r->due &&
+		    pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
+			;
+		if (r->stop)
+			break;
+		r->due = false;
 		pthread_mutex_unlock(&r->lock);
 		crl_refresh(r->cfg, db, ca);
 		pthread_mutex_lock(&r->lock);
@@ -165,6 +172,18 @@ crl_refresher_start(struct crl_refresher *r, const struct config *cfg)
 		r->started = true;
 	else
 		log_error("starting the CRL refresh thread failed");
+}
+
+/* Check the CRL files now (SIGHUP): republish any missing or due. */
+static void
+crl_refresher_wake(struct crl_refresher *r)
+{
+	if (!r->started)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->due = true;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void
@@ -234,7 +253,11 @@ out:
 	return rc;
 }
 
-/* Stop signals are taken by sigwait in server_run, in this thread only. */
+/*
+ * Stop signals and SIGHUP are taken by sigwait in server_run; blocked
+ * here, before any thread starts, so that no thread takes them by
+ * their default action (SIGHUP's would end the process).
+ */
 static void
 block_signals(void)
 {
@@ -244,7 +267,19 @@ block_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* SIGHUP: what can change without a restart (server_reload_fn). */
+static void
+reload(void *arg)
+{
+	struct sc_error err = { SC_OK, "" };
+
+	if (log_reopen(&err) != SC_OK)
+		log_error("%s (still logging to the old file)", err.msg);
+	crl_refresher_wake(arg);
 }
 
 int
@@ -258,6 +293,10 @@ cmd_serve(int argc, char *argv[])
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
 		status = cli_usage_error(&err, serve_usage);
+		goto out;
+	}
+	if (cfg.log_file != NULL && log_open_file(cfg.log_file, &err) != SC_OK) {
+		log_error("%s", err.msg);
 		goto out;
 	}
 	block_signals();
@@ -285,7 +324,7 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	crl_refresher_start(&refresher, &cfg);
-	rc = server_run(&cfg, fd, &err);
+	rc = server_run(&cfg, fd, reload, &refresher, &err);
 	crl_refresher_stop(&refresher);
 	pki_keypool_stop();
 	if (rc != SC_OK) {

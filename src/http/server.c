@@ -1,10 +1,12 @@
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -16,6 +18,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,21 +39,90 @@
 #include "log.h"
 #include "pki/pki.h"
 
-#define LISTEN_BACKLOG	128
-
 /* Set once, by server_run, when a stop signal arrives. */
 static atomic_bool stopping;
+/* Its read end turns readable, for every worker at once, at the stop. */
+static int stop_pipe[2] = { -1, -1 };
+
+/*
+ * The listening socket server_listen made, for the stop (stop_listening):
+ * only a socket of our own is closed to newcomers, and only the file we
+ * bound is removed.
+ */
+enum listener_kind { LISTENER_INHERITED, LISTENER_UNIX, LISTENER_TCP };
+static struct {
+	enum listener_kind	 kind;
+	dev_t			 dev;
+	ino_t			 ino;
+	char			 path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+} listener;
 
 struct worker {
 	pthread_t		 thread;
+	const struct config	*cfg;
 	int			 id;
 	int			 fd;
-	const struct config	*cfg;
+	int			 epfd;		/* fd and stop_pipe[0] */
 	bool			 started;
+	bool			 draining;	/* saw the stop: empty the queue */
 };
 
+/*
+ * A socket file is replaced only when it is stale.  A connect(2) that
+ * succeeds, or finds the listen queue full (EAGAIN), means a live process
+ * serves on it: unlinking the file would leave that process running but
+ * unreachable.  ECONNREFUSED: nobody listens any more.  Anything else:
+ * we cannot tell, so the file is left alone.
+ */
 static enum sc_err
-listen_unix(const char *path, int *fd, struct sc_error *err)
+refuse_live_socket(const struct sockaddr_un *sun, struct sc_error *err)
+{
+	int s, rc, saved;
+
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return sc_error_set(err, SC_IO, "socket: %s", strerror(errno));
+	rc = connect(s, (const struct sockaddr *)sun, sizeof(*sun));
+	saved = errno;
+	close(s);
+	if (rc == -1 && saved == ECONNREFUSED)
+		return SC_OK;
+	if (rc == 0 || saved == EAGAIN)
+		return sc_error_set(err, SC_CONFLICT, "%s: another process is "
+		    "serving on this socket (a connection to it succeeded); "
+		    "refusing to take it over: stop that process first, or "
+		    "--listen on another path", sun->sun_path);
+	return sc_error_set(err, SC_IO, "%s: cannot tell whether a process "
+	    "still serves on this socket (connect: %s); leaving it alone",
+	    sun->sun_path, strerror(saved));
+}
+
+/*
+ * listen(2) silently caps the backlog at net.core.somaxconn: say how many
+ * connections can really wait, and warn when that is fewer than asked.
+ */
+static void
+report_backlog(int want)
+{
+	FILE *f;
+	int max = 0;
+
+	if ((f = fopen("/proc/sys/net/core/somaxconn", "re")) != NULL) {
+		if (fscanf(f, "%d", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max > 0 && max < want)
+		log_warn("--listen-backlog %d: net.core.somaxconn caps the "
+		    "queue at %d connections (sysctl -w net.core.somaxconn=%d "
+		    "raises it)", want, max, want);
+	else
+		log_info("listen queue: up to %d connections wait for a worker",
+		    want);
+}
+
+static enum sc_err
+listen_unix(const char *path, int backlog, int *fd, struct sc_error *err)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -68,6 +140,8 @@ listen_unix(const char *path, int *fd, struct sc_error *err)
 		if (!S_ISSOCK(st.st_mode))
 			return sc_error_set(err, SC_INVALID, "%s exists and is "
 			    "not a socket", path);
+		if (refuse_live_socket(&sun, err) != SC_OK)
+			return err->code;
 		if (unlink(path) == -1)
 			return sc_error_set(err, SC_IO, "unlink %s: %s", path,
 			    strerror(errno));
@@ -83,11 +157,18 @@ listen_unix(const char *path, int *fd, struct sc_error *err)
 		return err->code;
 	}
 	umask(old);
-	if (listen(s, LISTEN_BACKLOG) == -1) {
+	if (listen(s, backlog) == -1) {
 		sc_error_set(err, SC_IO, "listen %s: %s", path, strerror(errno));
 		close(s);
 		return err->code;
 	}
+	/* The file we bound: at the stop, remove that one and no other. */
+	if (lstat(path, &st) == 0) {
+		listener.dev = st.st_dev;
+		listener.ino = st.st_ino;
+	}
+	listener.kind = LISTENER_UNIX;
+	memcpy(listener.path, sun.sun_path, sizeof(listener.path));
 	*fd = s;
 	return SC_OK;
 }
@@ -158,7 +239,7 @@ listen_tcp(const struct config *cfg, const char *spec, int *fd,
 			continue;
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(s, LISTEN_BACKLOG) == 0)
+		    listen(s, cfg->listen_backlog) == 0)
 			break;
 		sc_error_clear(err);
 		sc_error_set(err, SC_IO, "--listen %s: %s", spec,
@@ -170,6 +251,7 @@ listen_tcp(const struct config *cfg, const char *spec, int *fd,
 	if (s == -1)
 		return err->code;
 	sc_error_clear(err);
+	listener.kind = LISTENER_TCP;
 	*fd = s;
 	return SC_OK;
 }
@@ -218,11 +300,14 @@ server_listen(const struct config *cfg, int *fd, struct sc_error *err)
 			    "socket");
 		*fd = STDIN_FILENO;
 	} else if (strncmp(cfg->listen, "unix:", 5) == 0)
-		rc = listen_unix(cfg->listen + 5, fd, err);
+		rc = listen_unix(cfg->listen + 5, cfg->listen_backlog, fd, err);
 	else
 		rc = listen_tcp(cfg, cfg->listen, fd, err);
 	if (rc != SC_OK)
 		return rc;
+	/* An inherited socket's backlog is its creator's (systemd Backlog=). */
+	if (cfg->listen != NULL)
+		report_backlog(cfg->listen_backlog);
 	if ((rc = check_listener(*fd, cfg, err)) != SC_OK &&
 	    *fd > STDIN_FILENO) {
 		close(*fd);
@@ -353,22 +438,80 @@ finish_request(FCGX_Request *r)
 }
 
 /*
+ * The next connection on the listening socket, which is non-blocking and
+ * shared by all workers.  An idle worker waits in epoll: EPOLLEXCLUSIVE
+ * wakes one idle worker per connection, not all of them.  After the stop
+ * (stop_pipe) the worker no longer waits but still takes what is queued:
+ * every connection that reached the socket before the stop gets its
+ * answer.  Returns -1 with errno 0 once the queue is empty after the
+ * stop, -1 with errno set when accept(2) fails otherwise.
+ */
+static int
+next_connection(struct worker *w)
+{
+	for (;;) {
+		struct epoll_event ev[2];
+		int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC), n, i;
+
+		if (fd != -1)
+			return fd;
+		/* EINVAL: our unix socket, shut down at the stop, is empty. */
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    !(w->draining && errno == EINVAL))
+			return -1;
+		if (w->draining) {
+			errno = 0;
+			return -1;
+		}
+		if ((n = epoll_wait(w->epfd, ev, 2, -1)) == -1 &&
+		    errno != EINTR)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (ev[i].data.fd == stop_pipe[0])
+				w->draining = true;
+	}
+}
+
+/* What next_connection waits on: the listening socket and the stop. */
+static int
+worker_epoll(int listen_fd)
+{
+	struct epoll_event listen_ev, stop_ev;
+	int epfd;
+
+	memset(&listen_ev, 0, sizeof(listen_ev));
+	memset(&stop_ev, 0, sizeof(stop_ev));
+	listen_ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	listen_ev.data.fd = listen_fd;
+	stop_ev.events = EPOLLIN;
+	stop_ev.data.fd = stop_pipe[0];
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &listen_ev) == -1 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, stop_pipe[0], &stop_ev) == -1) {
+		close(epfd);
+		return -1;
+	}
+	return epfd;
+}
+
+/*
  * Accept the next connection here rather than in libfcgi, so that before
  * a byte of it is read we know who sent it -- and close it unless that is
  * the web server (http/peer.h) -- and its reads have a deadline: a peer
  * that sends nothing for cfg->read_timeout seconds, before or during its
  * request, is dropped instead of holding this worker forever.  Returns
- * the connection, or -1 with errno set when accept(2) fails.
+ * the connection, or -1 as next_connection does.
  */
 static int
-accept_connection(const struct worker *w, struct http_peer *peer)
+accept_connection(struct worker *w, struct http_peer *peer)
 {
 	struct sc_error err = { SC_OK, "" };
 	struct timeval deadline = { w->cfg->read_timeout, 0 };
 	int on = 1;
 
 	for (;;) {
-		int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = next_connection(w);
 
 		if (fd == -1)
 			return -1;
@@ -434,15 +577,27 @@ worker_main(void *arg)
 		log_error("worker %d: FCGX_InitRequest failed", w->id);
 		goto out;
 	}
+	if ((w->epfd = worker_epoll(w->fd)) == -1) {
+		log_error("worker %d: epoll: %s", w->id, strerror(errno));
+		goto out;
+	}
 	memset(&peer, 0, sizeof(peer));
 	for (;;) {
-		/* A connection nginx keeps open (FCGI_KEEP_CONN) is reused. */
+		/*
+		 * A connection nginx keeps open (FCGI_KEEP_CONN) is reused,
+		 * but not waited on once stopping: its next request has not
+		 * been sent, and may never be.
+		 */
+		if (r.ipcFd >= 0 && atomic_load(&stopping)) {
+			close(r.ipcFd);
+			r.ipcFd = -1;
+		}
 		if (r.ipcFd < 0) {
 			if ((fd = accept_connection(w, &peer)) == -1) {
 				struct timespec pause = { 0, 100 * 1000 * 1000 };
 
-				if (atomic_load(&stopping))
-					break;
+				if (errno == 0)
+					break;	/* stopping, queue empty */
 				/* EMFILE and the like: transient. */
 				log_warn("worker %d: accept failed: %s", w->id,
 				    strerror(errno));
@@ -466,8 +621,6 @@ worker_main(void *arg)
 		}
 		if (FCGX_Accept_r(&r) < 0) {
 			/* libfcgi has closed the connection (r.ipcFd < 0). */
-			if (atomic_load(&stopping))
-				break;
 			log_warn("worker %d: FastCGI connection from %s dropped: "
 			    "no complete request within %d s, or not FastCGI",
 			    w->id, peer.name, w->cfg->read_timeout);
@@ -482,6 +635,8 @@ worker_main(void *arg)
 	/* Counts of anonymous refusals are in memory only: write them now. */
 	handler_audit_flush(&ctx, true);
 out:
+	if (w->epfd != -1)
+		close(w->epfd);
 	auth_cache_free(ctx.auth_cache);
 	host_cache_free(ctx.host_cache);
 	pki_ca_free(ctx.ca);
@@ -490,8 +645,14 @@ out:
 	return NULL;
 }
 
+/*
+ * The next of SIGTERM, SIGINT or SIGHUP (blocked in every thread), or -1.
+ * SIGHUP is handled here, not by its default action, which would end
+ * the process: nginx would then answer every request 503 until someone
+ * restarted it.
+ */
 static int
-wait_for_stop(void)
+wait_for_signal(void)
 {
 	sigset_t set;
 	int sig = 0;
@@ -499,22 +660,67 @@ wait_for_stop(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	if (sigwait(&set, &sig) != 0)
 		return -1;
 	return sig;
 }
 
-enum sc_err
-server_run(const struct config *cfg, int fd, struct sc_error *err)
+/*
+ * At the stop, no new connection may join the queue and none already in
+ * it may be lost (next_connection empties it).
+ *   - Our unix socket: shutdown(SHUT_RD) makes connect(2) fail with
+ *     ECONNREFUSED (nginx answers 503 at once) while accept(2) still
+ *     returns every queued connection.  The file is removed, so that a
+ *     new instance can start on the path while this one drains.
+ *   - Our TCP socket: shutdown(2) would reset every queued connection;
+ *     a socket filter that drops everything keeps new SYNs out instead
+ *     (the client's retry meets the closed port: connection refused).
+ *   - An inherited socket (systemd) is left as it is: what queues after
+ *     the last accept(2) waits there for the next instance.
+ */
+static void
+stop_listening(int fd)
 {
-	struct worker *workers;
-	int i, sig, started = 0;
+	static struct sock_filter drop_all[] = {
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { 1, drop_all };
+	struct stat st;
 
-	if ((workers = calloc((size_t)cfg->workers, sizeof(*workers))) == NULL)
-		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	switch (listener.kind) {
+	case LISTENER_UNIX:
+		if (shutdown(fd, SHUT_RD) == -1)
+			log_error("shutdown of the listening socket: %s",
+			    strerror(errno));
+		/* Only our own file, never one another instance made since. */
+		if (lstat(listener.path, &st) == 0 &&
+		    st.st_dev == listener.dev && st.st_ino == listener.ino &&
+		    unlink(listener.path) == -1)
+			log_warn("unlink %s: %s", listener.path,
+			    strerror(errno));
+		break;
+	case LISTENER_TCP:
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+		    sizeof(prog)) == -1)
+			log_error("closing the listening socket to new "
+			    "connections: %s", strerror(errno));
+		break;
+	case LISTENER_INHERITED:
+		break;
+	}
+}
+
+static enum sc_err
+start_workers(const struct config *cfg, int fd, struct worker *workers,
+    struct sc_error *err)
+{
+	int i, started = 0;
+
 	for (i = 0; i < cfg->workers; i++) {
 		workers[i].id = i;
 		workers[i].fd = fd;
+		workers[i].epfd = -1;
 		workers[i].cfg = cfg;
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 		    &workers[i]) != 0) {
@@ -524,27 +730,54 @@ server_run(const struct config *cfg, int fd, struct sc_error *err)
 		workers[i].started = true;
 		started++;
 	}
-	if (started == 0) {
-		free(workers);
+	if (started == 0)
 		return sc_error_set(err, SC_INTERNAL, "no worker started");
-	}
 	log_info("serving with %d workers", started);
-	sig = wait_for_stop();
-	log_info("received %s: finishing in-flight requests",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
-	/*
-	 * Stop accepting: shutdown(2) on the listening socket wakes every
-	 * worker blocked in accept(2) with an error, and with shutdown
-	 * pending libfcgi returns from FCGX_Accept_r instead of retrying.
-	 * A worker busy with a request finishes it first.
-	 */
+	return SC_OK;
+}
+
+enum sc_err
+server_run(const struct config *cfg, int fd, server_reload_fn reload,
+    void *arg, struct sc_error *err)
+{
+	struct worker *workers = NULL;
+	enum sc_err rc;
+	int i, sig, flags;
+
+	/* Workers wait in epoll, then accept(2) without blocking. */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return sc_error_set(err, SC_IO, "listening socket: %s",
+		    strerror(errno));
+	if (pipe2(stop_pipe, O_CLOEXEC) == -1)
+		return sc_error_set(err, SC_INTERNAL, "pipe: %s",
+		    strerror(errno));
+	if ((workers = calloc((size_t)cfg->workers, sizeof(*workers))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = start_workers(cfg, fd, workers, err)) != SC_OK)
+		goto out;
+	while ((sig = wait_for_signal()) == SIGHUP) {
+		log_info("received SIGHUP: re-opening the log, re-reading the "
+		    "CRLs");
+		reload(arg);
+	}
+	log_info("received %s: answering the connections already queued, "
+	    "then stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	stop_listening(fd);
 	atomic_store(&stopping, true);
-	FCGX_ShutdownPending();
-	shutdown(fd, SHUT_RDWR);
+	if (write(stop_pipe[1], "x", 1) == -1)
+		log_error("waking the workers: %s", strerror(errno));
 	for (i = 0; i < cfg->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
-	free(workers);
 	log_info("stopped");
-	return SC_OK;
+out:
+	free(workers);
+	for (i = 0; i < 2; i++) {
+		close(stop_pipe[i]);
+		stop_pipe[i] = -1;
+	}
+	return rc;
 }

@@ -19,11 +19,18 @@ struct config;
 enum sc_err	 server_listen(const struct config *, int *fd,
 		    struct sc_error *);
 
+/* What SIGHUP asks of the rest of the process (serve.c: log, CRLs). */
+typedef void	(*server_reload_fn)(void *arg);
+
 /*
- * Run cfg->workers threads on `fd` until SIGTERM or SIGINT, then stop
- * accepting, let in-flight requests finish and return.  Call with those
- * signals blocked in the calling thread (serve.c does).
+ * Run cfg->workers threads on `fd` until SIGTERM or SIGINT, calling
+ * reload(arg) at each SIGHUP.  At a stop signal new connections are
+ * refused, every connection already queued on the socket is still
+ * answered, in-flight requests finish, a unix socket's file is removed,
+ * and it returns.  Call with those signals blocked in every thread
+ * (serve.c does, before starting any).
  */
-enum sc_err	 server_run(const struct config *, int fd, struct sc_error *);
+enum sc_err	 server_run(const struct config *, int fd,
+		    server_reload_fn reload, void *arg, struct sc_error *);
 
 #endif

@@ -12,7 +12,8 @@
 # over-long header (494, sent as 400), an unknown Transfer-Encoding
 # (501), HTTP/3.0 on an HTTP/1 connection (505), an over-cap body (413),
 # a certificate not issued by the CA (495, sent as 400), plain HTTP on
-# the TLS port (497, sent as 400), the responder down (502), and, on a
+# the TLS port (497, sent as 400), the responder down (503, with
+# Retry-After; a 502 that never connected becomes it), and, on a
 # second nginx whose configuration is the shipped one plus two
 # test-only `return` locations and shorter timeouts, 500, 503, the
 # responder not answering (504) and a client that stops sending its
@@ -158,12 +159,13 @@ json_error "a client certificate not issued by the CA" 400 "client certificate r
 raw_split
 json_error "plain HTTP to the HTTPS port" 400 "plain HTTP request sent to the HTTPS port"
 
-# ---- 502: the responder is down
+# ---- 503: the responder is down (nginx's connect fails: its 502)
 swarmctl_stop
 api GET /health
-json_error "GET /health with the responder down" 502
+json_error "GET /health with the responder down" 503 \
+    "swarmctl responder unavailable or overloaded, retry later"
 enroll '{"name":"w","address":"192.0.2.1"}'
-json_error "POST /swarm/enroll with the responder down" 502
+json_error "POST /swarm/enroll with the responder down" 503
 swarmctl_start || bail "swarmctl did not restart"
 api GET /health
 is "$STATUS" 200 "the responder is back: GET /health is 200"

@@ -836,6 +836,53 @@ fcgi()
 	FCGI_STATUS=${FCGI_STATUS:-none}
 }
 
+# enroll_burst N PREFIX — N enrollments at once through nginx as the
+# test operator (one curl, N parallel transfers), of hosts PREFIX-1 to
+# PREFIX-N; answer I in $T/burst/PREFIX-I.headers and .body.
+enroll_burst()
+{
+	local n=$1 prefix=$2 i cfg=$T/burst/$2.curlrc
+	mkdir -p "$T/burst"
+	: >"$cfg"
+	for i in $(seq 1 "$n"); do
+		# "next" between transfers: one after the last is an error.
+		[ "$i" -eq 1 ] || echo next >>"$cfg"
+		cat >>"$cfg" <<-EOF
+		url = "$BASE/swarm/enroll"
+		cacert = "$CACERT"
+		cert = "$OPERATOR_CRT"
+		key = "$OPERATOR_KEY"
+		http1.1
+		max-time = 120
+		header = "Content-Type: application/json"
+		header = "Expect:"
+		data-binary = "{\"name\":\"$prefix-$i\",\"address\":\"192.0.2.1\"}"
+		dump-header = "$T/burst/$prefix-$i.headers"
+		output = "$T/burst/$prefix-$i.body"
+		EOF
+	done
+	curl -sS --parallel --parallel-immediate --parallel-max "$n" -K "$cfg" \
+	    >/dev/null 2>"$T/burst/$prefix.err" || true
+}
+
+# burst_status PREFIX I — the HTTP status of enroll_burst's answer I
+# ("none" when there was none).
+burst_status()
+{
+	sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' "$T/burst/$1-$2.headers" \
+	    2>/dev/null | grep . || echo none
+}
+
+# burst_statuses N PREFIX — "COUNT STATUS" for each status among the N
+# answers of enroll_burst, e.g. "200 201".
+burst_statuses()
+{
+	local i
+	for i in $(seq 1 "$1"); do
+		burst_status "$2" "$i"
+	done | sort | uniq -c | awk '{ print $1, $2 }'
+}
+
 # header NAME — value of response header NAME from the last api call
 # (case-insensitive; the last occurrence wins).
 header()
