@@ -23,6 +23,7 @@
 #define CONFIG_MAX_ROLE_NAME	63	/* PostgreSQL's NAMEDATALEN - 1 */
 #define CONFIG_DEFAULT_READ_TIMEOUT 15	/* seconds */
 #define CONFIG_MAX_READ_TIMEOUT	3600
+#define CONFIG_MAX_DB_TIMEOUT	300	/* seconds */
 #define CONFIG_MAX_FCGI_ALLOW	64	/* addresses, and users */
 
 struct config {
@@ -48,6 +49,7 @@ struct config {
 	uid_t			*fcgi_allow_uids;
 	size_t			 nfcgi_allow_uids;
 	int			 read_timeout;	/* seconds a read may wait */
+	int			 db_timeout;	/* seconds a database wait may take */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;
