@@ -406,10 +406,11 @@ await(struct db *db, const char *what, struct sc_error *err)
 {
 	struct timespec deadline;
 	struct pollfd pfd;
-	int n;
 
 	deadline_in(&deadline, atomic_load(&wait_seconds));
 	while (PQisBusy(db->conn)) {
+		int n;
+
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
@@ -585,7 +586,6 @@ static enum sc_err
 db_connect(struct db *db, struct sc_error *err)
 {
 	struct timespec started;
-	char msg[400];
 	int seconds;
 
 	if (check_responsive(db, err) != SC_OK)
@@ -613,6 +613,8 @@ db_connect(struct db *db, struct sc_error *err)
 		    "connect to PostgreSQL: out of memory");
 	PQsetNoticeReceiver(db->conn, notice_receiver, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[400];
+
 		/* connect_timeout ran out: a server that accepts, not answers. */
 		started.tv_sec += seconds;
 		if (ms_until(&started) == 0 &&
