@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "handlers/handlers.h"
 #include "http/response.h"
+#include "ready.h"
 #include "router.h"
 
 #define OPERATOR	true
@@ -15,6 +16,8 @@ static const struct route routes[] = {
 	{ HTTP_GET,	"/health",		handle_health,	false, PUBLIC,
 	    NULL },
 	{ HTTP_GET,	"/swarm/health",	handle_health,	false, PUBLIC,
+	    NULL },
+	{ HTTP_GET,	"/swarm/ready",		handle_ready,	false, PUBLIC,
 	    NULL },
 	{ HTTP_GET,	"/swarm/ca.pem",	handle_ca_pem,	false, PUBLIC,
 	    NULL },
@@ -83,6 +86,7 @@ app_handle(struct handler_ctx *ctx, struct http_request *req,
     struct http_response *resp, struct sc_error *err)
 {
 	char param[ROUTE_PARAM_MAX], allow[64];
+	const char *detail = NULL;
 	struct auth_actor actor;
 	const struct route *route;
 	enum sc_err rc = parse_rc;
@@ -103,6 +107,16 @@ app_handle(struct handler_ctx *ctx, struct http_request *req,
 		goto out;
 	case ROUTE_FOUND:
 		break;
+	}
+	/*
+	 * Operator routes all need the database (authorisation included):
+	 * until the start-up checks have passed -- the database was down
+	 * at start, the schema is behind -- they answer 503 with the reason.
+	 */
+	if (route->operator_only && ready_gate(&detail, err) != SC_OK) {
+		if (http_response_detail(resp, 503, detail) == -1)
+			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
 	}
 	if ((rc = authorise(ctx, route, req, param, &actor, err)) != SC_OK)
 		goto out;

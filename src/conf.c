@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "db/db.h"
 #include "hostcache.h"
 #include "http/request.h"
 
@@ -35,6 +36,7 @@ enum {
 	OPT_HOST_CACHE,
 	OPT_WORKER_SAN_ALLOW,
 	OPT_READ_TIMEOUT,
+	OPT_DB_TIMEOUT,
 	OPT_FCGI_ALLOW,
 	OPT_FCGI_ALLOW_USER,
 	OPT_LISTEN_BACKLOG,
@@ -60,6 +62,7 @@ static const struct option serve_options[] = {
 	{ "host-cache",	 required_argument, NULL, OPT_HOST_CACHE },
 	{ "worker-san-allow", required_argument, NULL, OPT_WORKER_SAN_ALLOW },
 	{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
+	{ "db-timeout",	 required_argument, NULL, OPT_DB_TIMEOUT },
 	{ "fcgi-allow",	 required_argument, NULL, OPT_FCGI_ALLOW },
 	{ "fcgi-allow-user", required_argument, NULL, OPT_FCGI_ALLOW_USER },
 	{ "listen-backlog", required_argument, NULL, OPT_LISTEN_BACKLOG },
@@ -158,6 +161,7 @@ config_defaults(struct config *cfg)
 	cfg->crl_next_update = 7L * 24 * 3600;	/* RFC 5280 5.1.2.5 nextUpdate */
 	cfg->read_timeout = CONFIG_DEFAULT_READ_TIMEOUT;
 	cfg->listen_backlog = CONFIG_DEFAULT_LISTEN_BACKLOG;
+	cfg->db_timeout = DB_TIMEOUT_DEFAULT;
 }
 
 static enum sc_err
@@ -360,6 +364,13 @@ serve_option(struct config *cfg, int opt, const char *arg,
 		return SC_OK;
 	case OPT_LOG_FILE:
 		return set_string(&cfg->log_file, arg, err);
+	case OPT_DB_TIMEOUT:
+		if (parse_number(arg, 1, CONFIG_MAX_DB_TIMEOUT, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--db-timeout %s: expected 1-%d seconds", arg,
+			    CONFIG_MAX_DB_TIMEOUT);
+		cfg->db_timeout = (int)n;
+		return SC_OK;
 	case OPT_FCGI_ALLOW:
 		return add_each(cfg, arg, "--fcgi-allow", add_fcgi_allow, err);
 	case OPT_FCGI_ALLOW_USER:

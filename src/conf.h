@@ -23,6 +23,7 @@
 #define CONFIG_MAX_ROLE_NAME	63	/* PostgreSQL's NAMEDATALEN - 1 */
 #define CONFIG_DEFAULT_READ_TIMEOUT 15	/* seconds */
 #define CONFIG_MAX_READ_TIMEOUT	3600
+#define CONFIG_MAX_DB_TIMEOUT	300	/* seconds */
 #define CONFIG_MAX_FCGI_ALLOW	64	/* addresses, and users */
 /* Connections that wait for a worker (net.core.somaxconn caps it). */
 #define CONFIG_DEFAULT_LISTEN_BACKLOG 1024
@@ -53,6 +54,7 @@ struct config {
 	int			 read_timeout;	/* seconds a read may wait */
 	int			 listen_backlog;
 	char			*log_file;	/* NULL: standard error */
+	int			 db_timeout;	/* seconds a database wait may take */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;

@@ -20,6 +20,8 @@ enum sc_err {
 	SC_INVALID,		/* 422: a field failed validation */
 	SC_DB_UNAVAILABLE,	/* 503: PostgreSQL unreachable */
 	SC_CA_UNAVAILABLE,	/* 503: CA files unreadable */
+	SC_CA_DIR_FULL,		/* 503: CA directory out of space (ENOSPC) */
+	SC_CA_DIR_READONLY,	/* 503: CA directory not writable (EROFS) */
 	SC_SCHEMA_BEHIND,	/* start-up: run `swarmctl migrate` */
 	SC_IO,			/* 500: disk error (full, permissions) */
 	SC_INTERNAL,		/* 500: anything else */

@@ -71,6 +71,22 @@ tmp_name(char *buf, size_t size, const char *name, struct sc_error *err)
 }
 
 enum sc_err
+fileio_errno_code(int errnum)
+{
+	switch (errnum) {
+	case ENOSPC:
+	case EDQUOT:
+		return SC_CA_DIR_FULL;
+	case EROFS:
+	case EACCES:
+	case EPERM:
+		return SC_CA_DIR_READONLY;
+	default:
+		return SC_IO;
+	}
+}
+
+enum sc_err
 fileio_write_new(int dirfd, const char *dir, const char *name,
     const void *buf, size_t len, mode_t mode, struct sc_error *err)
 {
@@ -80,16 +96,17 @@ fileio_write_new(int dirfd, const char *dir, const char *name,
 	fd = openat(dirfd, name,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
-		return sc_error_set(err, errno == EEXIST ? SC_CONFLICT : SC_IO,
+		return sc_error_set(err, errno == EEXIST ? SC_CONFLICT :
+		    fileio_errno_code(errno),
 		    "create %s/%s: %s", dir, name, strerror(errno));
 	if (fchmod(fd, mode) == -1 || fileio_write_all(fd, buf, len) == -1 ||
 	    fsync(fd) == -1)
-		rc = sc_error_set(err, SC_IO, "write %s/%s: %s", dir, name,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "write %s/%s: %s", dir, name, strerror(errno));
 	/* close(2) can report a delayed write error (NFS): check it. */
 	if (close(fd) == -1 && rc == SC_OK)
-		rc = sc_error_set(err, SC_IO, "close %s/%s: %s", dir, name,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "close %s/%s: %s", dir, name, strerror(errno));
 	if (rc != SC_OK)
 		(void)unlinkat(dirfd, name, 0);
 	return rc;
@@ -116,8 +133,8 @@ fileio_stage(struct fileio_staged *st, const char *dir, const char *name,
 	memcpy(st->name, name, strlen(name) + 1);
 	if ((st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
-		rc = sc_error_set(err, SC_IO, "open %s: %s", dir,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "open %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	/* A random name taken already (a leftover?): draw another. */
@@ -175,14 +192,15 @@ fileio_commit(struct fileio_staged *st, bool replace, struct sc_error *err)
 		goto out;
 	}
 	if (r == -1) {
-		rc = sc_error_set(err, SC_IO, "rename %s/%s: %s", st->dir,
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "rename %s/%s: %s", st->dir,
 		    st->name, strerror(errno));
 		goto out;
 	}
 	st->tmp[0] = '\0';	/* renamed: nothing left to discard */
 	if (fsync(st->dirfd) == -1)
-		rc = sc_error_set(err, SC_IO, "fsync %s: %s", st->dir,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "fsync %s: %s", st->dir, strerror(errno));
 out:
 	fileio_discard(st);
 	return rc;

@@ -15,6 +15,15 @@
 
 #include "err.h"
 
+/*
+ * The error code for a failed write to disk: a full file system
+ * (ENOSPC, EDQUOT) and one that refuses writes (EROFS, EACCES, EPERM)
+ * are an unavailable dependency (503 naming the CA directory, the only
+ * place the service writes), not an internal error; anything else
+ * (EIO, ...) is SC_IO.
+ */
+enum sc_err	 fileio_errno_code(int errnum);
+
 /* write(2) all of buf, retrying on EINTR and short writes; -1 + errno. */
 int		 fileio_write_all(int fd, const void *buf, size_t len);
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
+#include "ready.h"
 #include "serve.h"
 
 const char serve_usage[] =
@@ -30,7 +31,8 @@ const char serve_usage[] =
     "           [--ca-dir DIR] [--db CONNINFO] [--key-type T]\n"
     "           [--max-body BYTES] [--key-pool N]\n"
     "           [--host-cache N] [--crl-next-update-days N]\n"
-    "           [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
+    "           [--read-timeout SECONDS] [--db-timeout SECONDS]\n"
+    "           [--fcgi-allow ADDR[,ADDR...]]\n"
     "           [--fcgi-allow-user USER[,USER...]] [--allow-loopback-operator]\n"
     "           [--worker-san-allow SUFFIX|NETWORK]...\n"
     "           [--listen-backlog N] [--log-file PATH]\n"
@@ -42,11 +44,13 @@ const char serve_usage[] =
     "--fcgi-allow names the web servers' addresses; over loopback only root,\n"
     "swarmctl's own user and --fcgi-allow-user users are served.\n"
     "--read-timeout (default 15) drops a connection that sends nothing for\n"
-    "that long.  --worker-san-allow limits the names and addresses worker\n"
-    "certificates may carry.  The CAs must exist (`swarmctl init`).\n"
-    "SIGTERM/SIGINT: answer what is queued, then exit 0; SIGHUP: re-open\n"
-    "--log-file, re-read the CRLs.  See README, \"Threat model\", \"Issuance\n"
-    "policy\", \"Faults\" and \"Configuration\".\n";
+    "that long.  --db-timeout (default 5) bounds every wait on PostgreSQL.\n"
+    "If PostgreSQL is down at start, serve starts anyway (503 until it is\n"
+    "back; GET /swarm/ready says why).  --worker-san-allow limits the names\n"
+    "and addresses worker certificates may carry.  The CAs must exist\n"
+    "(`swarmctl init`).  SIGTERM/SIGINT: answer what is queued, then exit 0;\n"
+    "SIGHUP: re-open --log-file, re-read the CRLs.  See README, \"Threat\n"
+    "model\", \"Issuance policy\", \"Faults\" and \"Configuration\".\n";
 
 const char migrate_usage[] =
     "usage: swarmctl migrate [--db CONNINFO] [--service-role ROLE]\n"
@@ -222,32 +226,61 @@ publish_due_crls(const struct config *cfg, struct db *db,
 	return rc;
 }
 
+/*
+ * The start-up checks that need the database.  Run before listening;
+ * when PostgreSQL is down then, the readiness monitor runs them once it
+ * answers (ready.h), and the routes that need them answer 503 until
+ * they have passed.
+ */
 static enum sc_err
-startup_checks(const struct config *cfg, struct sc_error *err)
+startup_checks(const struct config *cfg, struct db *db, struct sc_error *err)
 {
-	struct db *db = NULL;
 	enum sc_err rc;
 
-	if ((rc = db_open(cfg->conninfo, &db, err)) != SC_OK)
-		goto out;
 	if ((rc = db_schema_check(db, err)) != SC_OK) {
 		if (rc == SC_DB_UNAVAILABLE)
 			sc_error_prefix(err, "database unreachable");
-		goto out;
+		return rc;
 	}
 	/* A role that owns the tables could erase the audit trail. */
 	if ((rc = db_role_check(db, err)) != SC_OK) {
 		sc_error_prefix(err, "refusing to serve");
-		goto out;
+		return rc;
 	}
 	/* Before anything is written with it: is this the deployment's CA? */
 	if ((rc = ca_identity_check(db, cfg->ca_dir, err)) != SC_OK)
-		goto out;
+		return rc;
 	if ((rc = sweep_orphans(db, cfg->ca_dir, err)) != SC_OK) {
 		sc_error_prefix(err, "sweeping orphan bundles");
-		goto out;
+		return rc;
 	}
-	rc = publish_due_crls(cfg, db, err);
+	return publish_due_crls(cfg, db, err);
+}
+
+/*
+ * At start: a failed check is fatal (the operator is there to read
+ * why), but an unreachable database is not -- after a reboot during an
+ * outage the public routes must answer, and the rest must follow by
+ * itself once PostgreSQL is back.  *checked says whether they passed.
+ */
+static enum sc_err
+startup(const struct config *cfg, bool *checked, struct sc_error *err)
+{
+	struct db *db = NULL;
+	enum sc_err rc;
+
+	*checked = false;
+	if ((rc = db_open(cfg->conninfo, &db, err)) != SC_OK)
+		goto out;
+	rc = startup_checks(cfg, db, err);
+	if (rc == SC_DB_UNAVAILABLE) {
+		log_warn("%s: serving anyway; routes that need the database "
+		    "answer 503 until it answers and the start-up checks "
+		    "pass", err->msg);
+		sc_error_clear(err);
+		rc = SC_OK;
+	} else
+		*checked = rc == SC_OK;
 out:
 	db_close(db);
 	return rc;
@@ -290,6 +323,7 @@ cmd_serve(int argc, char *argv[])
 	struct config cfg;
 	enum sc_err rc;
 	int fd = -1, status = 1;
+	bool checked;
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
 		status = cli_usage_error(&err, serve_usage);
@@ -299,12 +333,13 @@ cmd_serve(int argc, char *argv[])
 		log_error("%s", err.msg);
 		goto out;
 	}
+	db_set_timeout(cfg.db_timeout);
 	block_signals();
 	if (pki_init(&err) != SC_OK || FCGX_Init() != 0) {
 		log_error("initialising libraries: %s", err.msg);
 		goto out;
 	}
-	if (startup_checks(&cfg, &err) != SC_OK) {
+	if (startup(&cfg, &checked, &err) != SC_OK) {
 		log_error("%s", err.msg);
 		goto out;
 	}
@@ -323,9 +358,15 @@ cmd_serve(int argc, char *argv[])
 		log_error("%s", err.msg);
 		goto out;
 	}
+	if (ready_start(&cfg, startup_checks, checked, &err) != SC_OK) {
+		log_error("%s", err.msg);
+		pki_keypool_stop();
+		goto out;
+	}
 	crl_refresher_start(&refresher, &cfg);
 	rc = server_run(&cfg, fd, reload, &refresher, &err);
 	crl_refresher_stop(&refresher);
+	ready_stop();
 	pki_keypool_stop();
 	if (rc != SC_OK) {
 		log_error("%s", err.msg);

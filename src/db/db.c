@@ -12,15 +12,19 @@
  * A struct db belongs to one thread at a time.
  */
 
+#include <sys/socket.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -31,13 +35,26 @@
 #include "db/wire.h"
 #include "db/migrations.h"
 
-/*
- * Seconds to wait for a connection when neither the connection string nor
- * PGCONNECT_TIMEOUT says: libpq's default is to wait forever, which would
- * turn "database unreachable" into a hung request instead of a 503.
- */
-#define CONNECT_TIMEOUT		"5"
 #define APPLICATION_NAME	"swarmctl"
+
+/*
+ * Seconds any one wait on PostgreSQL may take (db_set_timeout): the
+ * connection (libpq's connect_timeout, unless the connection string or
+ * PGCONNECT_TIMEOUT says otherwise; libpq's own default is to wait for
+ * ever), each statement's answer, each row of a stream.  A server that
+ * is stopped (SIGSTOP, a hung host, a lost network) never answers and
+ * never closes: only our own deadline turns that into a 503.
+ */
+static atomic_int wait_seconds = DB_TIMEOUT_DEFAULT;
+
+/*
+ * Set when a wait ran out, cleared when PostgreSQL answers again
+ * (db_ping, or any statement in flight getting its answer).  While it
+ * is set, new statements fail at once instead of each waiting out the
+ * deadline: a frozen server costs every request nothing, not seconds,
+ * and the workers stay free for the routes that need no database.
+ */
+static atomic_bool unresponsive;
 
 /* Statements prepared on one connection, at most (all files together). */
 #define PREPARED_MAX		64
@@ -82,6 +99,7 @@ enum stmt {
 	ST_BUNDLES_UNLOCK,
 	ST_NAME_EXISTS,
 	ST_NAMES_RESERVE,
+	ST_PING,
 	ST_COUNT
 };
 
@@ -146,6 +164,7 @@ static const struct db_statement statements[ST_COUNT] = {
 	    ")", 0, false },
 	[ST_NAME_EXISTS] = { "sc_name_exists",
 	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1, false },
+	[ST_PING] = { "sc_ping", "SELECT 1", 0, false },
 };
 
 /* LISTEN channels of sql/003_certificate_notify.sql, 004_host_notify.sql. */
@@ -178,6 +197,8 @@ struct db {
 	uint64_t	 host_epoch;
 	uint_fast64_t	 host_writes_seen;
 	bool		 bundles_locked; /* session advisory lock held */
+	bool		 timed_out;	/* this connection was cut: no answer */
+	bool		 probing;	/* db_ping: waits even while unresponsive */
 };
 
 /* libpq messages end in "\n" and may span lines; logs want one line. */
@@ -256,6 +277,10 @@ db_result_error(struct db *db, const PGresult *res, const char *what,
 	if (text == NULL || *text == '\0')
 		text = "unknown error";
 	one_line(text, msg, sizeof(msg));
+	/* libpq only saw the connection we cut: say why it was cut. */
+	if (db->timed_out)
+		snprintf(msg, sizeof(msg), "no answer within %d s",
+		    atomic_load(&wait_seconds));
 	if (PQstatus(db->conn) == CONNECTION_BAD || sqlstate_unavailable(state))
 		return sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "PostgreSQL unavailable: %s: %s", what, msg);
@@ -279,24 +304,204 @@ is_connection_string(const char *s)
 static PGconn *
 connect_new(const char *conninfo)
 {
-	const char *keys[4], *values[4];
-	int n = 0;
+	const char *keys[8], *values[8];
+	char timeout[16], idle[16], user_timeout[24];
+	int n = 0, seconds = atomic_load(&wait_seconds);
 
+	snprintf(timeout, sizeof(timeout), "%d", seconds);
+	snprintf(idle, sizeof(idle), "%d", seconds);
+	snprintf(user_timeout, sizeof(user_timeout), "%d", seconds * 1000);
 	/*
 	 * Our defaults come before the expanded connection string, so a
 	 * setting in it overrides them; a NULL value leaves the keyword to
 	 * the environment (PGCONNECT_TIMEOUT, PGAPPNAME) and libpq.
 	 */
 	keys[n] = "connect_timeout";
-	values[n++] = getenv("PGCONNECT_TIMEOUT") != NULL ?
-	    NULL : CONNECT_TIMEOUT;
+	values[n++] = getenv("PGCONNECT_TIMEOUT") != NULL ? NULL : timeout;
 	keys[n] = "application_name";
 	values[n++] = getenv("PGAPPNAME") != NULL ? NULL : APPLICATION_NAME;
+	/*
+	 * Over TCP, a peer that died or a network that went away is noticed
+	 * on an idle connection too (keepalives), and unacknowledged data
+	 * ends the connection after the deadline (TCP_USER_TIMEOUT, RFC
+	 * 5482).  A unix socket ignores both; the deadline of each wait
+	 * (await) covers every transport.
+	 */
+	keys[n] = "keepalives_idle";
+	values[n++] = idle;
+	keys[n] = "keepalives_interval";
+	values[n++] = "1";
+	keys[n] = "keepalives_count";
+	values[n++] = "3";
+	keys[n] = "tcp_user_timeout";
+	values[n++] = user_timeout;
 	keys[n] = "dbname";
 	values[n++] = conninfo;
 	keys[n] = NULL;
 	values[n] = NULL;
 	return PQconnectdbParams(keys, values, 1);
+}
+
+static void
+deadline_in(struct timespec *t, int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += seconds;
+}
+
+/* Milliseconds until *t (0 once it has passed). */
+static int
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
+	    (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
+}
+
+/*
+ * End this connection without a word to the server (which may not be
+ * reading): shutdown(2) makes libpq see the end at once, so whatever is
+ * waiting on it returns an error instead of blocking, and the server,
+ * whenever it runs again, sees the client gone and rolls back what the
+ * session had open (transaction, advisory locks).
+ */
+static void
+cut(struct db *db)
+{
+	int fd;
+
+	if (db->conn == NULL || (fd = PQsocket(db->conn)) < 0)
+		return;
+	(void)shutdown(fd, SHUT_RDWR);
+	(void)PQconsumeInput(db->conn);
+}
+
+static enum sc_err
+expire(struct db *db, const char *what, struct sc_error *err)
+{
+	int seconds = atomic_load(&wait_seconds);
+
+	if (!atomic_exchange(&unresponsive, true))
+		log_warn("PostgreSQL did not answer within %d s (%s): "
+		    "requests that need it get 503 until it answers again",
+		    seconds, what);
+	db->timed_out = true;
+	cut(db);
+	return sc_error_set(err, SC_DB_UNAVAILABLE,
+	    "PostgreSQL unavailable: %s: no answer within %d s", what, seconds);
+}
+
+/*
+ * Wait, for at most the deadline, until PQgetResult can return without
+ * blocking.  On expiry the connection is cut, after which PQgetResult
+ * returns the lost connection's error at once.  A lost connection is
+ * left to PQgetResult to report.
+ */
+static enum sc_err
+await(struct db *db, const char *what, struct sc_error *err)
+{
+	struct timespec deadline;
+	struct pollfd pfd;
+
+	deadline_in(&deadline, atomic_load(&wait_seconds));
+	while (PQisBusy(db->conn)) {
+		int n;
+
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			return SC_OK;
+		n = poll(&pfd, 1, ms_until(&deadline));
+		if (n == 0 || (n == -1 && errno != EINTR))
+			return expire(db, what, err);
+		if (n > 0) {
+			if (PQconsumeInput(db->conn) == 0)
+				return SC_OK;
+			atomic_store(&unresponsive, false);
+		}
+	}
+	return SC_OK;
+}
+
+/*
+ * While a wait has run out and PostgreSQL has not answered since, fail
+ * at once (db_ping still waits).
+ */
+static enum sc_err
+check_responsive(const struct db *db, struct sc_error *err)
+{
+	if (!atomic_load(&unresponsive) || db->probing)
+		return SC_OK;
+	return sc_error_set(err, SC_DB_UNAVAILABLE, "PostgreSQL unavailable: "
+	    "it did not answer within %d s and has not answered since",
+	    atomic_load(&wait_seconds));
+}
+
+/*
+ * The result of the statement just sent, if its status is `want`.  Every
+ * result is read, an error or not, so the connection is idle afterwards.
+ */
+static enum sc_err
+collect(struct db *db, const char *what, ExecStatusType want,
+    PGresult **resp, struct sc_error *err)
+{
+	PGresult *r;
+	enum sc_err rc = SC_OK;
+
+	*resp = NULL;
+	for (;;) {
+		if (rc == SC_OK)
+			rc = await(db, what, err);
+		else
+			(void)await(db, what, NULL);
+		if ((r = PQgetResult(db->conn)) == NULL)
+			break;
+		/* A simple query of several statements: the first result. */
+		if (rc == SC_OK && *resp == NULL && PQresultStatus(r) == want) {
+			*resp = r;
+			continue;
+		}
+		if (rc == SC_OK && PQresultStatus(r) != want)
+			rc = db_result_error(db, r, what, err);
+		PQclear(r);
+	}
+	if (rc == SC_OK && *resp == NULL)
+		rc = db_result_error(db, NULL, what, err);
+	if (rc != SC_OK) {
+		PQclear(*resp);
+		*resp = NULL;
+	}
+	return rc;
+}
+
+PGresult *
+db_query(struct db *db, const char *sql, int nparams,
+    const char *const *values)
+{
+	PGresult *r, *last = NULL;
+
+	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, values, NULL,
+	    NULL, 0))
+		return PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+	for (;;) {
+		(void)await(db, "query", NULL);
+		if ((r = PQgetResult(db->conn)) == NULL)
+			break;
+		/* As PQexec: the last result, but an error is kept. */
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(last);
+		last = r;
+	}
+	return last != NULL ? last :
+	    PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
 }
 
 /*
@@ -308,21 +513,27 @@ connect_new(const char *conninfo)
 static void
 listen_channels(struct db *db)
 {
-	PGresult *res;
+	struct sc_error err;
+	PGresult *res = NULL;
 
 	db->cert_epoch++;
 	db->host_epoch++;
+	sc_error_clear(&err);
 	/* One round trip: a simple query may hold several statements. */
-	res = PQexec(db->conn, "LISTEN " CHANNEL_CERTIFICATES "; "
-	    "LISTEN " CHANNEL_HOSTS);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		log_warn("LISTEN: %s", PQresultErrorMessage(res));
+	if (!PQsendQuery(db->conn, "LISTEN " CHANNEL_CERTIFICATES "; "
+	    "LISTEN " CHANNEL_HOSTS))
+		db_result_error(db, NULL, "LISTEN", &err);
+	else
+		collect(db, "LISTEN", PGRES_COMMAND_OK, &res, &err);
+	if (err.code != SC_OK)
+		log_warn("%s", err.msg);
 	PQclear(res);
 }
 
 /*
  * Read the notifications that have arrived, without a round trip; each
- * bumps its channel's epoch.  With no live session nothing can be
+ * bumps its channel's epoch.  With no live session, or a server that has
+ * stopped answering (its notifications cannot arrive), nothing can be
  * vouched for: every epoch moves.
  */
 static void
@@ -331,7 +542,7 @@ read_notifications(struct db *db)
 	PGnotify *n;
 
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
-	    PQconsumeInput(db->conn) == 0) {
+	    atomic_load(&unresponsive) || PQconsumeInput(db->conn) == 0) {
 		db->cert_epoch++;
 		db->host_epoch++;
 		return;
@@ -366,7 +577,7 @@ db_host_epoch(struct db *db)
 }
 
 /*
- * Make sure there is a working connection: connect on first use, reset
+ * Make sure there is a working connection: connect on first use, anew
  * after a failure.  PQstatus only knows what the last call saw, so a
  * connection PostgreSQL dropped while idle still looks fine here; the
  * statement that finds out decides whether to retry (exec_retry).
@@ -374,6 +585,11 @@ db_host_epoch(struct db *db)
 static enum sc_err
 db_connect(struct db *db, struct sc_error *err)
 {
+	struct timespec started;
+	int seconds;
+
+	if (check_responsive(db, err) != SC_OK)
+		return SC_DB_UNAVAILABLE;
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return SC_OK;
 	/*
@@ -389,20 +605,28 @@ db_connect(struct db *db, struct sc_error *err)
 		return sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "PostgreSQL connection lost while holding the bundle lock");
 	db->nprepared = 0;
-	if (db->conn == NULL) {
-		if ((db->conn = connect_new(db->conninfo)) == NULL)
-			return sc_error_set(err, SC_INTERNAL,
-			    "connect to PostgreSQL: out of memory");
-		PQsetNoticeReceiver(db->conn, notice_receiver, NULL);
-	} else
-		PQreset(db->conn);
+	PQfinish(db->conn);
+	seconds = atomic_load(&wait_seconds);
+	deadline_in(&started, 0);
+	if ((db->conn = connect_new(db->conninfo)) == NULL)
+		return sc_error_set(err, SC_INTERNAL,
+		    "connect to PostgreSQL: out of memory");
+	PQsetNoticeReceiver(db->conn, notice_receiver, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		char msg[400];
 
+		/* connect_timeout ran out: a server that accepts, not answers. */
+		started.tv_sec += seconds;
+		if (ms_until(&started) == 0 &&
+		    !atomic_exchange(&unresponsive, true))
+			log_warn("PostgreSQL did not answer a connection within "
+			    "%d s: requests that need it get 503 until it "
+			    "answers again", seconds);
 		one_line(PQerrorMessage(db->conn), msg, sizeof(msg));
 		return sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "PostgreSQL unavailable: %s", msg);
 	}
+	db->timed_out = false;
 	listen_channels(db);
 	return SC_OK;
 }
@@ -437,11 +661,13 @@ prepare(struct db *db, const struct db_statement *st, struct sc_error *err)
 		goto out;
 	}
 	/* No parameter types: the SQL casts where inference is not enough. */
-	res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = db_result_error(db, res, st->name, err);
+	if (!PQsendPrepare(db->conn, st->name, st->sql, st->nparams, NULL)) {
+		rc = db_result_error(db, NULL, st->name, err);
 		goto out;
 	}
+	if ((rc = collect(db, st->name, PGRES_COMMAND_OK, &res, err)) !=
+	    SC_OK)
+		goto out;
 	db->prepared[db->nprepared++] = st;
 out:
 	PQclear(res);
@@ -460,36 +686,6 @@ send_prepared(struct db *db, const struct db_statement *st,
 	    NULL, NULL, st->binary ? 1 : 0) == 1;
 }
 
-/*
- * The result of the statement just sent, if its status is `want`.  Every
- * result is read, an error or not, so the connection is idle afterwards.
- */
-static enum sc_err
-collect(struct db *db, const struct db_statement *st, ExecStatusType want,
-    PGresult **resp, struct sc_error *err)
-{
-	PGresult *r;
-	enum sc_err rc = SC_OK;
-
-	*resp = NULL;
-	while ((r = PQgetResult(db->conn)) != NULL) {
-		if (rc == SC_OK && *resp == NULL && PQresultStatus(r) == want) {
-			*resp = r;
-			continue;
-		}
-		if (rc == SC_OK)
-			rc = db_result_error(db, r, st->name, err);
-		PQclear(r);
-	}
-	if (rc == SC_OK && *resp == NULL)
-		rc = db_result_error(db, NULL, st->name, err);
-	if (rc != SC_OK) {
-		PQclear(*resp);
-		*resp = NULL;
-	}
-	return rc;
-}
-
 enum sc_err
 db_exec(struct db *db, const struct db_statement *st,
     const char *const *values, ExecStatusType want, PGresult **resp,
@@ -503,7 +699,7 @@ db_exec(struct db *db, const struct db_statement *st,
 		return rc;
 	if (!send_prepared(db, st, values))
 		return db_result_error(db, NULL, st->name, err);
-	return collect(db, st, want, resp, err);
+	return collect(db, st->name, want, resp, err);
 }
 
 /* Run statement `id` of ours once; see db_exec. */
@@ -518,14 +714,17 @@ exec_once(struct db *db, enum stmt id, const char *const *values,
  * Whether a statement that just failed because the connection was gone
  * may be sent again on a new one: only if the connection looked fine
  * before (PostgreSQL restarted since we last used it; if connecting had
- * just failed, trying again at once would not help) and nothing tied to
- * the old session (transaction, session lock) is in play.
+ * just failed, trying again at once would not help), it was not we who
+ * cut it (a server that did not answer in time will not answer a second
+ * time either) and nothing tied to the old session (transaction, session
+ * lock) is in play.
  */
 static bool
 may_retry(const struct db *db, bool was_up, enum sc_err rc)
 {
 	return rc == SC_DB_UNAVAILABLE && was_up && !db->in_tx &&
-	    !db->bundles_locked && PQstatus(db->conn) == CONNECTION_BAD;
+	    !db->bundles_locked && !db->timed_out &&
+	    PQstatus(db->conn) == CONNECTION_BAD;
 }
 
 /*
@@ -629,9 +828,16 @@ db_tx_abort(struct db *db)
 	if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
 		return;
 	sc_error_clear(&err);
+	/*
+	 * A ROLLBACK that could not be sent or was not answered must not
+	 * leave the transaction open on a live session (the next BEGIN
+	 * would carry it on): end the session instead, which rolls back.
+	 */
 	if (exec_once(db, ST_ROLLBACK, NULL, PGRES_COMMAND_OK, &res, &err) !=
-	    SC_OK)
+	    SC_OK) {
 		log_warn("ROLLBACK: %s", err.msg);
+		cut(db);
+	}
 	PQclear(res);
 }
 
@@ -1166,7 +1372,14 @@ stream_attempt(struct db *db, void *arg, struct sc_error *err)
 	if (!PQsetSingleRowMode(db->conn))
 		rc = sc_error_set(err, SC_INTERNAL,
 		    "%s: cannot enter single-row mode", st->name);
-	while ((res = PQgetResult(db->conn)) != NULL) {
+	/* The deadline is per row: a long answer is fine, a silent one not. */
+	for (;;) {
+		if (rc == SC_OK)
+			rc = await(db, st->name, err);
+		else
+			(void)await(db, st->name, NULL);
+		if ((res = PQgetResult(db->conn)) == NULL)
+			break;
 		switch (PQresultStatus(res)) {
 		case PGRES_SINGLE_TUPLE:
 			if (rc != SC_OK)
@@ -1296,7 +1509,7 @@ db_hosts_list(struct db *db, const struct db_host_filter *f,
 			break;
 		if (in_flight) {
 			in_flight = false;
-			rc = collect(db, &statements[ST_HOSTS_PAGE],
+			rc = collect(db, statements[ST_HOSTS_PAGE].name,
 			    PGRES_TUPLES_OK, &res, err);
 		} else
 			rc = exec_retry(db, ST_HOSTS_PAGE, values,
@@ -1312,8 +1525,8 @@ out:
 		struct sc_error ignored;
 
 		sc_error_clear(&ignored);
-		if (collect(db, &statements[ST_HOSTS_PAGE], PGRES_TUPLES_OK,
-		    &res, &ignored) == SC_OK)
+		if (collect(db, statements[ST_HOSTS_PAGE].name,
+		    PGRES_TUPLES_OK, &res, &ignored) == SC_OK)
 			PQclear(res);
 	}
 	return rc;
@@ -1413,9 +1626,11 @@ db_bundles_unlock(struct db *db)
 		return;
 	sc_error_clear(&err);
 	if (exec_once(db, ST_BUNDLES_UNLOCK, NULL, PGRES_TUPLES_OK, &res,
-	    &err) != SC_OK)
+	    &err) != SC_OK) {
+		/* Ending the session releases it (see db_tx_abort). */
 		log_warn("release the bundle lock: %s", err.msg);
-	else if (PQntuples(res) != 1 ||
+		cut(db);
+	} else if (PQntuples(res) != 1 ||
 	    strcmp(PQgetvalue(res, 0, 0), "t") != 0)
 		log_warn("release the bundle lock: it was not held");
 	PQclear(res);
@@ -1434,6 +1649,33 @@ db_host_name_exists(struct db *db, const char *name, bool *exists,
 	if ((rc = exec_retry(db, ST_NAME_EXISTS, values, PGRES_TUPLES_OK,
 	    &res, err)) == SC_OK)
 		*exists = PQntuples(res) > 0;
+	PQclear(res);
+	return rc;
+}
+
+bool
+db_unresponsive(void)
+{
+	return atomic_load(&unresponsive);
+}
+
+void
+db_set_timeout(int seconds)
+{
+	atomic_store(&wait_seconds, seconds > 0 ? seconds : 1);
+}
+
+enum sc_err
+db_ping(struct db *db, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	db->probing = true;
+	rc = exec_retry(db, ST_PING, NULL, PGRES_TUPLES_OK, &res, err);
+	db->probing = false;
+	if (rc == SC_OK)
+		atomic_store(&unresponsive, false);
 	PQclear(res);
 	return rc;
 }

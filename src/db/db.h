@@ -28,6 +28,26 @@ struct db;
 enum sc_err	 db_open(const char *conninfo, struct db **, struct sc_error *);
 void		 db_close(struct db *);
 
+/*
+ * Every wait on PostgreSQL ends after `seconds` (default
+ * DB_TIMEOUT_DEFAULT): connecting, each statement's answer, each row of
+ * a stream.  On expiry the connection is cut (the server rolls back
+ * what it had open when it sees that) and the call returns
+ * SC_DB_UNAVAILABLE.  From then on every call fails at once, without
+ * waiting, until PostgreSQL answers again (db_ping, or a statement
+ * already in flight): a frozen server costs a request nothing, not the
+ * deadline.  Process-wide; set it before starting threads.
+ */
+#define DB_TIMEOUT_DEFAULT	5
+void		 db_set_timeout(int seconds);
+/* Whether a wait has run out and PostgreSQL has not answered since. */
+bool		 db_unresponsive(void);
+/*
+ * One round trip (SELECT 1), waited for even while calls fail at once;
+ * an answer ends that state.  SC_DB_UNAVAILABLE if none came in time.
+ */
+enum sc_err	 db_ping(struct db *, struct sc_error *);
+
 /* SC_OK if every embedded migration is applied, SC_SCHEMA_BEHIND if not. */
 enum sc_err	 db_schema_check(struct db *, struct sc_error *);
 

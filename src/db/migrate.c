@@ -77,7 +77,7 @@ rollback(PGconn *conn)
  * none); *no_table says schema_migrations does not exist at all.
  */
 static enum sc_err
-read_applied(struct db *db, PGconn *conn, bool *applied, int *newest,
+read_applied(struct db *db, bool *applied, int *newest,
     bool *no_table, struct sc_error *err)
 {
 	PGresult *res = NULL;
@@ -89,7 +89,7 @@ read_applied(struct db *db, PGconn *conn, bool *applied, int *newest,
 
 	*newest = 0;
 	*no_table = false;
-	res = PQexecParams(conn, sql_applied, 0, NULL, NULL, NULL, NULL, 0);
+	res = db_query(db, sql_applied, 0, NULL);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		/* 42P01 undefined_table: never migrated. */
@@ -208,7 +208,7 @@ db_migrate(struct db *db, void (*on_applied)(const char *), int *appliedp,
 	locked = true;
 	if ((rc = run(db, conn, sql_create, 0, NULL, PGRES_COMMAND_OK,
 	    "create schema_migrations", err)) != SC_OK ||
-	    (rc = read_applied(db, conn, applied, &newest, &no_table, err)) !=
+	    (rc = read_applied(db, applied, &newest, &no_table, err)) !=
 	    SC_OK)
 		goto out;
 	warn_newer(newest);
@@ -260,7 +260,7 @@ schema_check_once(struct db *db, bool *retry, struct sc_error *err)
 	}
 	if ((rc = db_connection(db, &conn, err)) != SC_OK)
 		goto out;
-	if ((rc = read_applied(db, conn, applied, &newest, &no_table, err)) !=
+	if ((rc = read_applied(db, applied, &newest, &no_table, err)) !=
 	    SC_OK) {
 		/* The connection may have died since it was last used. */
 		*retry = PQstatus(conn) == CONNECTION_BAD;

@@ -42,6 +42,14 @@ struct pg_result;	/* PGresult */
  */
 enum sc_err	 db_connection(struct db *, struct pg_conn **,
 		    struct sc_error *);
+/*
+ * PQexecParams (text in, text out) on the connection db_connection
+ * handed out, with the deadline of db_set_timeout: the last result, or
+ * the first error; on expiry, the cut connection's error
+ * (db_result_error then says SC_DB_UNAVAILABLE, "no answer").
+ */
+struct pg_result *db_query(struct db *, const char *sql, int nparams,
+		    const char *const *values);
 /* Map a failed result (or NULL) to SC_DB_UNAVAILABLE / SC_CONFLICT / ... */
 enum sc_err	 db_result_error(struct db *, const struct pg_result *,
 		    const char *what, struct sc_error *);

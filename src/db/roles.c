@@ -207,7 +207,7 @@ role_problems(const PGresult *res, int row, char *buf, size_t size)
  * undo the grants; `hint` says what to do about it.
  */
 static enum sc_err
-role_check(struct db *db, PGconn *conn, const char *role, const char *hint,
+role_check(struct db *db, const char *role, const char *hint,
     struct sc_error *err)
 {
 	PGresult *res;
@@ -216,8 +216,7 @@ role_check(struct db *db, PGconn *conn, const char *role, const char *hint,
 	enum sc_err rc = SC_OK;
 	int row;
 
-	res = PQexecParams(conn, sql_role_check, 1, NULL, values, NULL, NULL,
-	    0);
+	res = db_query(db, sql_role_check, 1, values);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = db_result_error(db, res, "check the database role", err);
 		goto out;
@@ -250,7 +249,7 @@ db_role_check(struct db *db, struct sc_error *err)
 
 	if ((rc = db_connection(db, &conn, err)) != SC_OK)
 		return rc;
-	return role_check(db, conn, NULL, "Serve as a role that owns nothing "
+	return role_check(db, NULL, "Serve as a role that owns nothing "
 	    "and holds only what `swarmctl migrate --service-role ROLE` "
 	    "grants (README \"Database roles\")", err);
 }
@@ -419,7 +418,7 @@ db_grant_service_role(struct db *db, PGconn *conn, const char *role,
 		if ((rc = grant_one(db, conn, &grants[i], role_q, err)) != SC_OK)
 			goto out;
 	/* Granted to an owner, the narrow privileges would mean nothing. */
-	if ((rc = role_check(db, conn, role, "Name a role that owns nothing, "
+	if ((rc = role_check(db, role, "Name a role that owns nothing, "
 	    "and run migrate as the owner", err)) != SC_OK)
 		goto out;
 	rc = exec_text(db, conn, "COMMIT", "grant", err);

@@ -38,6 +38,7 @@ struct handler_ctx {
 	const char *, struct http_response *, struct sc_error *
 
 enum sc_err	handle_health(HANDLER_ARGS);
+enum sc_err	handle_ready(HANDLER_ARGS);
 enum sc_err	handle_enroll(HANDLER_ARGS);
 enum sc_err	handle_hosts_list(HANDLER_ARGS);
 enum sc_err	handle_host_get(HANDLER_ARGS);

@@ -135,24 +135,35 @@ http_response_detail(struct http_response *resp, int status,
 	return rc;
 }
 
+const char *
+http_error_detail(enum sc_err code)
+{
+	switch (code) {
+	case SC_DB_UNAVAILABLE:
+		return "database unavailable";
+	case SC_SCHEMA_BEHIND:
+		return "database schema behind this swarmctl: run swarmctl "
+		    "migrate";
+	case SC_CA_UNAVAILABLE:
+		return "CA unavailable";
+	case SC_CA_DIR_FULL:
+		return "CA directory full: no space left";
+	case SC_CA_DIR_READONLY:
+		return "CA directory not writable (read-only)";
+	default:
+		return NULL;
+	}
+}
+
 void
 http_response_error(struct http_response *resp, const struct sc_error *err)
 {
 	int status = http_status_for(err->code);
-	const char *detail;
+	const char *detail = http_error_detail(err->code);
 
-	switch (err->code) {
-	case SC_DB_UNAVAILABLE:
-		detail = "database unavailable";
-		break;
-	case SC_CA_UNAVAILABLE:
-		detail = "CA unavailable";
-		break;
-	default:
-		/* Client errors carry text written for the client. */
+	/* Client errors carry text written for the client. */
+	if (detail == NULL)
 		detail = status < 500 ? err->msg : "internal error";
-		break;
-	}
 	if (http_response_detail(resp, status, detail) == -1) {
 		resp->status = 500;
 		resp->len = 0;
@@ -243,6 +254,8 @@ http_status_for(enum sc_err code)
 	case SC_INVALID:		return 422;
 	case SC_DB_UNAVAILABLE:		return 503;
 	case SC_CA_UNAVAILABLE:		return 503;
+	case SC_CA_DIR_FULL:		return 503;
+	case SC_CA_DIR_READONLY:	return 503;
 	case SC_SCHEMA_BEHIND:		return 503;
 	case SC_IO:			return 500;
 	case SC_INTERNAL:		return 500;

@@ -63,6 +63,11 @@ int		 http_response_json(struct http_response *, int status,
 /* {"detail": "<text>"} */
 int		 http_response_detail(struct http_response *, int status,
 		    const char *detail);
+/*
+ * What a client is told about an unavailable dependency (the 503 codes:
+ * which dependency, never a path or a server message); NULL for others.
+ */
+const char	*http_error_detail(enum sc_err);
 /* An error from any layer: status from the code; 5xx details are generic. */
 void		 http_response_error(struct http_response *,
 		    const struct sc_error *);

@@ -208,8 +208,8 @@ fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
 		    wdir, tmp);
 	tfd = openat(wfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd == -1)
-		return sc_error_set(err, SC_IO, "open %s: %s", tpath,
-		    strerror(errno));
+		return sc_error_set(err, fileio_errno_code(errno),
+		    "open %s: %s", tpath, strerror(errno));
 	if ((rc = fileio_write_new(tfd, tpath, "ca.crt", ca_pem, strlen(ca_pem),
 	    0644, err)) != SC_OK ||
 	    (rc = fileio_write_new(tfd, tpath, "worker.crt", iss->cert_pem,
@@ -218,8 +218,8 @@ fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
 	    iss->key_pem_len, 0600, err)) != SC_OK)
 		goto out;
 	if (fsync(tfd) == -1)
-		rc = sc_error_set(err, SC_IO, "fsync %s: %s", tpath,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "fsync %s: %s", tpath, strerror(errno));
 out:
 	close(tfd);
 	return rc;
@@ -269,8 +269,8 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 	    (rc = make_tmp_name(tmp, sizeof(tmp), err)) != SC_OK)
 		goto out;
 	if (mkdirat(wfd, tmp, 0700) == -1) {
-		rc = sc_error_set(err, SC_IO, "mkdir %s/%s: %s", wdir, tmp,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "mkdir %s/%s: %s", wdir, tmp, strerror(errno));
 		goto out;
 	}
 	made_tmp = 1;
@@ -288,14 +288,15 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 			goto out;
 	}
 	if (renameat(wfd, tmp, wfd, name) == -1) {
-		rc = sc_error_set(err, SC_IO, "rename %s/%s to %s: %s", wdir,
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "rename %s/%s to %s: %s", wdir,
 		    tmp, final, strerror(errno));
 		goto out;
 	}
 	renamed = 1;
 	if (fsync(wfd) == -1) {
-		rc = sc_error_set(err, SC_IO, "fsync %s: %s", wdir,
-		    strerror(errno));
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "fsync %s: %s", wdir, strerror(errno));
 		goto out;
 	}
 	if (path_out != NULL) {
