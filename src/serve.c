@@ -21,6 +21,7 @@
 #include "db/db.h"
 #include "http/server.h"
 #include "log.h"
+#include "orphans.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "serve.h"
@@ -285,7 +286,11 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	crl_refresher_start(&refresher, &cfg);
+	if (orphans_start(&cfg, &err) != SC_OK)
+		log_error("%s; orphan bundles wait for the next start-up sweep",
+		    err.msg);
 	rc = server_run(&cfg, fd, &err);
+	orphans_stop();
 	crl_refresher_stop(&refresher);
 	pki_keypool_stop();
 	if (rc != SC_OK) {
