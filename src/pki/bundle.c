@@ -279,12 +279,14 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 		goto out;
 
 	/*
-	 * The caller holds `name` in an open transaction, so no live host
-	 * owns it: whatever is there was left by a crash between rename and
-	 * commit.  rename(2) cannot replace a non-empty directory.
+	 * The caller holds `name` in an open transaction and its lock, so no
+	 * live host owns it and nobody else writes it: whatever is there was
+	 * left by a crash, a failed commit or a decommission that has not
+	 * got to its removal yet (which then leaves ours alone).  rename(2)
+	 * cannot replace a non-empty directory.
 	 */
 	if (fstatat(wfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		log_warn("replacing orphaned bundle %s", final);
+		log_info("replacing orphaned bundle %s", final);
 		if ((rc = remove_at(wfd, wdir, name, err)) != SC_OK)
 			goto out;
 	}

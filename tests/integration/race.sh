@@ -2,14 +2,18 @@
 # race.sh — enrolling and decommissioning one name at once never leaves a
 # row without its bundle, nor a bundle without its row (issue 9, item 2).
 #
-# First a forced interleaving: the decommission is held between its
-# COMMIT and its bundle removal (a psql session holds the CRL lock that
-# its CRL publication takes there), a new enrolment of the same name
-# completes meanwhile, then the decommission goes on.  Before the fix it
-# removed the new host's bundle by name.  Then a randomised stress test:
-# 30 rounds of a decommission and an enrolment of one name fired a few
-# milliseconds apart, in either order, each followed by the check that
-# the row (if any) and the bundle (if any) carry the same certificate.
+# First a forced interleaving.  Deferred constraint triggers (they run
+# inside COMMIT) wait for advisory locks psql sessions hold, so each side
+# can be held at a known point: the decommission inside its COMMIT, while
+# the new enrolment's INSERT of the same name waits for it; then the
+# enrolment, once it has written its bundle, inside its own COMMIT.  The
+# decommission is let go in between: before the fix it removed the bundle
+# by name -- the new one -- as soon as it got past its CRL publication,
+# which a third psql session holds up until the new bundle is written.
+# Then a randomised stress test: 30 rounds of a decommission and two
+# enrolments of one name fired a few milliseconds apart, each followed by
+# the check that the row (if any) and the bundle (if any) carry the same
+# certificate.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
 
@@ -71,7 +75,8 @@ fire_enroll()
 }
 
 # Advisory locks held from a psql session of its own (application_name
-# tells it apart): hold_lock APP K1 K2, release_lock APP.
+# tells it apart): hold_lock APP K1 K2 (sets HOLDER_PID), release_lock APP
+# HOLDER_PID.
 advisory_count()
 {
 	sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
@@ -98,40 +103,81 @@ release_lock()
 {
 	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	    WHERE application_name = '$1'" >/dev/null
-	wait_exit "$HOLDER_PID" 20 || true
-	_untrack "$HOLDER_PID"
+	wait_exit "$2" 20 || true
+	_untrack "$2"
+}
+# Someone waits for a host name's lock (src/db/migrations.h: DB_LOCK_NAMES).
+name_lock_awaited()
+{
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	    AND classid = 1937206893 AND objsubid = 2 AND NOT granted")" -ge 1 ]
 }
 
-# ---- forced: the enrolment lands between the decommission's COMMIT and
-# its bundle removal.
+# ---- forced: the enrolment writes its bundle between the decommission's
+# COMMIT and the decommission's removal of the old bundle.
 enroll '{"name":"contended","address":"192.0.2.41"}'
 is "$STATUS" 201 "enrol 'contended'" || diag "$BODY"
 old_uuid=$(json .host_uuid)
 old_fp=$(json .fingerprint)
 
+sql "CREATE FUNCTION test_hold() RETURNS trigger LANGUAGE plpgsql AS \$\$
+    BEGIN PERFORM pg_advisory_xact_lock(4243, TG_ARGV[0]::integer);
+    RETURN NULL; END \$\$;
+    CREATE CONSTRAINT TRIGGER test_hold_delete AFTER DELETE ON swarm_hosts
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (OLD.name = 'contended') EXECUTE FUNCTION test_hold(1);
+    CREATE CONSTRAINT TRIGGER test_hold_insert AFTER INSERT ON swarm_hosts
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.name = 'contended') EXECUTE FUNCTION test_hold(2)" >/dev/null
+ok "psql holds the decommission's COMMIT lock" hold_lock race-del 4243 1
+del_holder=$HOLDER_PID
+ok "psql holds the enrolment's COMMIT lock" hold_lock race-enr 4243 2
+enr_holder=$HOLDER_PID
 # shellcheck disable=SC2086
-ok "a psql session holds the CRL lock" hold_lock race-crl $CRL_LOCK
+ok "psql holds the CRL lock" hold_lock race-crl $CRL_LOCK
+crl_holder=$HOLDER_PID
+
 fire del DELETE "/swarm/hosts/$old_uuid"
 del_pid=$FIRED_PID
-# shellcheck disable=SC2086
-ok "the decommission waits for the CRL lock" wait_for 30 lock_awaited $CRL_LOCK
+ok "the decommission waits inside its COMMIT" wait_for 30 lock_awaited 4243 1
+fire_enroll enr contended
+enr_pid=$FIRED_PID
+insert_waits()
+{
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid'
+	    AND NOT granted")" -ge 1 ]
+}
+ok "the new enrolment's INSERT waits for the decommission" wait_for 30 insert_waits
+
+release_lock race-del "$del_holder"
+ok "the decommission commits; the enrolment writes its bundle and waits inside its COMMIT" \
+    wait_for 30 lock_awaited 4243 2
 is "$(sql "SELECT count(*) FROM swarm_hosts WHERE uuid = '$old_uuid'")" 0 \
-    "... after its COMMIT: the row is gone"
-is "$(bundle_fp contended)" "$old_fp" "... and the old bundle is still there"
+    "... the old row is gone"
+new_fp=$(bundle_fp contended)
+like "$new_fp" '^[0-9a-f]{64}$' "... the new bundle is on disk"
+isnt "$new_fp" "$old_fp" "... in place of the old one"
 
-enroll '{"name":"contended","address":"192.0.2.42"}'
-is "$STATUS" 201 "meanwhile 'contended' is enrolled again" || diag "$BODY"
-new_fp=$(json .fingerprint)
-ok "... while the decommission is still held" pid_alive "$del_pid"
-is "$(bundle_fp contended)" "$new_fp" "... and the new bundle replaced the old"
-
-release_lock race-crl
-wait "$del_pid" 2>/dev/null
-is "$(cat "$T/del.status")" 204 "the decommission then completes: 204"
+# Let the decommission go on to its bundle removal while the enrolment
+# is still uncommitted: it removes (old code) or waits for the name.
+del_done_or_waits()
+{
+	! pid_alive "$del_pid" || name_lock_awaited
+}
+release_lock race-crl "$crl_holder"
+wait_for 30 del_done_or_waits || diag "the decommission neither ended nor waited for the name"
+release_lock race-enr "$enr_holder"
+wait "$del_pid" "$enr_pid" 2>/dev/null
+is "$(cat "$T/del.status")" 204 "the decommission completes: 204"
+is "$(cat "$T/enr.status")" 201 "the enrolment completes: 201"
+is "$(jq -r .fingerprint "$T/enr.body" 2>/dev/null)" "$new_fp" \
+    "... with the certificate of the bundle it wrote"
 is "$(row_fp contended)" "$new_fp" "the new host's row is there"
 is "$(bundle_fp contended)" "$new_fp" \
     "... and so is its bundle: the decommission did not remove it"
 is "$(rowless_bundles | paste -sd' ')" "" "no bundle without its row"
+sql "DROP TRIGGER test_hold_delete ON swarm_hosts;
+    DROP TRIGGER test_hold_insert ON swarm_hosts; DROP FUNCTION test_hold()" >/dev/null
 
 # The bundle the decommission kept is the host's own: decommissioning
 # the new host removes it.
@@ -139,12 +185,16 @@ api DELETE "/swarm/hosts/$(sql "SELECT uuid FROM swarm_hosts WHERE name = 'conte
 is "$STATUS" 204 "decommission the new host"
 is "$(bundle_fp contended)" none "... and its bundle goes"
 
-# ---- randomised: 30 rounds, a decommission and an enrolment of one
-# name fired up to 40 ms apart, in either order.
+# ---- randomised: 30 rounds of a decommission and two enrolments of one
+# name, fired up to 15 ms apart, the decommission first or second.
 name=churn
 rounds=30
 bad=0
 unexpected=
+gap()
+{
+	sleep "$(printf '0.%03d' $((RANDOM % 15)))"
+}
 for round in $(seq 1 "$rounds"); do
 	uuid=$(sql "SELECT uuid FROM swarm_hosts WHERE name = '$name'")
 	if [ -z "$uuid" ]; then
@@ -155,35 +205,35 @@ for round in $(seq 1 "$rounds"); do
 			continue
 		fi
 	fi
-	gap=$(printf '0.%03d' $((RANDOM % 40)))
+	pids=()
 	if [ $((RANDOM % 4)) -eq 0 ]; then
-		fire_enroll "enr$round" "$name"
-		enr_pid=$FIRED_PID
-		sleep "$gap"
-		fire "del$round" DELETE "/swarm/hosts/$uuid"
-		del_pid=$FIRED_PID
-	else
-		fire "del$round" DELETE "/swarm/hosts/$uuid"
-		del_pid=$FIRED_PID
-		sleep "$gap"
-		fire_enroll "enr$round" "$name"
-		enr_pid=$FIRED_PID
+		fire_enroll "enr$round-a" "$name"
+		pids+=("$FIRED_PID")
+		gap
 	fi
-	wait "$del_pid" "$enr_pid" 2>/dev/null
+	fire "del$round" DELETE "/swarm/hosts/$uuid"
+	pids+=("$FIRED_PID")
+	for e in a b; do
+		[ -e "$T/enr$round-$e.status" ] && continue
+		gap
+		fire_enroll "enr$round-$e" "$name"
+		pids+=("$FIRED_PID")
+	done
+	wait "${pids[@]}" 2>/dev/null
 	del_status=$(cat "$T/del$round.status")
-	enr_status=$(cat "$T/enr$round.status")
-	if [ "$del_status" != 204 ] || ! [[ $enr_status =~ ^(201|409)$ ]]; then
+	enr_status=$(for e in a b; do cat "$T/enr$round-$e.status"; echo; done | sort | paste -sd,)
+	if [ "$del_status" != 204 ] || ! [[ $enr_status =~ ^(201,409|409,409)$ ]]; then
 		unexpected="$unexpected round $round: DELETE $del_status, enrol $enr_status"
 	fi
 	row=$(row_fp "$name")
 	bundle=$(bundle_fp "$name")
 	if [ "$row" != "$bundle" ]; then
 		bad=$((bad + 1))
-		diag "round $round (gap ${gap}s, DELETE $del_status, enrol $enr_status): row $row, bundle $bundle"
+		diag "round $round (DELETE $del_status, enrol $enr_status): row $row, bundle $bundle"
 	fi
 done
-is "$bad" 0 "$rounds rounds of a decommission and an enrolment of one name at once: the row and the bundle always match"
-is "$unexpected" "" "... every decommission 204, every enrolment 201 or 409"
+is "$bad" 0 "$rounds rounds of a decommission and enrolments of one name at once: the row and the bundle always match"
+is "$unexpected" "" "... every decommission 204, at most one enrolment 201 a round, the other 409"
 is "$(rowless_bundles | paste -sd' ')" "" "... and no bundle is left without its row"
 is "$(find "$T/ca/workers" -name '.tmp*' | wc -l)" 0 "... nor any temporary directory"
 
