@@ -24,8 +24,9 @@ struct db;
 struct db_bundle_claim;
 
 /*
- * Settle `claim` now on `db`.  *settled is false if the database cannot
- * tell yet (unreachable: an error; the old session still runs: SC_OK).
+ * Settle `claim` now on `db`.  *settled is false if it cannot be yet:
+ * the database is unreachable or the name's lock stays taken (an error),
+ * or the old session still runs (SC_OK).
  */
 enum sc_err	 orphans_settle(struct db *, const char *ca_dir,
 		    const struct db_bundle_claim *, bool *settled,

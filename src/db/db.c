@@ -83,6 +83,7 @@ enum stmt {
 	ST_BUNDLES_UNLOCK,
 	ST_NAME_EXISTS,
 	ST_NAMES_RESERVE,
+	ST_SETTLE_TIMEOUT,
 	ST_SESSION_ALIVE,
 	ST_CLAIM_ROW,
 	ST_COUNT
@@ -158,6 +159,13 @@ static const struct db_statement statements[ST_COUNT] = {
 	    ")", 0, false },
 	[ST_NAME_EXISTS] = { "sc_name_exists",
 	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1, false },
+	/*
+	 * A settlement waits for the name's lock at most this long, then is
+	 * retried later: the holder may be a slow enrollment, or a session
+	 * whose client vanished idle in its transaction.
+	 */
+	[ST_SETTLE_TIMEOUT] = { "sc_settle_timeout",
+	    "SELECT set_config('lock_timeout', '5s', true)", 0, false },
 	/*
 	 * Is the session whose COMMIT was cut off still there?  Not if its
 	 * pid now belongs to a session that began after that transaction
@@ -1469,6 +1477,11 @@ db_bundle_settle_begin(struct db *db, const struct db_bundle_claim *claim,
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		return rc;
 	values[0] = claim->name;
+	if ((rc = exec_once(db, ST_SETTLE_TIMEOUT, NULL, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
 	if ((rc = exec_once(db, ST_NAME_LOCK, values, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK)
 		goto out;

@@ -168,7 +168,8 @@ enum db_bundle_fate {
 /*
  * Settle a claim: BEGIN, take the name's transaction-level advisory lock
  * (enrollments hold it from before their INSERT to their COMMIT, so no
- * enrollment of that name is writing its bundle meanwhile), then look
+ * enrollment of that name is writing its bundle meanwhile; after 5 s of
+ * waiting for it, SC_INTERNAL: try again later), then look
  * for old_pid and, in a later snapshot, for the row.  On SC_OK the
  * transaction stays open, holding the lock, while the caller acts on
  * *fate; db_rollback() ends it.
