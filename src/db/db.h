@@ -96,10 +96,10 @@ struct db_cert {
  * Enrollment, step 1: BEGIN; take the shared bundle lock (see
  * db_bundles_lock) and the name's lock (see db_bundle_settle_begin),
  * both held to the end of the transaction; INSERT the row (uuid from
- * gen_random_uuid(), empty fingerprint, status 'enrolled').  A unique violation on name rolls back
- * and returns SC_CONFLICT.  On SC_OK the transaction stays open and
- * h->uuid and h->enrolled_at are filled in.  Reads name, address,
- * agent_port, cert_bundle_path, notes from *h.
+ * gen_random_uuid(), empty fingerprint, status 'enrolled').  A unique
+ * violation on name rolls back and returns SC_CONFLICT.  On SC_OK the
+ * transaction stays open and h->uuid and h->enrolled_at are filled in.
+ * Reads name, address, agent_port, cert_bundle_path, notes from *h.
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    struct sc_error *);
@@ -169,8 +169,8 @@ enum db_bundle_fate {
  * Settle a claim: BEGIN, take the name's transaction-level advisory lock
  * (enrollments hold it from before their INSERT to their COMMIT, so no
  * enrollment of that name is writing its bundle meanwhile; after 5 s of
- * waiting for it, SC_INTERNAL: try again later), then look
- * for old_pid and, in a later snapshot, for the row.  On SC_OK the
+ * waiting for it, SC_INTERNAL: try again later), then look for old_pid
+ * and, in a later snapshot, for the row.  On SC_OK the
  * transaction stays open, holding the lock, while the caller acts on
  * *fate; db_rollback() ends it.
  */
