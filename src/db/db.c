@@ -547,6 +547,19 @@ exec_once(struct db *db, enum stmt id, const char *const *values,
 	return db_exec(db, &statements[id], values, want, resp, err);
 }
 
+/* exec_once for a statement whose rows do not matter (lock, set_config). */
+static enum sc_err
+exec_discard(struct db *db, enum stmt id, const char *const *values,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	rc = exec_once(db, id, values, PGRES_TUPLES_OK, &res, err);
+	PQclear(res);
+	return rc;
+}
+
 /*
  * Whether a statement that just failed because the connection was gone
  * may be sent again on a new one: only if the connection looked fine
@@ -893,22 +906,16 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 	values[4] = h->notes;
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
-	/* Shared: enrollments run side by side; only the sweep excludes. */
-	if ((rc = exec_once(db, ST_ENROLL_LOCK, NULL, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
-		goto out;
-	PQclear(res);
-	res = NULL;
 	/*
-	 * The name's lock, before the INSERT and to the COMMIT: a
-	 * decommission's bundle removal (db_bundle_settle_begin) never runs
-	 * while this enrollment writes its bundle under the same name.
+	 * The bundle lock, shared: enrollments run side by side; only the
+	 * sweep excludes.  Then the name's lock, before the INSERT and to
+	 * the COMMIT: a decommission's bundle removal
+	 * (db_bundle_settle_begin) never runs while this enrollment writes
+	 * its bundle under the same name.
 	 */
-	if ((rc = exec_once(db, ST_NAME_LOCK, values, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
+	if ((rc = exec_discard(db, ST_ENROLL_LOCK, NULL, err)) != SC_OK ||
+	    (rc = exec_discard(db, ST_NAME_LOCK, values, err)) != SC_OK)
 		goto out;
-	PQclear(res);
-	res = NULL;
 	/*
 	 * A concurrent INSERT of the same name waits here on the unique
 	 * index until the first transaction ends, then fails (it committed)
@@ -1467,7 +1474,6 @@ enum sc_err
 db_bundle_settle_begin(struct db *db, const struct db_bundle_claim *claim,
     enum db_bundle_fate *fate, struct sc_error *err)
 {
-	PGresult *res = NULL;
 	const char *values[2];
 	char pid[16];
 	enum sc_err rc;
@@ -1477,13 +1483,8 @@ db_bundle_settle_begin(struct db *db, const struct db_bundle_claim *claim,
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		return rc;
 	values[0] = claim->name;
-	if ((rc = exec_once(db, ST_SETTLE_TIMEOUT, NULL, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
-		goto out;
-	PQclear(res);
-	res = NULL;
-	if ((rc = exec_once(db, ST_NAME_LOCK, values, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
+	if ((rc = exec_discard(db, ST_SETTLE_TIMEOUT, NULL, err)) != SC_OK ||
+	    (rc = exec_discard(db, ST_NAME_LOCK, values, err)) != SC_OK)
 		goto out;
 	/*
 	 * The old session first, the row in a later statement (a later
@@ -1510,7 +1511,6 @@ db_bundle_settle_begin(struct db *db, const struct db_bundle_claim *claim,
 out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
-	PQclear(res);
 	return rc;
 }
 
