@@ -21,6 +21,7 @@
 #include "db/db.h"
 #include "http/server.h"
 #include "log.h"
+#include "orphans.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "ready.h"
@@ -364,7 +365,11 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	crl_refresher_start(&refresher, &cfg);
+	if (orphans_start(&cfg, &err) != SC_OK)
+		log_error("%s; orphan bundles wait for the next start-up sweep",
+		    err.msg);
 	rc = server_run(&cfg, fd, reload, &refresher, &err);
+	orphans_stop();
 	crl_refresher_stop(&refresher);
 	ready_stop();
 	pki_keypool_stop();

@@ -87,6 +87,7 @@ enum stmt {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_ENROLL_LOCK,
+	ST_NAME_LOCK,
 	ST_HOST_INSERT,
 	ST_HOST_SET_FINGERPRINT,
 	ST_COMMIT_CHECK,
@@ -100,6 +101,9 @@ enum stmt {
 	ST_NAME_EXISTS,
 	ST_NAMES_RESERVE,
 	ST_PING,
+	ST_SETTLE_TIMEOUT,
+	ST_SESSION_ALIVE,
+	ST_CLAIM_ROW,
 	ST_COUNT
 };
 
@@ -110,6 +114,14 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_ENROLL_LOCK] = { "sc_enroll_lock",
 	    "SELECT pg_advisory_xact_lock_shared(" DB_LOCK_CLASS ", "
 	    DB_LOCK_BUNDLES ")", 0, false },
+	/*
+	 * CA_DIR/workers/<name> changes hands only under this lock (bundle
+	 * directories are by exact name; lower() errs on the side of
+	 * serialising, should a file system fold case).
+	 */
+	[ST_NAME_LOCK] = { "sc_name_lock",
+	    "SELECT pg_advisory_xact_lock(" DB_LOCK_NAMES ", "
+	    "hashtext(lower($1)))", 1, false },
 	/* The fingerprint is set by db_enroll_commit, once the cert exists. */
 	[ST_HOST_INSERT] = { "sc_host_insert",
 	    "INSERT INTO swarm_hosts (name, address, agent_port, "
@@ -149,9 +161,10 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "SELECT " HOST_COLUMNS " FROM swarm_hosts "
 	    "WHERE ($1::text IS NULL OR status = $1) AND name > $2 "
 	    "ORDER BY name LIMIT $3::integer", 3, true },
+	/* now(): when the transaction began, should its COMMIT be cut off. */
 	[ST_HOST_LOCK] = { "sc_host_lock",
-	    "SELECT name FROM swarm_hosts WHERE uuid = $1::uuid FOR UPDATE",
-	    1, false },
+	    "SELECT name, client_cert_fingerprint, " DB_UTC_TIME("now()")
+	    " FROM swarm_hosts WHERE uuid = $1::uuid FOR UPDATE", 1, false },
 	[ST_SHARDS_DELETE] = { "sc_shards_delete",
 	    "DELETE FROM decky_shards WHERE host_uuid = $1::uuid", 1, false },
 	[ST_HOST_DELETE] = { "sc_host_delete",
@@ -165,6 +178,26 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_NAME_EXISTS] = { "sc_name_exists",
 	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1, false },
 	[ST_PING] = { "sc_ping", "SELECT 1", 0, false },
+	/*
+	 * A settlement waits for the name's lock at most this long, then is
+	 * retried later: the holder may be a slow enrollment, or a session
+	 * whose client vanished idle in its transaction.
+	 */
+	[ST_SETTLE_TIMEOUT] = { "sc_settle_timeout",
+	    "SELECT set_config('lock_timeout', '5s', true)", 0, false },
+	/*
+	 * Is the session whose COMMIT was cut off still there?  Not if its
+	 * pid now belongs to a session that began after that transaction
+	 * did; a hidden backend_start (another role's) counts as there.
+	 */
+	[ST_SESSION_ALIVE] = { "sc_session_alive",
+	    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity "
+	    "WHERE pid = $1::integer AND pid <> pg_backend_pid() "
+	    "AND (backend_start IS NULL OR $2::timestamptz IS NULL "
+	    "OR backend_start <= $2::timestamptz))", 2, false },
+	[ST_CLAIM_ROW] = { "sc_claim_row",
+	    "SELECT EXISTS (SELECT 1 FROM swarm_hosts "
+	    "WHERE name = $1 AND client_cert_fingerprint = $2)", 2, false },
 };
 
 /* LISTEN channels of sql/003_certificate_notify.sql, 004_host_notify.sql. */
@@ -710,6 +743,19 @@ exec_once(struct db *db, enum stmt id, const char *const *values,
 	return db_exec(db, &statements[id], values, want, resp, err);
 }
 
+/* exec_once for a statement whose rows do not matter (lock, set_config). */
+static enum sc_err
+exec_discard(struct db *db, enum stmt id, const char *const *values,
+    struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	rc = exec_once(db, id, values, PGRES_TUPLES_OK, &res, err);
+	PQclear(res);
+	return rc;
+}
+
 /*
  * Whether a statement that just failed because the connection was gone
  * may be sent again on a new one: only if the connection looked fine
@@ -1066,12 +1112,16 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 	values[4] = h->notes;
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
-	/* Shared: enrollments run side by side; only the sweep excludes. */
-	if ((rc = exec_once(db, ST_ENROLL_LOCK, NULL, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
+	/*
+	 * The bundle lock, shared: enrollments run side by side; only the
+	 * sweep excludes.  Then the name's lock, before the INSERT and to
+	 * the COMMIT: a decommission's bundle removal
+	 * (db_bundle_settle_begin) never runs while this enrollment writes
+	 * its bundle under the same name.
+	 */
+	if ((rc = exec_discard(db, ST_ENROLL_LOCK, NULL, err)) != SC_OK ||
+	    (rc = exec_discard(db, ST_NAME_LOCK, values, err)) != SC_OK)
 		goto out;
-	PQclear(res);
-	res = NULL;
 	/*
 	 * A concurrent INSERT of the same name waits here on the unique
 	 * index until the first transaction ends, then fails (it committed)
@@ -1197,7 +1247,7 @@ out:
  */
 static enum sc_err
 commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
-    int old_pid, const struct sc_error *why, bool *in_doubt,
+    int old_pid, const struct sc_error *why, int *doubt_pid,
     struct sc_error *err)
 {
 	struct sc_error check;
@@ -1215,8 +1265,9 @@ commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
 	if (exec_once(db, ST_COMMIT_CHECK, values, PGRES_TUPLES_OK, &res,
 	    &check) != SC_OK || PQntuples(res) != 1) {
 		log_error("enrollment %s: COMMIT outcome unknown (%s; %s): "
-		    "check the host list", uuid, why->msg, check.msg);
-		*in_doubt = true;
+		    "settled once the database answers", uuid, why->msg,
+		    check.msg);
+		*doubt_pid = old_pid;
 		rc = sc_error_set(err, SC_DB_UNAVAILABLE,
 		    "COMMIT outcome unknown: %s", why->msg);
 		goto out;
@@ -1231,9 +1282,9 @@ commit_in_doubt(struct db *db, const char *uuid, const char *fingerprint,
 	}
 	if (old_alive) {
 		log_error("enrollment %s: COMMIT outcome unknown (the old "
-		    "session %d is still running): check the host list",
+		    "session %d is still running): settled once it is gone",
 		    uuid, old_pid);
-		*in_doubt = true;
+		*doubt_pid = old_pid;
 	}
 	rc = sc_error_set(err, SC_DB_UNAVAILABLE, "%s", why->msg);
 out:
@@ -1262,7 +1313,7 @@ enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
 
 enum sc_err
 db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, bool *in_doubt, struct sc_error *err)
+    const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
 {
 	struct sc_error commit_err;
 	PGresult *res = NULL;
@@ -1271,7 +1322,7 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	int pid;
 
 	sc_error_clear(&commit_err);
-	*in_doubt = false;
+	*doubt_pid = 0;
 	values[0] = uuid;
 	values[1] = cert != NULL ? cert->fingerprint : NULL;
 	if (!db->in_tx) {
@@ -1293,7 +1344,7 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
 		db->in_tx = false;
 		rc = commit_in_doubt(db, uuid, values[1], pid, &commit_err,
-		    in_doubt, err);
+		    doubt_pid, err);
 	} else if (rc != SC_OK)
 		sc_error_set(err, rc, "%s", commit_err.msg);
 out:
@@ -1532,16 +1583,33 @@ out:
 	return rc;
 }
 
+/* The claim on the bundle of the row ST_HOST_LOCK returned. */
+static enum sc_err
+claim_from_row(const PGresult *res, struct db_bundle_claim *claim,
+    struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = db_copy_fixed(res, 0, 0, claim->name, sizeof(claim->name),
+	    err)) != SC_OK ||
+	    (rc = db_copy_fixed(res, 0, 1, claim->fingerprint,
+	    sizeof(claim->fingerprint), err)) != SC_OK ||
+	    (rc = db_copy_fixed(res, 0, 2, claim->old_since,
+	    sizeof(claim->old_since), err)) != SC_OK)
+		claim->name[0] = '\0';
+	return rc;
+}
+
 enum sc_err
 db_host_delete(struct db *db, const char *uuid, const struct db_audit *audit,
-    char **name_out, struct sc_error *err)
+    struct db_bundle_claim *claim, struct sc_error *err)
 {
 	PGresult *res = NULL;
 	const char *values[1];
-	char *name = NULL;
 	enum sc_err rc;
+	int pid;
 
-	*name_out = NULL;
+	memset(claim, 0, sizeof(*claim));
 	values[0] = uuid;
 	if (audit == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL,
@@ -1559,10 +1627,8 @@ db_host_delete(struct db *db, const char *uuid, const struct db_audit *audit,
 		    uuid);
 		goto out;
 	}
-	if ((name = strdup(PQgetvalue(res, 0, 0))) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+	if ((rc = claim_from_row(res, claim, err)) != SC_OK)
 		goto out;
-	}
 	PQclear(res);
 	res = NULL;
 	/* Shards first: they reference the host (no ON DELETE CASCADE). */
@@ -1580,18 +1646,84 @@ db_host_delete(struct db *db, const char *uuid, const struct db_audit *audit,
 	 * still good in the database (the CRL file follows after COMMIT).
 	 */
 	if ((rc = db_certs_revoke_host(db, uuid, err)) != SC_OK ||
-	    (rc = db_audit_insert(db, audit, err)) != SC_OK ||
-	    (rc = db_tx_commit(db, err)) != SC_OK)
+	    (rc = db_audit_insert(db, audit, err)) != SC_OK)
 		goto out;
-	*name_out = name;
-	name = NULL;
+	pid = PQbackendPID(db->conn);
+	/* Cut off: the claim's settlement finds out whether it happened. */
+	if ((rc = db_tx_commit(db, err)) != SC_OK &&
+	    PQstatus(db->conn) == CONNECTION_BAD)
+		claim->old_pid = pid;
 out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
 	/* Whatever the outcome (a lost COMMIT may still land): forget. */
 	atomic_fetch_add(&host_writes, 1);
 	PQclear(res);
-	free(name);
+	return rc;
+}
+
+/* The single boolean a SELECT EXISTS (...) statement returns. */
+static enum sc_err
+exists_once(struct db *db, enum stmt id, const char *const *values,
+    bool *exists, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	*exists = false;
+	if ((rc = exec_once(db, id, values, PGRES_TUPLES_OK, &res, err)) ==
+	    SC_OK) {
+		if (PQntuples(res) == 1 && PQnfields(res) == 1)
+			*exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		else
+			rc = sc_error_set(err, SC_INTERNAL,
+			    "%s: unexpected result", statements[id].name);
+	}
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_bundle_settle_begin(struct db *db, const struct db_bundle_claim *claim,
+    enum db_bundle_fate *fate, struct sc_error *err)
+{
+	const char *values[2];
+	char pid[16];
+	enum sc_err rc;
+	bool alive = false, row;
+
+	*fate = DB_BUNDLE_UNDECIDED;
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
+		return rc;
+	values[0] = claim->name;
+	if ((rc = exec_discard(db, ST_SETTLE_TIMEOUT, NULL, err)) != SC_OK ||
+	    (rc = exec_discard(db, ST_NAME_LOCK, values, err)) != SC_OK)
+		goto out;
+	/*
+	 * The old session first, the row in a later statement (a later
+	 * snapshot): a session seen gone has committed or aborted for good
+	 * before the row is looked for.
+	 */
+	if (claim->old_pid != 0) {
+		snprintf(pid, sizeof(pid), "%d", claim->old_pid);
+		values[0] = pid;
+		values[1] = claim->old_since[0] != '\0' ? claim->old_since :
+		    NULL;
+		if ((rc = exists_once(db, ST_SESSION_ALIVE, values, &alive,
+		    err)) != SC_OK)
+			goto out;
+	}
+	values[0] = claim->name;
+	values[1] = claim->fingerprint;
+	if ((rc = exists_once(db, ST_CLAIM_ROW, values, &row, err)) != SC_OK)
+		goto out;
+	if (row)
+		*fate = DB_BUNDLE_KEEP;
+	else if (!alive)
+		*fate = DB_BUNDLE_DROP;
+out:
+	if (rc != SC_OK)
+		db_tx_abort(db);
 	return rc;
 }
 

@@ -114,11 +114,12 @@ struct db_cert {
 
 /*
  * Enrollment, step 1: BEGIN; take the shared bundle lock (see
- * db_bundles_lock); INSERT the row (uuid from gen_random_uuid(), empty
- * fingerprint, status 'enrolled').  A unique violation on name rolls back
- * and returns SC_CONFLICT.  On SC_OK the transaction stays open and
- * h->uuid and h->enrolled_at are filled in.  Reads name, address,
- * agent_port, cert_bundle_path, notes from *h.
+ * db_bundles_lock) and the name's lock (see db_bundle_settle_begin),
+ * both held to the end of the transaction; INSERT the row (uuid from
+ * gen_random_uuid(), empty fingerprint, status 'enrolled').  A unique
+ * violation on name rolls back and returns SC_CONFLICT.  On SC_OK the
+ * transaction stays open and h->uuid and h->enrolled_at are filled in.
+ * Reads name, address, agent_port, cert_bundle_path, notes from *h.
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    struct sc_error *);
@@ -135,12 +136,13 @@ enum sc_err	 db_enroll_reserve_names(struct db *, const char *uuid,
  * Step 2: set the fingerprint, record the certificate (cert->host_uuid is
  * the new host) and the audit entry, COMMIT.  On failure: rolled back,
  * unless the connection died during COMMIT; then the row is looked for on
- * a fresh connection (found: SC_OK), and *in_doubt is set when whether it
- * committed cannot be known yet.
+ * a fresh connection (found: SC_OK), and *doubt_pid is set to the backend
+ * that ran the transaction when whether it committed cannot be known yet
+ * (0 otherwise: the row certainly does not exist).
  */
 enum sc_err	 db_enroll_commit(struct db *, const char *uuid,
 		    const struct db_cert *cert, const struct db_audit *audit,
-		    bool *in_doubt, struct sc_error *);
+		    int *doubt_pid, struct sc_error *);
 /* Abandon an open transaction (safe when none is open). */
 void		 db_rollback(struct db *);
 
@@ -165,14 +167,48 @@ enum sc_err	 db_hosts_list(struct db *, const struct db_host_filter *f,
 		    struct sc_error *);
 
 /*
+ * A bundle directory whose fate hangs on a row: CA_DIR/workers/<name> is
+ * the host's if the row (name, fingerprint) exists.  If it does not, and
+ * no session that might still commit it is left (old_pid, whose
+ * transaction began at old_since on the server's clock), the directory
+ * is an orphan -- if it still holds that certificate.
+ */
+#define DB_HOST_NAME_MAX 64
+struct db_bundle_claim {
+	char	 name[DB_HOST_NAME_MAX + 1];
+	char	 fingerprint[DB_FINGERPRINT_LEN + 1];
+	int	 old_pid;			/* 0: none in doubt */
+	char	 old_since[DB_TIME_LEN + 1];	/* "": unknown */
+};
+enum db_bundle_fate {
+	DB_BUNDLE_KEEP,		/* the row exists */
+	DB_BUNDLE_DROP,		/* it does not, and never will */
+	DB_BUNDLE_UNDECIDED	/* old_pid is still running */
+};
+/*
+ * Settle a claim: BEGIN, take the name's transaction-level advisory lock
+ * (enrollments hold it from before their INSERT to their COMMIT, so no
+ * enrollment of that name is writing its bundle meanwhile; after 5 s of
+ * waiting for it, SC_INTERNAL: try again later), then look for old_pid
+ * and, in a later snapshot, for the row.  On SC_OK the
+ * transaction stays open, holding the lock, while the caller acts on
+ * *fate; db_rollback() ends it.
+ */
+enum sc_err	 db_bundle_settle_begin(struct db *,
+		    const struct db_bundle_claim *, enum db_bundle_fate *,
+		    struct sc_error *);
+
+/*
  * Decommission: in one transaction delete the host's decky_shards rows
  * and the host, revoke its certificates (reason cessationOfOperation) and
- * append `audit`.  SC_NOT_FOUND if absent (nothing written).  *name_out
- * (malloc'd) receives the host's name so the caller can remove its
- * bundle afterwards.
+ * append `audit`.  SC_NOT_FOUND if absent (nothing written).  *claim
+ * receives the host's name and fingerprint so the caller can settle its
+ * bundle afterwards (claim->name is "" if the row was not read).  When
+ * the connection died during COMMIT the deletion may or may not have
+ * happened: the call fails with claim->old_pid and old_since set.
  */
 enum sc_err	 db_host_delete(struct db *, const char *uuid,
-		    const struct db_audit *audit, char **name_out,
+		    const struct db_audit *audit, struct db_bundle_claim *claim,
 		    struct sc_error *);
 
 /* Append one audit entry in its own transaction (refusals, failures). */

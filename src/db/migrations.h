@@ -31,6 +31,12 @@ extern const size_t db_migrations_count;
 #define DB_LOCK_BUNDLES		"1"	/* enrollments (shared) vs sweep */
 #define DB_LOCK_MIGRATIONS	"2"	/* one `swarmctl migrate` at a time */
 #define DB_LOCK_CRL		"3"	/* one CRL writer at a time */
+/*
+ * Per host name: (DB_LOCK_NAMES, hashtext(lower(name))), 0x73776e6d
+ * ("swnm").  Whoever writes or removes CA_DIR/workers/<name> holds it;
+ * a hash collision only serialises two names that need not be.
+ */
+#define DB_LOCK_NAMES		"1937206893"
 
 struct db;
 struct pg_conn;		/* PGconn, without pulling libpq-fe.h in here */

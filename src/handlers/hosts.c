@@ -8,10 +8,18 @@
  * temporary name and renamed into place, and only then is the
  * fingerprint recorded and the transaction committed.  Any failure rolls
  * back and removes the bundle.
+ *
+ * An enrollment and a decommission of the same name can overlap: the
+ * enrollment's INSERT goes ahead as soon as the decommission commits,
+ * and its bundle replaces the old one before the decommission gets to
+ * remove that.  So bundles change hands only under the name's lock
+ * (db_bundle_settle_begin), and a bundle is removed only if it still
+ * holds the certificate of the row that is gone (orphans.h).
  */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +33,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "log.h"
+#include "orphans.h"
 #include "policy.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
@@ -47,24 +56,32 @@ require_ca(struct handler_ctx *ctx, struct sc_error *err)
 
 /*
  * The commit failed.  Unless its outcome is in doubt, the row is gone and
- * so must the bundle be.  In doubt, keep the bundle (a row without its
- * bundle would lose a worker's credentials): the start-up sweep removes
- * it should the row turn out absent.
+ * so must the bundle be -- unless another enrollment of the name has
+ * written its own since our rollback released the name.  In doubt, the
+ * bundle is kept (a row without its bundle would lose a worker's
+ * credentials) until the database can say whether the row exists.
  */
 static void
-drop_uncommitted_bundle(struct handler_ctx *ctx, bool in_doubt,
-    const char *name)
+drop_uncommitted_bundle(struct handler_ctx *ctx, const struct db_host *h,
+    const char *fingerprint, int doubt_pid)
 {
-	struct sc_error rm = { SC_OK, "" };
+	struct db_bundle_claim claim;
 
-	if (in_doubt) {
-		log_warn("enroll %s: commit outcome unknown; bundle kept for "
-		    "the start-up sweep", name);
+	memset(&claim, 0, sizeof(claim));
+	snprintf(claim.name, sizeof(claim.name), "%s", h->name);
+	snprintf(claim.fingerprint, sizeof(claim.fingerprint), "%s",
+	    fingerprint);
+	claim.old_pid = doubt_pid;
+	/* The transaction began no later than the row's now(). */
+	snprintf(claim.old_since, sizeof(claim.old_since), "%s",
+	    h->enrolled_at);
+	if (doubt_pid != 0) {
+		log_warn("enroll %s: commit outcome unknown; bundle kept until "
+		    "the database can tell", h->name);
+		orphans_defer(&claim);
 		return;
 	}
-	if (bundle_remove(ctx->cfg->ca_dir, name, &rm) != SC_OK)
-		log_error("enroll %s: removing bundle after failed commit: %s",
-		    name, rm.msg);
+	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, "enroll");
 }
 
 /* subjectAltName candidates: sans, then address, then name. */
@@ -118,7 +135,8 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	const char **sans = NULL;
 	char *path = NULL;
 	size_t nsans = 0;
-	bool in_txn = false, in_doubt;
+	bool in_txn = false;
+	int doubt_pid;
 	enum sc_err rc;
 
 	memset(&issued, 0, sizeof(issued));
@@ -163,9 +181,9 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	    .host_uuid = h.uuid, .not_after = issued.not_after };
 	handler_audit_entry(ctx, req, "enroll", er->name, "success", NULL,
 	    &audit);
-	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &in_doubt,
+	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &doubt_pid,
 	    err)) != SC_OK) {
-		drop_uncommitted_bundle(ctx, in_doubt, er->name);
+		drop_uncommitted_bundle(ctx, &h, issued.fingerprint, doubt_pid);
 		goto out;
 	}
 	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),
@@ -322,10 +340,11 @@ enum sc_err
 handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
 {
-	struct sc_error rm = { SC_OK, "" }, crl = { SC_OK, "" };
+	struct sc_error crl = { SC_OK, "" };
+	struct db_bundle_claim claim = { .old_pid = 0 };
 	struct db_audit audit;
 	char uuid[DB_UUID_LEN + 1];
-	char *name = NULL;
+	const char *name = claim.name;
 	bool valid;
 	enum sc_err rc;
 
@@ -338,8 +357,11 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	handler_audit_entry(ctx, req, "decommission", uuid, "success", NULL,
 	    &audit);
-	if ((rc = db_host_delete(ctx->db, uuid, &audit, &name, err)) !=
+	if ((rc = db_host_delete(ctx->db, uuid, &audit, &claim, err)) !=
 	    SC_OK) {
+		/* Cut off during COMMIT: settled once the database can tell. */
+		if (claim.old_pid != 0)
+			orphans_defer(&claim);
 		if (rc == SC_NOT_FOUND) {
 			sc_error_clear(err);
 			sc_error_set(err, SC_NOT_FOUND, "host not found");
@@ -355,12 +377,13 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 		log_error("decommission %s: publishing the CRL: %s", name,
 		    crl.msg);
 	/*
-	 * The rows are gone; a bundle that cannot be removed now is an
-	 * orphan the start-up sweep removes, not a reason to fail a
-	 * decommission that has already happened.
+	 * The rows are gone.  The bundle goes too, unless an enrollment of
+	 * the name has replaced it meanwhile; one that cannot be removed now
+	 * is settled later, not a reason to fail a decommission that has
+	 * already happened.
 	 */
-	if (bundle_remove(ctx->cfg->ca_dir, name, &rm) != SC_OK)
-		log_error("decommission %s: removing bundle: %s", name, rm.msg);
+	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim,
+	    "decommission");
 	log_info("decommissioned %s (%s)", name, uuid);
 	http_response_empty(resp, 204);
 out:
@@ -368,6 +391,5 @@ out:
 	if (rc != SC_OK)
 		handler_audit(ctx, req, "decommission", valid ? uuid : param,
 		    handler_outcome(rc), err->msg);
-	free(name);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "fileio.h"
 #include "pki/bundle.h"
+#include "pki/internal.h"
 #include "pki/pki.h"
 
 /*
@@ -278,12 +279,14 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 		goto out;
 
 	/*
-	 * The caller holds `name` in an open transaction, so no live host
-	 * owns it: whatever is there was left by a crash between rename and
-	 * commit.  rename(2) cannot replace a non-empty directory.
+	 * The caller holds `name` in an open transaction and its lock, so no
+	 * live host owns it and nobody else writes it: whatever is there was
+	 * left by a crash, a failed commit or a decommission that has not
+	 * got to its removal yet (which then leaves ours alone).  rename(2)
+	 * cannot replace a non-empty directory.
 	 */
 	if (fstatat(wfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		log_warn("replacing orphaned bundle %s", final);
+		log_info("replacing orphaned bundle %s", final);
 		if ((rc = remove_at(wfd, wdir, name, err)) != SC_OK)
 			goto out;
 	}
@@ -312,13 +315,56 @@ out:
 	return rc;
 }
 
-enum sc_err
-bundle_remove(const char *ca_dir, const char *name, struct sc_error *err)
+/*
+ * Is wdir/name/worker.crt the certificate with `fingerprint`?  Anything
+ * that is not provably that certificate (no such file, not PEM, another
+ * certificate) is "no".
+ */
+static bool
+holds_certificate(const char *wdir, const char *name,
+    const char *fingerprint)
+{
+	char dir[PATH_MAX], fp[PKI_FINGERPRINT_LEN + 1];
+	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_x509_crt_t crt = NULL;
+	struct sc_error e;
+	bool same = false;
+	int n;
+
+	sc_error_clear(&e);
+	n = snprintf(dir, sizeof(dir), "%s/%s", wdir, name);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		goto out;
+	if (pki_read_file(dir, "worker.crt", true, &pem, NULL, &e) != SC_OK) {
+		log_warn("keeping bundle %s: %s", dir, e.msg);
+		goto out;
+	}
+	if (gnutls_x509_crt_init(&crt) < 0 ||
+	    gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM) < 0 ||
+	    pki_fingerprint_hex(crt, fp, &e) != SC_OK) {
+		log_warn("keeping bundle %s: worker.crt is not a certificate",
+		    dir);
+		goto out;
+	}
+	same = strcmp(fp, fingerprint) == 0;
+out:
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	free(pem.data);
+	return same;
+}
+
+/* Remove CA_DIR/workers/<name>: always, or if it holds `fingerprint`. */
+static enum sc_err
+remove_bundle(const char *ca_dir, const char *name, const char *fingerprint,
+    bool *removed, struct sc_error *err)
 {
 	char wdir[PATH_MAX];
+	struct stat st;
 	enum sc_err rc;
 	int wfd = -1;
 
+	*removed = false;
 	if (!bundle_name_valid(name)) {
 		rc = sc_error_set(err, SC_INTERNAL, "refusing to remove bundle "
 		    "with bad name");
@@ -327,8 +373,16 @@ bundle_remove(const char *ca_dir, const char *name, struct sc_error *err)
 	if ((rc = workers_path(ca_dir, wdir, sizeof(wdir), err)) != SC_OK ||
 	    (rc = open_workers(wdir, &wfd, 1, err)) != SC_OK || wfd == -1)
 		goto out;
+	if (fingerprint != NULL) {
+		/* Nothing there, or not a directory: not that bundle. */
+		if (fstatat(wfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISDIR(st.st_mode) ||
+		    !holds_certificate(wdir, name, fingerprint))
+			goto out;
+	}
 	if ((rc = remove_at(wfd, wdir, name, err)) != SC_OK)
 		goto out;
+	*removed = true;
 	if (fsync(wfd) == -1)
 		rc = sc_error_set(err, SC_IO, "fsync %s: %s", wdir,
 		    strerror(errno));
@@ -336,6 +390,26 @@ out:
 	if (wfd != -1)
 		close(wfd);
 	return rc;
+}
+
+enum sc_err
+bundle_remove(const char *ca_dir, const char *name, struct sc_error *err)
+{
+	bool removed;
+
+	return remove_bundle(ca_dir, name, NULL, &removed, err);
+}
+
+enum sc_err
+bundle_remove_if(const char *ca_dir, const char *name, const char *fingerprint,
+    bool *removed, struct sc_error *err)
+{
+	if (fingerprint == NULL) {
+		*removed = false;
+		return sc_error_set(err, SC_INTERNAL,
+		    "bundle_remove_if: no fingerprint");
+	}
+	return remove_bundle(ca_dir, name, fingerprint, removed, err);
 }
 
 /* One entry of workers/: remove it if it is debris.  *removed counts. */

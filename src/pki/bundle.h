@@ -6,6 +6,7 @@
 #ifndef SC_BUNDLE_H
 #define SC_BUNDLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -24,8 +25,10 @@ int		 bundle_name_valid(const char *name);
  * ca.crt (0644), worker.crt (0644), worker.key (0600, O_EXCL), each
  * fsynced, the directory fsynced, then renamed to CA_DIR/workers/<name>
  * and CA_DIR/workers fsynced.  The caller guarantees (by holding the name
- * in an open database transaction) that no live host owns <name>, so an
- * existing directory of that name is an orphan of a crash and is replaced.
+ * in an open database transaction, and the name's lock: see
+ * db_bundle_settle_begin) that no live host owns <name> and nobody else
+ * is writing or removing it, so an existing directory of that name is an
+ * orphan (of a crash, a decommission, a failed commit) and is replaced.
  * On failure nothing is left behind.  *path_out (malloc'd, may be NULL)
  * receives the final directory path.
  */
@@ -43,6 +46,18 @@ char		*bundle_path(const char *ca_dir, const char *name);
  * that is already gone is success.
  */
 enum sc_err	 bundle_remove(const char *ca_dir, const char *name,
+		    struct sc_error *);
+
+/*
+ * bundle_remove, but only if CA_DIR/workers/<name>/worker.crt is the
+ * certificate with this fingerprint (lowercase hex SHA-256 of its DER):
+ * a bundle that someone else has written under the name since is left
+ * alone, as is one whose certificate cannot be read (logged).  *removed
+ * says whether it went.  The check and the removal are one step only if
+ * nobody else writes <name> meanwhile: the caller holds the name's lock.
+ */
+enum sc_err	 bundle_remove_if(const char *ca_dir, const char *name,
+		    const char *fingerprint, bool *removed,
 		    struct sc_error *);
 
 /*

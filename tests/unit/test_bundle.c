@@ -2,7 +2,8 @@
  * Unit tests for src/pki/bundle.c: bundle name validation, writing a
  * bundle (contents, modes, no temporaries left, orphan replacement,
  * clean failure), removal (idempotent, refuses bad names, never follows a
- * symlink out of CA_DIR/workers) and the crash-recovery sweep.
+ * symlink out of CA_DIR/workers), conditional removal (only the bundle
+ * that holds the given certificate) and the crash-recovery sweep.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +394,98 @@ test_remove(void)
 	    "remove with no workers/ is success");
 }
 
+/* ------------------------------------------------ conditional remove */
+
+/* Two real worker certificates of a throwaway CA: a and b. */
+static int
+two_certificates(struct pki_issued *a, struct pki_issued *b,
+    struct pki_ca **ca, struct sc_error *err)
+{
+	const char *sans[] = { "w" };
+	bool created[PKI_NCA_ROLES];
+	char pki_dir[PATH_MAX];
+
+	snprintf(pki_dir, sizeof(pki_dir), "%s", join(top, "pki"));
+	return pki_init(err) == SC_OK &&
+	    pki_ca_init(pki_dir, PKI_KEY_ECDSA_P256, created, err) == SC_OK &&
+	    pki_ca_load(pki_dir, PKI_CA_WORKER, ca, err) == SC_OK &&
+	    pki_issue_worker(*ca, "w", sans, 1, PKI_KEY_ECDSA_P256, a,
+	    err) == SC_OK &&
+	    pki_issue_worker(*ca, "w", sans, 1, PKI_KEY_ECDSA_P256, b,
+	    err) == SC_OK;
+}
+
+static void
+test_remove_if(void)
+{
+	struct pki_issued a, b, fake = issued();
+	struct pki_ca *ca = NULL;
+	struct sc_error err;
+	char dir[PATH_MAX];
+	bool removed;
+
+	fresh_tree();
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	sc_error_clear(&err);
+	if (!ok(two_certificates(&a, &b, &ca, &err),
+	    "issue two certificates (%s)", err.msg))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s", join(workers, "w"));
+	is_int(bundle_write(ca_dir, "w", pki_ca_cert_pem(ca), &a, NULL, &err),
+	    SC_OK, "write a bundle with certificate a");
+
+	/* An enrollment wrote a's bundle after b's host was decommissioned. */
+	sc_error_clear(&err);
+	is_int(bundle_remove_if(ca_dir, "w", b.fingerprint, &removed, &err),
+	    SC_OK, "remove if it holds b (%s)", err.msg);
+	ok(!removed, "... says it did not");
+	is_str(slurp(join(dir, "worker.crt")), a.cert_pem,
+	    "... and a's bundle is intact");
+	sc_error_clear(&err);
+	is_int(bundle_remove_if(ca_dir, "w", a.fingerprint, &removed, &err),
+	    SC_OK, "remove if it holds a (%s)", err.msg);
+	ok(removed && mode_of(dir) == -1, "... removes it");
+	sc_error_clear(&err);
+	is_int(bundle_remove_if(ca_dir, "w", a.fingerprint, &removed, &err),
+	    SC_OK, "again: success");
+	ok(!removed, "... with nothing removed");
+
+	/* Not provably that certificate: kept. */
+	sc_error_clear(&err);
+	is_int(bundle_write(ca_dir, "w", ca_pem, &fake, NULL, &err), SC_OK,
+	    "a bundle whose worker.crt does not parse");
+	is_int(bundle_remove_if(ca_dir, "w", a.fingerprint, &removed, &err),
+	    SC_OK, "remove if it holds a");
+	ok(!removed && is_dir(dir), "... keeps it");
+	tu_rm_rf(dir);
+	is_int(mkdir(dir, 0700), 0, "a bundle directory without worker.crt");
+	is_int(bundle_remove_if(ca_dir, "w", a.fingerprint, &removed, &err),
+	    SC_OK, "remove if it holds a");
+	ok(!removed && is_dir(dir), "... keeps it");
+	rmdir(dir);
+	put(join(outside, "worker.crt"), a.cert_pem);
+	is_int(symlink(outside, dir), 0, "workers/w -> outside/ holding a");
+	is_int(bundle_remove_if(ca_dir, "w", a.fingerprint, &removed, &err),
+	    SC_OK, "remove if it holds a");
+	ok(!removed && is_symlink(dir), "... leaves the symlink");
+	is_str(slurp(join(outside, "precious")), "keep me\n",
+	    "... and what it points to");
+
+	/* Bad names and no fingerprint: refused. */
+	sc_error_clear(&err);
+	is_int(bundle_remove_if(ca_dir, "..", a.fingerprint, &removed, &err),
+	    SC_INTERNAL, "refuses \"..\"");
+	sc_error_clear(&err);
+	is_int(bundle_remove_if(ca_dir, "w", NULL, &removed, &err),
+	    SC_INTERNAL, "refuses no fingerprint");
+	ok(is_symlink(dir), "nothing touched");
+out:
+	pki_issued_clear(&a);
+	pki_issued_clear(&b);
+	pki_ca_free(ca);
+}
+
 /* ---------------------------------------------------------- sweep */
 
 struct live_set {
@@ -478,6 +572,7 @@ main(void)
 	test_write_orphan();
 	test_write_failures();
 	test_remove();
+	test_remove_if();
 	test_sweep();
 	if (top[0] != '\0')
 		tu_rm_rf(top);
