@@ -21,9 +21,11 @@
 #include "db/db.h"
 #include "http/server.h"
 #include "log.h"
+#include "memlimit.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "serve.h"
+#include "thread.h"
 
 const char serve_usage[] =
     "usage: swarmctl serve [--listen unix:PATH|HOST:PORT] [--workers N]\n"
@@ -157,14 +159,16 @@ crl_refresher_main(void *arg)
 static void
 crl_refresher_start(struct crl_refresher *r, const struct config *cfg)
 {
+	int rc;
+
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
-	if (pthread_create(&r->thread, NULL, crl_refresher_main, r) == 0)
+	if ((rc = thread_start(&r->thread, crl_refresher_main, r)) == 0)
 		r->started = true;
 	else
-		log_error("starting the CRL refresh thread failed");
+		log_error("starting the CRL refresh thread: %s", strerror(rc));
 }
 
 static void
@@ -234,6 +238,26 @@ out:
 	return rc;
 }
 
+/*
+ * Before any key is loaded or thread started: under a memory limit too
+ * small to serve in, a clear refusal now rather than an abort in GNU MP
+ * later (memlimit.h).  Workers, key generators and the CRL refresher.
+ */
+static enum sc_err
+check_memory_limit(const struct config *cfg, struct sc_error *err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "swarmctl serve with %d workers",
+	    cfg->workers);
+	if (memlimit_check((size_t)cfg->workers + pki_keypool_threads() + 1,
+	    what, err) != SC_OK) {
+		sc_error_prefix(err, "refusing to start");
+		return err->code;
+	}
+	return SC_OK;
+}
+
 /* Stop signals are taken by sigwait in server_run, in this thread only. */
 static void
 block_signals(void)
@@ -258,6 +282,10 @@ cmd_serve(int argc, char *argv[])
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
 		status = cli_usage_error(&err, serve_usage);
+		goto out;
+	}
+	if (check_memory_limit(&cfg, &err) != SC_OK) {
+		log_error("%s (raise the limit or lower --workers)", err.msg);
 		goto out;
 	}
 	block_signals();

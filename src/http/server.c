@@ -35,6 +35,7 @@
 #include "http/server.h"
 #include "log.h"
 #include "pki/pki.h"
+#include "thread.h"
 
 #define LISTEN_BACKLOG	128
 
@@ -508,7 +509,7 @@ enum sc_err
 server_run(const struct config *cfg, int fd, struct sc_error *err)
 {
 	struct worker *workers;
-	int i, sig, started = 0;
+	int i, rc, sig, started = 0;
 
 	if ((workers = calloc((size_t)cfg->workers, sizeof(*workers))) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
@@ -516,9 +517,9 @@ server_run(const struct config *cfg, int fd, struct sc_error *err)
 		workers[i].id = i;
 		workers[i].fd = fd;
 		workers[i].cfg = cfg;
-		if (pthread_create(&workers[i].thread, NULL, worker_main,
-		    &workers[i]) != 0) {
-			log_error("starting worker %d: %s", i, strerror(errno));
+		if ((rc = thread_start(&workers[i].thread, worker_main,
+		    &workers[i])) != 0) {
+			log_error("starting worker %d: %s", i, strerror(rc));
 			break;
 		}
 		workers[i].started = true;

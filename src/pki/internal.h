@@ -72,6 +72,9 @@ bool		 pki_keypool_take(enum pki_key_type, gnutls_x509_privkey_t *);
 enum sc_err	 pki_key_export_pem(gnutls_x509_privkey_t, gnutls_datum_t *pem,
 		    struct sc_error *);
 
+/* Wipe a GnuTLS-allocated datum that held a secret, free it, empty it. */
+void		 pki_datum_wipe(gnutls_datum_t *);
+
 /* Lowercase hex of `len` bytes into out (2 * len + 1 bytes). */
 void		 pki_hex(const unsigned char *, size_t len, char *out);
 

@@ -51,7 +51,7 @@ der_next(const unsigned char **p, const unsigned char *end,
     unsigned char tag, struct der_elem *e)
 {
 	const unsigned char *q = *p;
-	size_t len, n;
+	size_t len;
 
 	if (end - q < 2 || *q != tag)
 		return false;
@@ -59,7 +59,8 @@ der_next(const unsigned char **p, const unsigned char *end,
 	if (*q < 0x80)
 		len = *q++;
 	else {
-		n = *q++ & 0x7f;
+		size_t n = *q++ & 0x7f;
+
 		if (n == 0 || n > DER_LEN_OCTETS_MAX ||
 		    (size_t)(end - q) < n || *q == 0)
 			return false;
@@ -208,17 +209,6 @@ ec_pkcs8_canonical(const gnutls_datum_t *der, size_t size,
 	return SC_OK;
 }
 
-static void
-wipe(gnutls_datum_t *d)
-{
-	if (d->data != NULL) {
-		gnutls_memset(d->data, 0, d->size);
-		gnutls_free(d->data);
-	}
-	d->data = NULL;
-	d->size = 0;
-}
-
 /* See internal.h. */
 enum sc_err
 pki_key_export_pem(gnutls_x509_privkey_t key, gnutls_datum_t *pem,
@@ -242,7 +232,7 @@ pki_key_export_pem(gnutls_x509_privkey_t key, gnutls_datum_t *pem,
 		if ((rc = ec_pkcs8_canonical(&der, (bits + 7) / 8,
 		    &canonical, err)) != SC_OK)
 			goto out;
-		wipe(&der);
+		pki_datum_wipe(&der);
 		der = canonical;
 		canonical.data = NULL;
 	}
@@ -250,6 +240,6 @@ pki_key_export_pem(gnutls_x509_privkey_t key, gnutls_datum_t *pem,
 	if ((r = gnutls_pem_base64_encode2("PRIVATE KEY", &der, pem)) < 0)
 		rc = pki_tls_error(err, SC_INTERNAL, "export key as PEM", r);
 out:
-	wipe(&der);
+	pki_datum_wipe(&der);
 	return rc;
 }

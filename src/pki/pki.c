@@ -265,8 +265,9 @@ datum_strdup(const gnutls_datum_t *d)
 	return s;
 }
 
-static void
-datum_wipe(gnutls_datum_t *d)
+/* See internal.h. */
+void
+pki_datum_wipe(gnutls_datum_t *d)
 {
 	if (d->data != NULL) {
 		gnutls_memset(d->data, 0, d->size);
@@ -468,7 +469,7 @@ ca_generate(enum pki_key_type type, const char *common_name,
 	}
 	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
 	    crt_pem)) < 0) {
-		datum_wipe(key_pem);
+		pki_datum_wipe(key_pem);
 		rc = pki_tls_error(err, SC_INTERNAL, "export CA certificate", r);
 		goto out;
 	}
@@ -584,7 +585,7 @@ out:
 		(void)unlinkat(dirfd, f->key_tmp, 0);
 		(void)unlinkat(dirfd, f->crt_tmp, 0);
 	}
-	datum_wipe(&key);
+	pki_datum_wipe(&key);
 	gnutls_free(crt.data);
 	return rc;
 }
@@ -1105,7 +1106,7 @@ export_key_pem(gnutls_x509_privkey_t key, struct pki_issued *iss,
 	}
 	iss->key_pem_len = d.size;
 out:
-	datum_wipe(&d);
+	pki_datum_wipe(&d);
 	return rc;
 }
 
