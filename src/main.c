@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "err.h"
 #include "init.h"
+#include "memlimit.h"
 #include "operator.h"
 #include "serve.h"
 
@@ -66,6 +68,13 @@ static const struct cli_command commands[] = {
 int
 main(int argc, char *argv[])
 {
+	struct sc_error err = { SC_OK, "" };
+
+	/* Every command: refuse a memory limit we would crash under. */
+	if (memlimit_check(0, "swarmctl", &err) != SC_OK) {
+		fprintf(stderr, "swarmctl: %s\n", err.msg);
+		return 1;
+	}
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 0;

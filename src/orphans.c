@@ -17,6 +17,7 @@
 #include "log.h"
 #include "orphans.h"
 #include "pki/bundle.h"
+#include "thread.h"
 
 /* Between rounds while claims wait (a new claim wakes the thread). */
 #define RETRY_SECONDS	1
@@ -202,7 +203,7 @@ orphans_start(const struct config *cfg, struct sc_error *err)
 {
 	settler.cfg = cfg;
 	settler.stop = false;
-	if (pthread_create(&settler.thread, NULL, settler_main, NULL) != 0)
+	if (thread_start(&settler.thread, settler_main, NULL) != 0)
 		return sc_error_set(err, SC_INTERNAL,
 		    "starting the bundle settling thread failed");
 	settler.started = true;

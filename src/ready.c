@@ -14,6 +14,7 @@
 #include "http/response.h"
 #include "log.h"
 #include "ready.h"
+#include "thread.h"
 
 /* How often the monitor looks (a frozen database: once per deadline). */
 #define PROBE_SECONDS		1
@@ -181,7 +182,7 @@ ready_start(const struct config *cfg, ready_checks_fn checks, bool checked,
 		    "start-up checks pending: the database has not answered");
 	ready.probe_err = ready.check_err;
 	pthread_mutex_unlock(&ready.lock);
-	if (pthread_create(&ready.thread, NULL, monitor_main, NULL) != 0)
+	if (thread_start(&ready.thread, monitor_main, NULL) != 0)
 		return sc_error_set(err, SC_INTERNAL,
 		    "starting the readiness monitor failed");
 	ready.started = true;

@@ -21,11 +21,13 @@
 #include "db/db.h"
 #include "http/server.h"
 #include "log.h"
+#include "memlimit.h"
 #include "orphans.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "ready.h"
 #include "serve.h"
+#include "thread.h"
 
 const char serve_usage[] =
     "usage: swarmctl serve [--listen unix:PATH|HOST:PORT] [--workers N]\n"
@@ -169,14 +171,16 @@ crl_refresher_main(void *arg)
 static void
 crl_refresher_start(struct crl_refresher *r, const struct config *cfg)
 {
+	int rc;
+
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
-	if (pthread_create(&r->thread, NULL, crl_refresher_main, r) == 0)
+	if ((rc = thread_start(&r->thread, crl_refresher_main, r)) == 0)
 		r->started = true;
 	else
-		log_error("starting the CRL refresh thread failed");
+		log_error("starting the CRL refresh thread: %s", strerror(rc));
 }
 
 /* Check the CRL files now (SIGHUP): republish any missing or due. */
@@ -288,6 +292,27 @@ out:
 }
 
 /*
+ * Before any key is loaded or thread started: under a memory limit too
+ * small to serve in, a clear refusal now rather than an abort in GNU MP
+ * later (memlimit.h).  Workers, key generators, and the CRL refresher,
+ * readiness and orphan-settling threads.
+ */
+static enum sc_err
+check_memory_limit(const struct config *cfg, struct sc_error *err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "swarmctl serve with %d workers",
+	    cfg->workers);
+	if (memlimit_check((size_t)cfg->workers + pki_keypool_threads() + 3,
+	    what, err) != SC_OK) {
+		sc_error_prefix(err, "refusing to start");
+		return err->code;
+	}
+	return SC_OK;
+}
+
+/*
  * Stop signals and SIGHUP are taken by sigwait in server_run; blocked
  * here, before any thread starts, so that no thread takes them by
  * their default action (SIGHUP's would end the process).
@@ -328,6 +353,10 @@ cmd_serve(int argc, char *argv[])
 
 	if (config_parse_serve(&cfg, argc, argv, &err) != SC_OK) {
 		status = cli_usage_error(&err, serve_usage);
+		goto out;
+	}
+	if (check_memory_limit(&cfg, &err) != SC_OK) {
+		log_error("%s (raise the limit or lower --workers)", err.msg);
 		goto out;
 	}
 	if (cfg.log_file != NULL && log_open_file(cfg.log_file, &err) != SC_OK) {

@@ -38,6 +38,7 @@
 #include "http/server.h"
 #include "log.h"
 #include "pki/pki.h"
+#include "thread.h"
 
 /* Set once, by server_run, when a stop signal arrives. */
 static atomic_bool stopping;
@@ -715,16 +716,16 @@ static enum sc_err
 start_workers(const struct config *cfg, int fd, struct worker *workers,
     struct sc_error *err)
 {
-	int i, started = 0;
+	int i, rc, started = 0;
 
 	for (i = 0; i < cfg->workers; i++) {
 		workers[i].id = i;
 		workers[i].fd = fd;
 		workers[i].epfd = -1;
 		workers[i].cfg = cfg;
-		if (pthread_create(&workers[i].thread, NULL, worker_main,
-		    &workers[i]) != 0) {
-			log_error("starting worker %d: %s", i, strerror(errno));
+		if ((rc = thread_start(&workers[i].thread, worker_main,
+		    &workers[i])) != 0) {
+			log_error("starting worker %d: %s", i, strerror(rc));
 			break;
 		}
 		workers[i].started = true;

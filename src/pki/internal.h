@@ -63,6 +63,18 @@ enum sc_err	 pki_generate_key(enum pki_key_type, gnutls_x509_privkey_t *,
  */
 bool		 pki_keypool_take(enum pki_key_type, gnutls_x509_privkey_t *);
 
+/*
+ * Every private key we write (keyder.c): unencrypted PKCS#8 PEM ("PRIVATE
+ * KEY") in its canonical encoding, an ECDSA key's privateKey exactly its
+ * curve's size (RFC 5915 3).  *pem is a GnuTLS allocation: wipe it and
+ * gnutls_free it.
+ */
+enum sc_err	 pki_key_export_pem(gnutls_x509_privkey_t, gnutls_datum_t *pem,
+		    struct sc_error *);
+
+/* Wipe a GnuTLS-allocated datum that held a secret, free it, empty it. */
+void		 pki_datum_wipe(gnutls_datum_t *);
+
 /* Lowercase hex of `len` bytes into out (2 * len + 1 bytes). */
 void		 pki_hex(const unsigned char *, size_t len, char *out);
 

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "pki/internal.h"
+#include "thread.h"
 
 #define GENERATOR_NICE		10
 #define GENERATORS_MAX		8
@@ -98,8 +99,8 @@ generator_main(void *arg)
 	return NULL;
 }
 
-static size_t
-online_cpus(void)
+size_t
+pki_keypool_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -114,6 +115,7 @@ pki_keypool_start(enum pki_key_type type, size_t n, size_t max_takers,
 {
 	enum sc_err rc = SC_OK;
 	size_t i;
+	int r = 0;
 
 	pthread_mutex_lock(&pool.lock);
 	if (pool.running) {
@@ -134,17 +136,20 @@ pki_keypool_start(enum pki_key_type type, size_t n, size_t max_takers,
 	pool.count = pool.waiting = pool.busy = 0;
 	pool.stop = false;
 	pool.nthreads = 0;
-	for (i = online_cpus(); i > 0; i--) {
-		if (pthread_create(&pool.thread[pool.nthreads], NULL,
-		    generator_main, NULL) != 0)
+	for (i = pki_keypool_threads(); i > 0; i--) {
+		if ((r = thread_start(&pool.thread[pool.nthreads],
+		    generator_main, NULL)) != 0)
 			break;
 		pool.nthreads++;
 	}
+	if (r != 0 && pool.nthreads > 0)
+		log_warn("started %zu key generator threads of %zu: %s",
+		    pool.nthreads, pki_keypool_threads(), strerror(r));
 	if (pool.nthreads == 0) {
 		free(pool.keys);
 		pool.keys = NULL;
 		rc = sc_error_set(err, SC_INTERNAL, "starting the key "
-		    "generator threads failed");
+		    "generator threads: %s", strerror(r));
 		goto out;
 	}
 	pool.running = true;

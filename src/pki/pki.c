@@ -265,8 +265,9 @@ datum_strdup(const gnutls_datum_t *d)
 	return s;
 }
 
-static void
-datum_wipe(gnutls_datum_t *d)
+/* See internal.h. */
+void
+pki_datum_wipe(gnutls_datum_t *d)
 {
 	if (d->data != NULL) {
 		gnutls_memset(d->data, 0, d->size);
@@ -462,14 +463,13 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		rc = pki_tls_error(err, SC_INTERNAL, "sign CA certificate", r);
 		goto out;
 	}
-	if ((r = gnutls_x509_privkey_export2_pkcs8(xkey, GNUTLS_X509_FMT_PEM,
-	    NULL, GNUTLS_PKCS_PLAIN, key_pem)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "export CA key", r);
+	if ((rc = pki_key_export_pem(xkey, key_pem, err)) != SC_OK) {
+		sc_error_prefix(err, "CA key");
 		goto out;
 	}
 	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
 	    crt_pem)) < 0) {
-		datum_wipe(key_pem);
+		pki_datum_wipe(key_pem);
 		rc = pki_tls_error(err, SC_INTERNAL, "export CA certificate", r);
 		goto out;
 	}
@@ -585,7 +585,7 @@ out:
 		(void)unlinkat(dirfd, f->key_tmp, 0);
 		(void)unlinkat(dirfd, f->crt_tmp, 0);
 	}
-	datum_wipe(&key);
+	pki_datum_wipe(&key);
 	gnutls_free(crt.data);
 	return rc;
 }
@@ -1096,21 +1096,17 @@ export_key_pem(gnutls_x509_privkey_t key, struct pki_issued *iss,
     struct sc_error *err)
 {
 	gnutls_datum_t d = { NULL, 0 };
-	enum sc_err rc = SC_OK;
-	int r;
+	enum sc_err rc;
 
-	if ((r = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM,
-	    NULL, GNUTLS_PKCS_PLAIN, &d)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "export key", r);
+	if ((rc = pki_key_export_pem(key, &d, err)) != SC_OK)
 		goto out;
-	}
 	if ((iss->key_pem = datum_strdup(&d)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
 	iss->key_pem_len = d.size;
 out:
-	datum_wipe(&d);
+	pki_datum_wipe(&d);
 	return rc;
 }
 

@@ -123,6 +123,8 @@ enum sc_err	 pki_keypool_start(enum pki_key_type type, size_t n,
 		    size_t max_takers, struct sc_error *);
 void		 pki_keypool_stop(void);
 size_t		 pki_keypool_ready(void);
+/* The generator threads pki_keypool_start starts: one per CPU, up to 8. */
+size_t		 pki_keypool_threads(void);
 
 /*
  * Issuing refuses a CA of the wrong role (workers: the worker CA;

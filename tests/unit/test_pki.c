@@ -32,6 +32,7 @@
 #include <gnutls/x509.h>
 
 #include "err.h"
+#include "pki/internal.h"	/* pki_key_export_pem */
 #include "pki/pki.h"
 #include "tap.h"
 #include "testutil.h"
@@ -1445,6 +1446,277 @@ test_threads(void)
 	free(top);
 }
 
+/* ------------------------------------------------------ key encoding */
+
+/*
+ * RFC 5915 3: an ECDSA key's privateKey OCTET STRING is exactly the
+ * curve's size.  GnuTLS 3.7 alone writes 33 octets for a P-256 scalar
+ * with the top bit set and drops a small one's leading zeros.  Crafted
+ * scalars make both cases certain: 1 (public point G) and n - 1
+ * (public point -G, i.e. (Gx, p - Gy)).
+ */
+static const struct {
+	const char		*name;
+	enum pki_key_type	 type;
+	gnutls_ecc_curve_t	 curve;
+	size_t			 size;
+	const char		*gx, *gy, *neg_gy, *n_minus_1;
+} curves[] = {
+	{ "P-256", PKI_KEY_ECDSA_P256, GNUTLS_ECC_CURVE_SECP256R1, 32,
+	    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+	    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+	    "b01cbd1c01e58065711814b583f061e9d431cca994cea1313449bf97c840ae0a",
+	    "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550" },
+	{ "P-384", PKI_KEY_ECDSA_P384, GNUTLS_ECC_CURVE_SECP384R1, 48,
+	    "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b98"
+	    "59f741e082542a385502f25dbf55296c3a545e3872760ab7",
+	    "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147c"
+	    "e9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+	    "c9e821b569d9d390a26167406d6d23d6070be242d765eb83"
+	    "1625ceec4a0f473ef59f4e30e2817e6285bce2846f15f1a0",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffff"
+	    "c7634d81f4372ddf581a0db248b0a77aecec196accc52972" },
+};
+#define EC_SIZE_MAX	66	/* P-521 */
+
+static gnutls_datum_t
+hex_datum(const char *hex)
+{
+	gnutls_datum_t h = { (unsigned char *)(uintptr_t)hex,
+	    (unsigned int)strlen(hex) }, d = { NULL, 0 };
+
+	if (gnutls_hex_decode2(&h, &d) < 0) {
+		d.data = NULL;
+		d.size = 0;
+	}
+	return d;
+}
+
+/* The DER inside a "PRIVATE KEY" PEM; false (and *der empty) if none. */
+static bool
+pem_to_der(const char *pem, size_t len, gnutls_datum_t *der)
+{
+	gnutls_datum_t p = { (unsigned char *)(uintptr_t)pem,
+	    (unsigned int)len };
+
+	der->data = NULL;
+	der->size = 0;
+	return gnutls_pem_base64_decode2("PRIVATE KEY", &p, der) >= 0;
+}
+
+/*
+ * der holds an ECPrivateKey starting INTEGER 1, OCTET STRING of exactly
+ * `size` octets; with `scalar` (size octets) that OCTET STRING is it.
+ */
+static bool
+has_ec_private(const gnutls_datum_t *der, size_t size,
+    const unsigned char *scalar)
+{
+	unsigned char want[5 + EC_SIZE_MAX];
+	const unsigned char *at;
+
+	want[0] = 0x02;		/* INTEGER */
+	want[1] = 0x01;
+	want[2] = 0x01;		/* ecPrivkeyVer1 */
+	want[3] = 0x04;		/* OCTET STRING */
+	want[4] = (unsigned char)size;
+	if (scalar == NULL)
+		return memmem(der->data, der->size, want, 5) != NULL;
+	memcpy(want + 5, scalar, size);
+	if ((at = memmem(der->data, der->size, want, 5 + size)) == NULL)
+		return false;
+	/* Followed by [0] parameters or [1] publicKey: nothing longer. */
+	return at + 5 + size < der->data + der->size &&
+	    (at[5 + size] == 0xa0 || at[5 + size] == 0xa1);
+}
+
+/* Two unsigned big-endian numbers are equal, leading zeros aside. */
+static bool
+same_value(const gnutls_datum_t *a, const gnutls_datum_t *b)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->size && a->data[i] == 0)
+		i++;
+	while (j < b->size && b->data[j] == 0)
+		j++;
+	return a->size - i == b->size - j &&
+	    memcmp(a->data + i, b->data + j, a->size - i) == 0;
+}
+
+static void
+check_crafted(size_t c, const char *k_hex, const char *y_hex,
+    const char *label)
+{
+	gnutls_datum_t x = hex_datum(curves[c].gx), y = hex_datum(y_hex),
+	    k, pem = { NULL, 0 }, der = { NULL, 0 }, kx = { NULL, 0 },
+	    ky = { NULL, 0 }, back = { NULL, 0 };
+	gnutls_x509_privkey_t key = NULL, again = NULL;
+	gnutls_ecc_curve_t curve;
+	struct sc_error err;
+	char what[96], padded[2 * EC_SIZE_MAX + 1];
+	size_t hexlen = strlen(k_hex);
+
+	/* The scalar in the curve's size, leading zeros and all. */
+	memset(padded, '0', 2 * curves[c].size - hexlen);
+	memcpy(padded + 2 * curves[c].size - hexlen, k_hex, hexlen + 1);
+	k = hex_datum(padded);
+	snprintf(what, sizeof(what), "%s key with scalar %s", curves[c].name,
+	    label);
+	if (x.data == NULL || y.data == NULL || k.data == NULL ||
+	    gnutls_x509_privkey_init(&key) < 0 ||
+	    gnutls_x509_privkey_import_ecc_raw(key, curves[c].curve, &x, &y,
+	    &k) < 0) {
+		ok(0, "%s: crafted", what);
+		goto out;
+	}
+	sc_error_clear(&err);
+	is_int(pki_key_export_pem(key, &pem, &err), SC_OK, "%s: exported (%s)",
+	    what, err.msg);
+	if (!pem_to_der((const char *)pem.data, pem.size, &der)) {
+		ok(0, "%s: PEM \"PRIVATE KEY\"", what);
+		goto out;
+	}
+	ok(has_ec_private(&der, curves[c].size, k.data), "%s: privateKey "
+	    "OCTET STRING is exactly %zu octets, the scalar with its leading "
+	    "zeros", what, curves[c].size);
+	/* GnuTLS reads it back as the same key. */
+	ok(gnutls_x509_privkey_init(&again) >= 0 &&
+	    gnutls_x509_privkey_import(again, &pem, GNUTLS_X509_FMT_PEM) >= 0 &&
+	    gnutls_x509_privkey_verify_params(again) >= 0 &&
+	    gnutls_x509_privkey_export_ecc_raw(again, &curve, &kx, &ky,
+	    &back) >= 0 && curve == curves[c].curve &&
+	    same_value(&back, &k),
+	    "%s: GnuTLS reads back the same scalar", what);
+out:
+	if (again != NULL)
+		gnutls_x509_privkey_deinit(again);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	gnutls_free(x.data);
+	gnutls_free(y.data);
+	gnutls_free(k.data);
+	gnutls_free(pem.data);
+	gnutls_free(der.data);
+	gnutls_free(kx.data);
+	gnutls_free(ky.data);
+	gnutls_free(back.data);
+}
+
+/* A PEM private key file of ca_dir, as DER. */
+static bool
+key_file_der(const char *ca_dir, const char *name, gnutls_datum_t *der)
+{
+	size_t len = 0;
+	char *pem;
+	bool good;
+
+	der->data = NULL;
+	if ((pem = slurp(ca_dir, name, &len)) == NULL)
+		return false;
+	good = pem_to_der(pem, len, der);
+	free(pem);
+	return good;
+}
+
+/*
+ * Random keys through every path that writes one: workers, operators,
+ * servers (issue) and CAs (pki_ca_init).  A random P-256 scalar has its
+ * top bit set half the time, so a few dozen keys catch a wrong length
+ * all but certainly.
+ */
+#define RANDOM_KEYS	24
+static void
+check_random_ec(size_t c)
+{
+	char ca_dir[PATH_MAX], *top = NULL;
+	struct pki_ca *ca = NULL;
+	struct pki_issued iss;
+	struct sc_error err;
+	gnutls_datum_t der;
+	size_t i, good = 0, role, cas = 0, good_cas = 0;
+
+	for (i = 0; i < RANDOM_KEYS / 2; i++) {
+		top = make_ca(ca_dir, sizeof(ca_dir), curves[c].type);
+		for (role = 0; role < PKI_NCA_ROLES; role++) {
+			cas++;
+			if (key_file_der(ca_dir, roles[role].key, &der) &&
+			    has_ec_private(&der, curves[c].size, NULL))
+				good_cas++;
+			gnutls_free(der.data);
+		}
+		if (i + 1 < RANDOM_KEYS / 2) {
+			tu_rm_rf(top);
+			free(top);
+		}
+	}
+	is_int((int)good_cas, (int)cas, "%s CA keys (ca.key, front-ca.key): "
+	    "privateKey of exactly %zu octets", curves[c].name, curves[c].size);
+	if ((ca = load_role(ca_dir, PKI_CA_WORKER)) == NULL)
+		goto out;
+	for (i = 0; i < RANDOM_KEYS; i++) {
+		sc_error_clear(&err);
+		if (pki_issue_worker(ca, "enc", NULL, 0, curves[c].type, &iss,
+		    &err) != SC_OK) {
+			ok(0, "%s worker issued (%s)", curves[c].name,
+			    err.msg);
+			continue;
+		}
+		if (pem_to_der(iss.key_pem, iss.key_pem_len, &der) &&
+		    has_ec_private(&der, curves[c].size, NULL))
+			good++;
+		gnutls_free(der.data);
+		pki_issued_clear(&iss);
+	}
+	is_int((int)good, RANDOM_KEYS, "%s worker keys: privateKey of exactly "
+	    "%zu octets", curves[c].name, curves[c].size);
+out:
+	pki_ca_free(ca);
+	tu_rm_rf(top);
+	free(top);
+}
+
+/* RFC 8410 7: PrivateKeyInfo's privateKey is OCTET STRING { 32 octets }. */
+static void
+check_ed25519(void)
+{
+	static const unsigned char want[] = { 0x04, 0x22, 0x04, 0x20 };
+	char ca_dir[PATH_MAX], *top;
+	struct pki_ca *ca;
+	struct pki_issued iss;
+	struct sc_error err;
+	gnutls_datum_t der = { NULL, 0 };
+
+	top = make_ca(ca_dir, sizeof(ca_dir), PKI_KEY_ED25519);
+	if ((ca = load_role(ca_dir, PKI_CA_WORKER)) == NULL)
+		goto out;
+	sc_error_clear(&err);
+	is_int(pki_issue_worker(ca, "ed", NULL, 0, PKI_KEY_ED25519, &iss,
+	    &err), SC_OK, "Ed25519 worker issued (%s)", err.msg);
+	ok(pem_to_der(iss.key_pem, iss.key_pem_len, &der) && der.size == 48 &&
+	    memcmp(der.data + 12, want, sizeof(want)) == 0,
+	    "Ed25519 worker key: a 32-octet CurvePrivateKey, 48 octets in all");
+	gnutls_free(der.data);
+	pki_issued_clear(&iss);
+	pki_ca_free(ca);
+out:
+	tu_rm_rf(top);
+	free(top);
+}
+
+static void
+test_key_encoding(void)
+{
+	size_t c;
+
+	for (c = 0; c < sizeof(curves) / sizeof(curves[0]); c++) {
+		check_crafted(c, "01", curves[c].gy, "1");
+		check_crafted(c, curves[c].n_minus_1, curves[c].neg_gy, "n - 1");
+		check_random_ec(c);
+	}
+	check_ed25519();
+}
+
 int
 main(void)
 {
@@ -1466,6 +1738,7 @@ main(void)
 	test_key_types(PKI_KEY_ED25519, GNUTLS_SIGN_EDDSA_ED25519);
 	test_default_rsa_ca();
 	test_threads();
+	test_key_encoding();
 	pki_deinit();
 	return done_testing();
 }
