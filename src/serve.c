@@ -8,8 +8,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -83,126 +81,6 @@ sweep_orphans(struct db *db, const char *ca_dir, struct sc_error *err)
 	return rc;
 }
 
-/*
- * The CRL's nextUpdate must never pass: nginx (ssl_crl) refuses every
- * client certificate once it has.  A thread of its own republishes it
- * well before, with its own connection and its own copy of the CA.
- */
-struct crl_refresher {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
-	bool			 stop, started;
-	const struct config	*cfg;
-};
-
-/* Each CA's CRL: ca[role] is loaded on first use and kept. */
-static void
-crl_refresh(const struct config *cfg, struct db *db,
-    struct pki_ca *ca[PKI_NCA_ROLES])
-{
-	struct sc_error err = { SC_OK, "" };
-	int role;
-
-	for (role = 0; role < PKI_NCA_ROLES; role++) {
-		sc_error_clear(&err);
-		if (ca[role] == NULL && pki_ca_load(cfg->ca_dir,
-		    (enum pki_ca_role)role, &ca[role], &err) != SC_OK) {
-			log_error("CRL refresh: loading the %s CA: %s",
-			    pki_ca_role_name((enum pki_ca_role)role), err.msg);
-			continue;
-		}
-		if (crl_refresh_if_due(db, ca[role], cfg->ca_dir,
-		    cfg->crl_next_update, &err) != SC_OK)
-			log_error("CRL refresh: %s", err.msg);
-	}
-}
-
-static void *
-crl_refresher_main(void *arg)
-{
-	struct crl_refresher *r = arg;
-	struct sc_error err = { SC_OK, "" };
-	struct pki_ca *ca[PKI_NCA_ROLES] = { NULL, NULL };
-	struct db *db = NULL;
-	struct timespec until;
-	int role;
-	/* Often enough to catch a failed publish well within the period. */
-	long interval = r->cfg->crl_next_update / 8;
-
-	if (interval > 3600)
-		interval = 3600;
-	if (db_open(r->cfg->conninfo, &db, &err) != SC_OK) {
-		log_error("CRL refresh: %s", err.msg);
-		return NULL;
-	}
-	pthread_mutex_lock(&r->lock);
-	while (!r->stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += interval;
-		if (pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0 ||
-		    r->stop)
-			continue;
-		pthread_mutex_unlock(&r->lock);
-		crl_refresh(r->cfg, db, ca);
-		pthread_mutex_lock(&r->lock);
-	}
-	pthread_mutex_unlock(&r->lock);
-	for (role = 0; role < PKI_NCA_ROLES; role++)
-		pki_ca_free(ca[role]);
-	db_close(db);
-	return NULL;
-}
-
-static void
-crl_refresher_start(struct crl_refresher *r, const struct config *cfg)
-{
-	memset(r, 0, sizeof(*r));
-	r->cfg = cfg;
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
-	if (pthread_create(&r->thread, NULL, crl_refresher_main, r) == 0)
-		r->started = true;
-	else
-		log_error("starting the CRL refresh thread failed");
-}
-
-static void
-crl_refresher_stop(struct crl_refresher *r)
-{
-	if (r->started) {
-		pthread_mutex_lock(&r->lock);
-		r->stop = true;
-		pthread_cond_signal(&r->wake);
-		pthread_mutex_unlock(&r->lock);
-		pthread_join(r->thread, NULL);
-	}
-	pthread_cond_destroy(&r->wake);
-	pthread_mutex_destroy(&r->lock);
-}
-
-/* nginx's ssl_crl needs the file before it starts: publish now. */
-static enum sc_err
-publish_due_crls(const struct config *cfg, struct db *db,
-    struct sc_error *err)
-{
-	struct pki_ca *ca = NULL;
-	enum sc_err rc = SC_OK;
-	int role;
-
-	for (role = 0; role < PKI_NCA_ROLES && rc == SC_OK; role++) {
-		if ((rc = pki_ca_load(cfg->ca_dir, (enum pki_ca_role)role, &ca,
-		    err)) == SC_OK)
-			rc = crl_refresh_if_due(db, ca, cfg->ca_dir,
-			    cfg->crl_next_update, err);
-		pki_ca_free(ca);
-		ca = NULL;
-	}
-	if (rc != SC_OK)
-		sc_error_prefix(err, "publishing the CRLs");
-	return rc;
-}
-
 static enum sc_err
 startup_checks(const struct config *cfg, struct sc_error *err)
 {
@@ -228,7 +106,6 @@ startup_checks(const struct config *cfg, struct sc_error *err)
 		sc_error_prefix(err, "sweeping orphan bundles");
 		goto out;
 	}
-	rc = publish_due_crls(cfg, db, err);
 out:
 	db_close(db);
 	return rc;
@@ -251,7 +128,6 @@ int
 cmd_serve(int argc, char *argv[])
 {
 	struct sc_error err = { SC_OK, "" };
-	struct crl_refresher refresher;
 	struct config cfg;
 	enum sc_err rc;
 	int fd = -1, status = 1;
@@ -265,7 +141,13 @@ cmd_serve(int argc, char *argv[])
 		log_error("initialising libraries: %s", err.msg);
 		goto out;
 	}
-	if (startup_checks(&cfg, &err) != SC_OK) {
+	/*
+	 * The CRLs: up to date before the socket is (nginx's ssl_crl needs
+	 * front-crl.pem), then kept so by the publisher's thread.
+	 */
+	if (startup_checks(&cfg, &err) != SC_OK ||
+	    crl_publisher_start(cfg.conninfo, cfg.ca_dir, cfg.crl_next_update,
+	    &err) != SC_OK) {
 		log_error("%s", err.msg);
 		goto out;
 	}
@@ -284,9 +166,7 @@ cmd_serve(int argc, char *argv[])
 		log_error("%s", err.msg);
 		goto out;
 	}
-	crl_refresher_start(&refresher, &cfg);
 	rc = server_run(&cfg, fd, &err);
-	crl_refresher_stop(&refresher);
 	pki_keypool_stop();
 	if (rc != SC_OK) {
 		log_error("%s", err.msg);
@@ -294,6 +174,8 @@ cmd_serve(int argc, char *argv[])
 	}
 	status = 0;
 out:
+	/* After server_run: no request is left to ask for a publication. */
+	crl_publisher_stop();
 	if (fd > STDIN_FILENO)
 		close(fd);
 	pki_deinit();

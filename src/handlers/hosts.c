@@ -322,7 +322,7 @@ enum sc_err
 handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
 {
-	struct sc_error rm = { SC_OK, "" }, crl = { SC_OK, "" };
+	struct sc_error rm = { SC_OK, "" };
 	struct db_audit audit;
 	char uuid[DB_UUID_LEN + 1];
 	char *name = NULL;
@@ -333,9 +333,6 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
 		goto out;
 	}
-	/* The CA signs the CRL right after: make sure it is there first. */
-	if ((rc = require_ca(ctx, err)) != SC_OK)
-		goto out;
 	handler_audit_entry(ctx, req, "decommission", uuid, "success", NULL,
 	    &audit);
 	if ((rc = db_host_delete(ctx->db, uuid, &audit, &name, err)) !=
@@ -347,13 +344,12 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	/*
-	 * The revocation is committed; publishing the CRL can fail only on
-	 * disk trouble, and the refresh thread retries it.
+	 * The revocation is committed: the CRL publisher (src/crl.c) puts
+	 * it in crl.pem shortly, with whatever else is revoked meanwhile,
+	 * and keeps trying should that fail.  Not waiting for it keeps a
+	 * decommission's time independent of the CRL's size.
 	 */
-	if (crl_publish(ctx->db, ctx->ca, ctx->cfg->ca_dir,
-	    ctx->cfg->crl_next_update, &crl) != SC_OK)
-		log_error("decommission %s: publishing the CRL: %s", name,
-		    crl.msg);
+	crl_publish_soon();
 	/*
 	 * The rows are gone; a bundle that cannot be removed now is an
 	 * orphan the start-up sweep removes, not a reason to fail a
