@@ -241,18 +241,21 @@ converge(struct publisher *p, enum pki_ca_role role, bool *published,
 	if (crl_stat(p->ca_dir, role, &st) == 0 && same_file(f, &st)) {
 		if ((rc = db_crl_revocations(p->db, pki_ca_role_name(role),
 		    &revocations, err)) != SC_OK)
-			return rc;
+			goto out;
 		if (revocations == f->revocations &&
 		    !due(f->next_update, p->period))
 			return SC_OK;
 	} else {
 		if ((rc = examine(p, role, err)) != SC_OK)
-			return rc;
+			goto out;
 		if (f->known && !due(f->next_update, p->period))
 			return SC_OK;
 	}
 	*published = true;
 	return publish(p->db, p->ca[role], p->ca_dir, p->period, f, err);
+out:
+	sc_error_prefix(err, "check the %s CA's CRL", pki_ca_role_name(role));
+	return rc;
 }
 
 /* Log a failure once, again only if it changes or a minute passed. */
