@@ -291,10 +291,11 @@ converge_all(struct publisher *p)
 {
 	struct sc_error err;
 	bool any = false, published;
-	enum sc_err rc;
 	int role;
 
 	for (role = 0; role < PKI_NCA_ROLES; role++) {
+		enum sc_err rc;
+
 		sc_error_clear(&err);
 		rc = converge(p, (enum pki_ca_role)role, &published, &err);
 		report(&p->file[role], (enum pki_ca_role)role, rc, published,
@@ -333,15 +334,17 @@ static void *
 publisher_main(void *arg)
 {
 	struct publisher *p = arg;
-	long long now, last_publish, next_check, wait;
-	uint64_t seen, epoch;
+	long long last_publish, next_check;
+	uint64_t seen;
 	bool pending = false;
 
 	seen = db_cert_epoch(p->db);
 	last_publish = now_ms() - PUBLISH_GAP_MS;
 	next_check = now_ms() + CHECK_INTERVAL_MS;
 	while (!atomic_load(&p->stop)) {
-		now = now_ms();
+		long long now = now_ms(), wait;
+		uint64_t epoch;
+
 		wait = (pending ? last_publish + PUBLISH_GAP_MS : next_check) -
 		    now;
 		db_cert_wait(p->db, p->wake[0], (int)(wait < 0 ? 0 :
@@ -390,10 +393,11 @@ first_round(struct publisher *p, struct sc_error *err)
 	struct sc_error why, ignored;
 	time_t next = 0;
 	bool published;
-	enum sc_err rc;
 	int role;
 
 	for (role = 0; role < PKI_NCA_ROLES; role++) {
+		enum sc_err rc;
+
 		sc_error_clear(&why);
 		rc = converge(p, (enum pki_ca_role)role, &published, &why);
 		if (rc == SC_OK) {
@@ -454,7 +458,9 @@ crl_publisher_start(const char *conninfo, const char *ca_dir,
 		return sc_error_set(err, SC_INTERNAL, "the CRL publisher is "
 		    "already running");
 	if ((rc = publisher_open(conninfo, ca_dir, next_update_secs, &p,
-	    err)) != SC_OK || (rc = first_round(p, err)) != SC_OK)
+	    err)) != SC_OK || p == NULL)
+		goto out;
+	if ((rc = first_round(p, err)) != SC_OK)
 		goto out;
 	if ((errno = pthread_create(&p->thread, NULL, publisher_main, p)) !=
 	    0) {

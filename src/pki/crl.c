@@ -91,7 +91,6 @@ static enum sc_err
 serial_from_hex(const char *hex, struct serial *out, struct sc_error *err)
 {
 	size_t digits, i, j;
-	int hi, lo;
 
 	digits = strlen(hex);
 	if (digits == 0 || digits > 2 * SERIAL_MAX)
@@ -99,8 +98,9 @@ serial_from_hex(const char *hex, struct serial *out, struct sc_error *err)
 		    "%d hex digits", hex, 2 * SERIAL_MAX);
 	out->len = (digits + 1) / 2;
 	for (i = 0, j = 0; j < out->len; j++) {
-		hi = (digits % 2 == 1 && j == 0) ? 0 : hex_value(hex[i++]);
-		lo = hex_value(hex[i++]);
+		int hi = (digits % 2 == 1 && j == 0) ? 0 : hex_value(hex[i++]);
+		int lo = hex_value(hex[i++]);
+
 		if (hi < 0 || lo < 0)
 			return sc_error_set(err, SC_INVALID, "serial \"%s\" is "
 			    "not hexadecimal", hex);
@@ -171,7 +171,7 @@ static bool
 der_element(const unsigned char *p, size_t avail, unsigned char *tag,
     size_t *header, size_t *len)
 {
-	size_t i, octets, v = 0;
+	size_t v = 0;
 
 	if (avail < 2 || (p[0] & 0x1f) == 0x1f)
 		return false;
@@ -180,7 +180,8 @@ der_element(const unsigned char *p, size_t avail, unsigned char *tag,
 		*header = 2;
 		v = p[1];
 	} else {
-		octets = p[1] & 0x7f;
+		size_t i, octets = p[1] & 0x7f;
+
 		if (octets == 0 || octets > sizeof(size_t) - 1 ||
 		    avail < 2 + octets)
 			return false;
@@ -755,14 +756,13 @@ pki_crl_check(const struct pki_ca *ca, const char *ca_dir,
 	unsigned int status = 0;
 	size_t i, nlisted = 0;
 	enum sc_err rc;
-	int r;
 
 	*covers = false;
 	*next = 0;
 	if ((rc = crl_read(ca_dir, ca->role, &crl, err)) != SC_OK ||
 	    (rc = crl_next_update(crl, ca_dir, ca->role, next, err)) != SC_OK)
 		goto out;
-	if ((r = gnutls_x509_crl_verify(crl, &ca->crt, 1, 0, &status)) < 0 ||
+	if (gnutls_x509_crl_verify(crl, &ca->crt, 1, 0, &status) < 0 ||
 	    status != 0) {
 		rc = sc_error_set(err, SC_INVALID, "%s/%s is not signed by the "
 		    "%s CA", ca_dir, file, pki_ca_role_name(ca->role));
@@ -774,8 +774,8 @@ pki_crl_check(const struct pki_ca *ca, const char *ca_dir,
 		if ((rc = serial_from_hex(want[i].serial_hex, &s, err)) !=
 		    SC_OK)
 			goto out;
-		if (bsearch(&s, listed, nlisted, sizeof(*listed),
-		    serial_cmp) == NULL)
+		if (nlisted == 0 || bsearch(&s, listed, nlisted,
+		    sizeof(*listed), serial_cmp) == NULL)
 			goto out;
 	}
 	*covers = true;
