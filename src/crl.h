@@ -1,8 +1,13 @@
 /*
- * Publishing the CRL: one function every revocation path calls after its
- * transaction commits (decommission, `swarmctl operator revoke`, the
- * operator API), and the periodic refresh that keeps CA_DIR/crl.pem from
- * expiring when nothing is revoked for a while.
+ * Publishing the CRLs (CA_DIR/crl.pem for the worker CA, front-crl.pem
+ * for the front-end CA) so that they follow the database's revoked set
+ * by themselves.  `swarmctl serve` runs a publisher thread: revocations
+ * commit without waiting for it, and it publishes them, several at once,
+ * within about a second (README "Faults"); it compares the files with the
+ * database at start-up and every few seconds, so a publication that
+ * failed (disk, database, a crash right after the commit) is made up as
+ * soon as it can be.  The one-off commands (`swarmctl crl`, `operator
+ * revoke`) publish themselves, synchronously.
  */
 #ifndef SC_CRL_H
 #define SC_CRL_H
@@ -16,9 +21,10 @@ struct pki_ca;
 #define CRL_DEFAULT_NEXT_UPDATE	(7 * 24 * 3600)
 
 /*
- * Sign a CRL of everything the certificates table says is revoked, with
- * the next CRL number, nextUpdate now+next_update_secs (<= 0: the
- * default), and write it atomically to CA_DIR/crl.pem.  Concurrent
+ * Sign a CRL of everything the certificates table says is revoked (but
+ * for certificates expired for longer than the CRL's validity), with the
+ * next CRL number, nextUpdate now+next_update_secs (<= 0: the default),
+ * and write it atomically to the CA's file in CA_DIR.  Concurrent
  * publishers (several processes included) are serialised by the
  * database, so a newer CRL is never replaced by an older one.
  */
@@ -27,12 +33,20 @@ enum sc_err	 crl_publish(struct db *, const struct pki_ca *,
 		    struct sc_error *);
 
 /*
- * crl_publish if CA_DIR/crl.pem is missing or unreadable, or its
- * nextUpdate is less than half the period away; SC_OK otherwise.  Cheap
- * enough to call every few minutes.
+ * Start the publisher: load both CAs, open its own database connection,
+ * bring both files up to date now (an error only if a file is missing or
+ * expired and cannot be published: nginx's ssl_crl needs it), then keep
+ * them so from a thread of its own.
  */
-enum sc_err	 crl_refresh_if_due(struct db *, const struct pki_ca *,
-		    const char *ca_dir, long next_update_secs,
-		    struct sc_error *);
+enum sc_err	 crl_publisher_start(const char *conninfo, const char *ca_dir,
+		    long next_update_secs, struct sc_error *);
+/* Stop it (waiting for a publication under way); safe if not started. */
+void		 crl_publisher_stop(void);
+/*
+ * A revocation just committed: publish soon.  Never blocks; does nothing
+ * without a publisher (which would also learn of it from PostgreSQL's
+ * notification, and from its periodic check).
+ */
+void		 crl_publish_soon(void);
 
 #endif

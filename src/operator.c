@@ -689,8 +689,10 @@ operator_revoke(int argc, char *argv[])
 	if (crl_publish(t.db, t.ca, cfg.ca_dir, cfg.crl_next_update, &err) !=
 	    SC_OK) {
 		fprintf(stderr, "swarmctl: operator revoke: revoked %d "
-		    "certificate%s, but %s; run `swarmctl crl` once that is "
-		    "fixed\n", count, count == 1 ? "" : "s", err.msg);
+		    "certificate%s, but %s; a running `swarmctl serve` "
+		    "publishes it within seconds once that is fixed, or run "
+		    "`swarmctl crl`\n", count, count == 1 ? "" : "s",
+		    err.msg);
 		goto out;
 	}
 	print_revoked(&cfg, &m, count);

@@ -8,8 +8,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -94,144 +92,6 @@ sweep_orphans(struct db *db, const char *ca_dir, struct sc_error *err)
 }
 
 /*
- * The CRL's nextUpdate must never pass: nginx (ssl_crl) refuses every
- * client certificate once it has.  A thread of its own republishes it
- * well before, with its own connection and its own copy of the CA.
- */
-struct crl_refresher {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
-	bool			 stop, started, due;
-	const struct config	*cfg;
-};
-
-/* Each CA's CRL: ca[role] is loaded on first use and kept. */
-static void
-crl_refresh(const struct config *cfg, struct db *db,
-    struct pki_ca *ca[PKI_NCA_ROLES])
-{
-	struct sc_error err = { SC_OK, "" };
-	int role;
-
-	for (role = 0; role < PKI_NCA_ROLES; role++) {
-		sc_error_clear(&err);
-		if (ca[role] == NULL && pki_ca_load(cfg->ca_dir,
-		    (enum pki_ca_role)role, &ca[role], &err) != SC_OK) {
-			log_error("CRL refresh: loading the %s CA: %s",
-			    pki_ca_role_name((enum pki_ca_role)role), err.msg);
-			continue;
-		}
-		if (crl_refresh_if_due(db, ca[role], cfg->ca_dir,
-		    cfg->crl_next_update, &err) != SC_OK)
-			log_error("CRL refresh: %s", err.msg);
-	}
-}
-
-static void *
-crl_refresher_main(void *arg)
-{
-	struct crl_refresher *r = arg;
-	struct sc_error err = { SC_OK, "" };
-	struct pki_ca *ca[PKI_NCA_ROLES] = { NULL, NULL };
-	struct db *db = NULL;
-	struct timespec until;
-	int role;
-	/* Often enough to catch a failed publish well within the period. */
-	long interval = r->cfg->crl_next_update / 8;
-
-	if (interval > 3600)
-		interval = 3600;
-	if (db_open(r->cfg->conninfo, &db, &err) != SC_OK) {
-		log_error("CRL refresh: %s", err.msg);
-		return NULL;
-	}
-	pthread_mutex_lock(&r->lock);
-	while (!r->stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += interval;
-		/* Until the interval is up, or crl_refresher_wake. */
-		while (!r->stop && !r->due &&
-		    pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
-			;
-		if (r->stop)
-			break;
-		r->due = false;
-		pthread_mutex_unlock(&r->lock);
-		crl_refresh(r->cfg, db, ca);
-		pthread_mutex_lock(&r->lock);
-	}
-	pthread_mutex_unlock(&r->lock);
-	for (role = 0; role < PKI_NCA_ROLES; role++)
-		pki_ca_free(ca[role]);
-	db_close(db);
-	return NULL;
-}
-
-static void
-crl_refresher_start(struct crl_refresher *r, const struct config *cfg)
-{
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	r->cfg = cfg;
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
-	if ((rc = thread_start(&r->thread, crl_refresher_main, r)) == 0)
-		r->started = true;
-	else
-		log_error("starting the CRL refresh thread: %s", strerror(rc));
-}
-
-/* Check the CRL files now (SIGHUP): republish any missing or due. */
-static void
-crl_refresher_wake(struct crl_refresher *r)
-{
-	if (!r->started)
-		return;
-	pthread_mutex_lock(&r->lock);
-	r->due = true;
-	pthread_cond_signal(&r->wake);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void
-crl_refresher_stop(struct crl_refresher *r)
-{
-	if (r->started) {
-		pthread_mutex_lock(&r->lock);
-		r->stop = true;
-		pthread_cond_signal(&r->wake);
-		pthread_mutex_unlock(&r->lock);
-		pthread_join(r->thread, NULL);
-	}
-	pthread_cond_destroy(&r->wake);
-	pthread_mutex_destroy(&r->lock);
-}
-
-/* nginx's ssl_crl needs the file before it starts: publish now. */
-static enum sc_err
-publish_due_crls(const struct config *cfg, struct db *db,
-    struct sc_error *err)
-{
-	struct pki_ca *ca = NULL;
-	enum sc_err rc = SC_OK;
-	int role;
-
-	for (role = 0; role < PKI_NCA_ROLES && rc == SC_OK; role++) {
-		if ((rc = pki_ca_load(cfg->ca_dir, (enum pki_ca_role)role, &ca,
-		    err)) == SC_OK)
-			rc = crl_refresh_if_due(db, ca, cfg->ca_dir,
-			    cfg->crl_next_update, err);
-		pki_ca_free(ca);
-		ca = NULL;
-	}
-	if (rc != SC_OK)
-		sc_error_prefix(err, "publishing the CRLs");
-	return rc;
-}
-
-/*
  * The start-up checks that need the database.  Run before listening;
  * when PostgreSQL is down then, the readiness monitor runs them once it
  * answers (ready.h), and the routes that need them answer 503 until
@@ -259,7 +119,7 @@ startup_checks(const struct config *cfg, struct db *db, struct sc_error *err)
 		sc_error_prefix(err, "sweeping orphan bundles");
 		return rc;
 	}
-	return publish_due_crls(cfg, db, err);
+	return SC_OK;
 }
 
 /*
@@ -294,7 +154,7 @@ out:
 /*
  * Before any key is loaded or thread started: under a memory limit too
  * small to serve in, a clear refusal now rather than an abort in GNU MP
- * later (memlimit.h).  Workers, key generators, and the CRL refresher,
+ * later (memlimit.h).  Workers, key generators, and the CRL publisher,
  * readiness and orphan-settling threads.
  */
 static enum sc_err
@@ -336,16 +196,16 @@ reload(void *arg)
 {
 	struct sc_error err = { SC_OK, "" };
 
+	(void)arg;
 	if (log_reopen(&err) != SC_OK)
 		log_error("%s (still logging to the old file)", err.msg);
-	crl_refresher_wake(arg);
+	crl_publish_soon();
 }
 
 int
 cmd_serve(int argc, char *argv[])
 {
 	struct sc_error err = { SC_OK, "" };
-	struct crl_refresher refresher;
 	struct config cfg;
 	enum sc_err rc;
 	int fd = -1, status = 1;
@@ -369,7 +229,9 @@ cmd_serve(int argc, char *argv[])
 		log_error("initialising libraries: %s", err.msg);
 		goto out;
 	}
-	if (startup(&cfg, &checked, &err) != SC_OK) {
+	if (startup(&cfg, &checked, &err) != SC_OK ||
+	    crl_publisher_start(cfg.conninfo, cfg.ca_dir, cfg.crl_next_update,
+	    &err) != SC_OK) {
 		log_error("%s", err.msg);
 		goto out;
 	}
@@ -393,13 +255,11 @@ cmd_serve(int argc, char *argv[])
 		pki_keypool_stop();
 		goto out;
 	}
-	crl_refresher_start(&refresher, &cfg);
 	if (orphans_start(&cfg, &err) != SC_OK)
 		log_error("%s; orphan bundles wait for the next start-up sweep",
 		    err.msg);
-	rc = server_run(&cfg, fd, reload, &refresher, &err);
+	rc = server_run(&cfg, fd, reload, NULL, &err);
 	orphans_stop();
-	crl_refresher_stop(&refresher);
 	ready_stop();
 	pki_keypool_stop();
 	if (rc != SC_OK) {
@@ -408,6 +268,8 @@ cmd_serve(int argc, char *argv[])
 	}
 	status = 0;
 out:
+	/* After server_run: no request is left to ask for a publication. */
+	crl_publisher_stop();
 	if (fd > STDIN_FILENO)
 		close(fd);
 	pki_deinit();

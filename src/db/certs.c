@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,14 +83,28 @@ static const struct db_statement st_crl_lock = { "sc_crl_lock",
     0, false };
 
 /*
- * Everything ever revoked, expired or not: RFC 5280 5.1.2.6 lets an
- * entry go only after a regular CRL beyond the certificate's validity,
- * and a few dozen bytes per entry are not worth the bookkeeping.
+ * What the CRL lists: every revoked certificate of the CA except those
+ * that expired more than $2 seconds ago.  RFC 5280 5.1.2.6 lets an entry
+ * go once it has appeared on a regularly scheduled CRL issued after the
+ * certificate expired; with $2 the CRL's validity period, and a CRL
+ * republished at least every half period, it has.
  */
 static const struct db_statement st_crl_revoked = { "sc_crl_revoked",
     "SELECT serial, floor(extract(epoch FROM revoked_at))::bigint "
-    "FROM certificates WHERE revoked_at IS NOT NULL AND ca = $1 "
-    "ORDER BY revoked_at, serial", 1, false };
+    "FROM certificates WHERE revoked_at IS NOT NULL AND ca = $1 AND "
+    "not_after > now() - make_interval(secs => $2::bigint) "
+    "ORDER BY revoked_at, serial", 2, false };
+
+/*
+ * How many of the CA's certificates were ever revoked.  A revocation is
+ * never undone and its row never deleted, so the revoked set only grows:
+ * two equal counts mean the same set.  An index-only count
+ * (certificates_ca_revoked_idx), cheap enough to ask every few seconds.
+ */
+static const struct db_statement st_crl_revocations = {
+    "sc_crl_revocations",
+    "SELECT count(*) FROM certificates "
+    "WHERE revoked_at IS NOT NULL AND ca = $1", 1, false };
 
 static const struct db_statement st_crl_number = { "sc_crl_number",
     "SELECT nextval('crl_number')", 0, false };
@@ -353,15 +368,17 @@ revoked_entry(const PGresult *res, int i, struct pki_revoked *out,
 }
 
 static enum sc_err
-crl_revoked(struct db *db, const char *ca, struct pki_revoked **out,
-    size_t *n, struct sc_error *err)
+crl_revoked(struct db *db, const char *ca, long grace_secs,
+    struct pki_revoked **out, size_t *n, struct sc_error *err)
 {
-	const char *values[1] = { ca };
+	char grace[32];
+	const char *values[2] = { ca, grace };
 	PGresult *res = NULL;
 	struct pki_revoked *list = NULL;
 	enum sc_err rc;
 	int i, rows;
 
+	snprintf(grace, sizeof(grace), "%ld", grace_secs);
 	if ((rc = db_exec(db, &st_crl_revoked, values, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK)
 		goto out;
@@ -383,6 +400,17 @@ out:
 	return rc;
 }
 
+/* One bigint of a one-row result. */
+static enum sc_err
+single_count(const PGresult *res, const char *what, uint64_t *value,
+    struct sc_error *err)
+{
+	if (PQntuples(res) != 1 ||
+	    sscanf(PQgetvalue(res, 0, 0), "%" SCNu64, value) != 1)
+		return sc_error_set(err, SC_INTERNAL, "%s: bad value", what);
+	return SC_OK;
+}
+
 static enum sc_err
 crl_number(struct db *db, uint64_t *number, struct sc_error *err)
 {
@@ -390,25 +418,73 @@ crl_number(struct db *db, uint64_t *number, struct sc_error *err)
 	enum sc_err rc;
 
 	if ((rc = db_exec(db, &st_crl_number, NULL, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
-		goto out;
-	if (PQntuples(res) != 1 ||
-	    sscanf(PQgetvalue(res, 0, 0), "%" SCNu64, number) != 1)
-		rc = sc_error_set(err, SC_INTERNAL, "crl_number: bad value");
-out:
+	    err)) == SC_OK)
+		rc = single_count(res, "crl_number", number, err);
 	PQclear(res);
 	return rc;
 }
 
 enum sc_err
-db_crl_begin(struct db *db, const char *ca, struct pki_revoked **revoked,
-    size_t *n, uint64_t *number, struct sc_error *err)
+db_crl_revocations(struct db *db, const char *ca, uint64_t *count,
+    struct sc_error *err)
+{
+	const char *values[1] = { ca };
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	*count = 0;
+	/* Inside db_crl_begin's transaction a new connection would not do. */
+	if (db_in_tx(db))
+		rc = db_exec(db, &st_crl_revocations, values, PGRES_TUPLES_OK,
+		    &res, err);
+	else
+		rc = db_exec_retry(db, &st_crl_revocations, values,
+		    PGRES_TUPLES_OK, &res, err);
+	if (rc == SC_OK)
+		rc = single_count(res, "revocation count", count, err);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The count first, the list after: the list then holds at least the
+ * counted revocations (the set only grows), so a count that later reads
+ * the same says nothing was revoked that the list might lack.
+ */
+static enum sc_err
+crl_read(struct db *db, const char *ca, long grace_secs,
+    struct pki_revoked **revoked, size_t *n, uint64_t *revocations,
+    struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = db_crl_revocations(db, ca, revocations, err)) == SC_OK)
+		rc = crl_revoked(db, ca, grace_secs, revoked, n, err);
+	return rc;
+}
+
+enum sc_err
+db_crl_list(struct db *db, const char *ca, long grace_secs,
+    struct pki_revoked **revoked, size_t *n, uint64_t *revocations,
+    struct sc_error *err)
+{
+	*revoked = NULL;
+	*n = 0;
+	*revocations = 0;
+	return crl_read(db, ca, grace_secs, revoked, n, revocations, err);
+}
+
+enum sc_err
+db_crl_begin(struct db *db, const char *ca, long grace_secs,
+    struct pki_revoked **revoked, size_t *n, uint64_t *revocations,
+    uint64_t *number, struct sc_error *err)
 {
 	PGresult *res = NULL;
 	enum sc_err rc;
 
 	*revoked = NULL;
 	*n = 0;
+	*revocations = 0;
 	*number = 0;
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
@@ -419,7 +495,8 @@ db_crl_begin(struct db *db, const char *ca, struct pki_revoked **revoked,
 	 */
 	if ((rc = db_exec(db, &st_crl_lock, NULL, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK ||
-	    (rc = crl_revoked(db, ca, revoked, n, err)) != SC_OK ||
+	    (rc = crl_read(db, ca, grace_secs, revoked, n, revocations,
+	    err)) != SC_OK ||
 	    (rc = crl_number(db, number, err)) != SC_OK)
 		goto out;
 out:
@@ -438,6 +515,26 @@ db_crl_done(struct db *db)
 {
 	/* Nothing was written (nextval is not transactional): end it. */
 	db_tx_abort(db);
+}
+
+void
+db_cert_wait(struct db *db, int wake_fd, int timeout_ms)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct pollfd fds[2];
+	PGconn *conn = NULL;
+	nfds_t n = 0;
+
+	if (wake_fd >= 0) {
+		fds[n].fd = wake_fd;
+		fds[n++].events = POLLIN;
+	}
+	/* No connection now: the timeout (or wake_fd) it is. */
+	if (db_connection(db, &conn, &err) == SC_OK && PQsocket(conn) >= 0) {
+		fds[n].fd = PQsocket(conn);
+		fds[n++].events = POLLIN;
+	}
+	(void)poll(fds, n, timeout_ms < 0 ? 0 : timeout_ms);
 }
 
 /* ------------------------------------------------------ CA identity */
@@ -548,8 +645,9 @@ db_cert_by_serial(struct db *db, const char *ca, const char *serial,
 	memset(ref, 0, sizeof(*ref));
 	if (!serial_key(serial, key))
 		goto out;
-	if ((rc = db_exec(db, &st_by_serial, values, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK || PQntuples(res) == 0)
+	/* The first statement of a request: PostgreSQL may have restarted. */
+	if ((rc = db_exec_retry(db, &st_by_serial, values, PGRES_TUPLES_OK,
+	    &res, err)) != SC_OK || PQntuples(res) == 0)
 		goto out;
 	if (PQntuples(res) != 1 || PQnfields(res) != 4 ||
 	    PQgetlength(res, 0, 0) != DB_FINGERPRINT_LEN) {

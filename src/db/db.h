@@ -274,12 +274,6 @@ enum sc_err	 db_operator_revoke(struct db *, const char *key,
 		    const struct db_audit *, int *count, struct sc_error *);
 
 /*
- * Everything revoked, for the CRL, plus the next CRL number (a sequence,
- * so CRL numbers only ever increase: RFC 5280 5.2.3).  Takes a
- * transaction-level advisory lock so concurrent CRL writers serialise:
- * call db_crl_done() after the CRL file is written.
- */
-/*
  * The CA recorded for a role ("worker", "front") by `swarmctl init`:
  * found is false when there is none.  _record inserts one unless the role
  * has one already, and reads back whichever is recorded.
@@ -311,11 +305,36 @@ enum sc_err	 db_cert_by_serial(struct db *, const char *ca,
 		    const char *serial, struct db_cert_ref *,
 		    struct sc_error *);
 
+/*
+ * The CRL of CA `ca` ("worker", "front"): what it lists (*revoked, n of
+ * them, malloc'd; revoked certificates except those expired more than
+ * grace_secs ago) and *revocations, how many of the CA's certificates
+ * were ever revoked -- a count that changes whenever the list may have
+ * (revocations are never undone), read before the list.
+ *
+ * db_crl_begin adds the next CRL number (a sequence, so CRL numbers only
+ * ever increase: RFC 5280 5.2.3) and takes a transaction-level advisory
+ * lock so that concurrent CRL writers serialise: call db_crl_done() after
+ * the CRL file is written.  db_crl_list reads the same without either.
+ */
 struct pki_revoked;
-enum sc_err	 db_crl_begin(struct db *, const char *ca,
-		    struct pki_revoked **, size_t *n, uint64_t *number,
-		    struct sc_error *);
+enum sc_err	 db_crl_begin(struct db *, const char *ca, long grace_secs,
+		    struct pki_revoked **, size_t *n, uint64_t *revocations,
+		    uint64_t *number, struct sc_error *);
 void		 db_crl_done(struct db *);
+enum sc_err	 db_crl_list(struct db *, const char *ca, long grace_secs,
+		    struct pki_revoked **, size_t *n, uint64_t *revocations,
+		    struct sc_error *);
+/* The count alone: one cheap query. */
+enum sc_err	 db_crl_revocations(struct db *, const char *ca,
+		    uint64_t *revocations, struct sc_error *);
+/*
+ * Sleep until a notification may have come on this connection's LISTEN
+ * channels (db_cert_epoch then tells), wake_fd (if >= 0) is readable, or
+ * timeout_ms has passed.  Connects first if need be; without a
+ * connection it sleeps for the timeout (or until wake_fd).
+ */
+void		 db_cert_wait(struct db *, int wake_fd, int timeout_ms);
 
 /*
  * Bundle sweep support.  Enrollment transactions hold a shared

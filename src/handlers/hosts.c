@@ -340,7 +340,6 @@ enum sc_err
 handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
 {
-	struct sc_error crl = { SC_OK, "" };
 	struct db_bundle_claim claim = { .old_pid = 0 };
 	struct db_audit audit;
 	char uuid[DB_UUID_LEN + 1];
@@ -352,9 +351,6 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
 		goto out;
 	}
-	/* The CA signs the CRL right after: make sure it is there first. */
-	if ((rc = require_ca(ctx, err)) != SC_OK)
-		goto out;
 	handler_audit_entry(ctx, req, "decommission", uuid, "success", NULL,
 	    &audit);
 	if ((rc = db_host_delete(ctx->db, uuid, &audit, &claim, err)) !=
@@ -369,13 +365,12 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	/*
-	 * The revocation is committed; publishing the CRL can fail only on
-	 * disk trouble, and the refresh thread retries it.
+	 * The revocation is committed: the CRL publisher (src/crl.c) puts
+	 * it in crl.pem shortly, with whatever else is revoked meanwhile,
+	 * and keeps trying should that fail.  Not waiting for it keeps a
+	 * decommission's time independent of the CRL's size.
 	 */
-	if (crl_publish(ctx->db, ctx->ca, ctx->cfg->ca_dir,
-	    ctx->cfg->crl_next_update, &crl) != SC_OK)
-		log_error("decommission %s: publishing the CRL: %s", name,
-		    crl.msg);
+	crl_publish_soon();
 	/*
 	 * The rows are gone.  The bundle goes too, unless an enrollment of
 	 * the name has replaced it meanwhile; one that cannot be removed now

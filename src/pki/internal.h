@@ -49,6 +49,10 @@ gnutls_digest_algorithm_t pki_sign_digest(gnutls_privkey_t);
 enum sc_err	 pki_read_file(const char *dir, const char *name,
 		    bool missing_ok, gnutls_datum_t *out, mode_t *mode,
 		    struct sc_error *);
+/* The same for files of up to `max` bytes (CRLs: PKI_CRL_FILE_MAX). */
+enum sc_err	 pki_read_file_max(const char *dir, const char *name,
+		    bool missing_ok, size_t max, gnutls_datum_t *out,
+		    mode_t *mode, struct sc_error *);
 
 /* Lowercase hex SHA-256 of the certificate's DER. */
 enum sc_err	 pki_fingerprint_hex(gnutls_x509_crt_t,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,14 @@ enum sc_err
 pki_read_file(const char *dir, const char *name, bool missing_ok,
     gnutls_datum_t *out, mode_t *mode, struct sc_error *err)
 {
+	return pki_read_file_max(dir, name, missing_ok, PEM_FILE_MAX, out,
+	    mode, err);
+}
+
+enum sc_err
+pki_read_file_max(const char *dir, const char *name, bool missing_ok,
+    size_t max, gnutls_datum_t *out, mode_t *mode, struct sc_error *err)
+{
 	char path[PATH_MAX], *buf = NULL;
 	struct stat st;
 	size_t len = 0;
@@ -213,10 +222,9 @@ pki_read_file(const char *dir, const char *name, bool missing_ok,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > PEM_FILE_MAX) {
+	    (uintmax_t)st.st_size > max) {
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE,
-		    "%s: not a regular file of 1 to %d bytes", path,
-		    PEM_FILE_MAX);
+		    "%s: not a regular file of 1 to %zu bytes", path, max);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {

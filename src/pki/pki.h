@@ -165,11 +165,23 @@ struct pki_revoked {
 	time_t	 revoked_at;
 };
 
+/* The largest CRL file read back: over a million entries. */
+#define PKI_CRL_FILE_MAX	(64 * 1024 * 1024)
+
 /*
  * Sign a CRL (RFC 5280 5: version 2, thisUpdate now, nextUpdate
  * now+next_update_secs, CRL number `number`, authority key identifier)
- * listing `revoked`, and write it atomically (temp, fsync, rename) to the
- * CA's CRL file in CA_DIR (crl.pem, front-crl.pem), 0644.
+ * listing `revoked` in that order, as PEM (*pem malloc'd, NUL-terminated).
+ * Linear in n: 100,000 entries take a fraction of a second.  The CRL is
+ * parsed and verified against the CA before it is returned.
+ */
+enum sc_err	 pki_crl_sign(const struct pki_ca *,
+		    const struct pki_revoked *, size_t n, uint64_t number,
+		    long next_update_secs, char **pem, size_t *pem_len,
+		    struct sc_error *);
+/*
+ * pki_crl_sign, written atomically (temp, fsync, rename) to the CA's CRL
+ * file in CA_DIR (crl.pem, front-crl.pem), 0644.
  */
 enum sc_err	 pki_crl_write(const struct pki_ca *, const char *ca_dir,
 		    const struct pki_revoked *, size_t n, uint64_t number,
@@ -177,6 +189,14 @@ enum sc_err	 pki_crl_write(const struct pki_ca *, const char *ca_dir,
 /* nextUpdate of role's CRL file; SC_NOT_FOUND if there is none. */
 enum sc_err	 pki_crl_next_update(const char *ca_dir, enum pki_ca_role,
 		    time_t *, struct sc_error *);
+/*
+ * Does the CA's CRL file in CA_DIR list every serial of `want`?  *covers
+ * says; *next is its nextUpdate.  SC_NOT_FOUND if there is no file,
+ * SC_INVALID if it does not parse or is not signed by this CA.
+ */
+enum sc_err	 pki_crl_check(const struct pki_ca *, const char *ca_dir,
+		    const struct pki_revoked *want, size_t n, bool *covers,
+		    time_t *next, struct sc_error *);
 
 /* A TLS client's certificate, as the responder sees it. */
 struct pki_peer {

@@ -5,12 +5,16 @@
 # increased) lists the worker's serial, so `openssl verify -crl_check`
 # fails with "certificate revoked" while a still-enrolled worker verifies;
 # the certificates table records the revocation (reason
-# cessationOfOperation).  Worker certificates come from the worker CA,
+# cessationOfOperation).  The CRL is published shortly after the 204,
+# not before it: the test waits for it (tests/lib/crl.sh).  Worker
+# certificates come from the worker CA,
 # which nginx does not accept for clients at all (400 at the handshake,
 # revoked or not).  The CRL's nextUpdate is 7 days ahead by default and
 # follows --crl-next-update-days.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
+# shellcheck source=../lib/crl.sh
+. "$TOP_SRCDIR/tests/lib/crl.sh"
 require_cmd psql date
 
 stack_up_or_die
@@ -34,13 +38,6 @@ fetch_crl()
 	API_ANON=1 api GET /swarm/crl.pem
 	is "$STATUS" 200 "GET /swarm/crl.pem (no certificate) is 200"
 	cp "$T/body" "$1"
-}
-
-crl_number()
-{
-	local n
-	n=$(openssl crl -in "$1" -noout -crlnumber 2>/dev/null) || return 1
-	printf '%d\n' "$((16#${n#crlNumber=0x}))"
 }
 
 # crl_ahead FILE — seconds from now to the CRL's nextUpdate.  (Its
@@ -105,6 +102,8 @@ is_detail 400 "client certificate rejected" \
 # ---- decommission worker-x
 api DELETE "/swarm/hosts/$UUID_X"
 is "$STATUS" 204 "DELETE /swarm/hosts/{worker-x} is 204"
+ok "... the published CRL lists worker-x within 10 s" \
+    crl_wait_lists 10 "$(cert_serial "$W/worker-x.crt")"
 fetch_crl "$T/crl.pem"
 ok "... the published CRL is CA_DIR/crl.pem" cmp -s "$T/crl.pem" "$T/ca/crl.pem"
 like "$(openssl crl -in "$T/crl.pem" -CAfile "$WORKER_CA" -noout 2>&1)" 'verify OK' \
@@ -112,13 +111,6 @@ like "$(openssl crl -in "$T/crl.pem" -CAfile "$WORKER_CA" -noout 2>&1)" 'verify 
 n0=$(crl_number "$T/crl-before.pem")
 n1=$(crl_number "$T/crl.pem")
 ok "... with a larger CRL number ($n0 -> $n1)" [ "${n1:-0}" -gt "${n0:-0}" ]
-# crl_serials FILE — the revoked serials, uppercase hex without leading 0s.
-crl_serials()
-{
-	openssl crl -in "$1" -noout -text |
-	    sed -n 's/^ *Serial Number: *\([0-9A-Fa-f]*\)$/\1/p' |
-	    tr 'a-f' 'A-F' | sed 's/^0*//'
-}
 is "$(crl_serials "$T/crl-before.pem")" "" "the CRL before any revocation lists nothing"
 is "$(crl_serials "$T/crl.pem")" "$(serial_of "$W/worker-x.crt" | tr 'a-f' 'A-F')" \
     "... after it, exactly worker-x's serial"
@@ -158,6 +150,8 @@ swarmctl_stop
 swarmctl_start --crl-next-update-days 2 || bail "swarmctl did not restart"
 api DELETE "/swarm/hosts/$(cat "$W/worker-y.uuid")"
 is "$STATUS" 204 "with --crl-next-update-days 2: decommission worker-y is 204"
+ok "... the published CRL lists worker-y within 10 s" \
+    crl_wait_lists 10 "$(cert_serial "$W/worker-y.crt")"
 fetch_crl "$T/crl-2d.pem"
 ahead=$(crl_ahead "$T/crl-2d.pem")
 ok "... the new CRL's nextUpdate is about 2 days ahead (got ${ahead}s)" \

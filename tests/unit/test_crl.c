@@ -1,0 +1,290 @@
+/*
+ * The CRL encoder (src/pki/crl.c builds the revokedCertificates list
+ * itself and splices it into GnuTLS's signed template) and the check the
+ * publisher makes of a CRL file (pki_crl_check), for CAs of each
+ * signature family (RSA, ECDSA, Ed25519): GnuTLS parses and verifies what
+ * is built; serials keep their value whatever their leading octets (a
+ * leading zero octet where the top bit is set, none where it is not);
+ * revocation dates before 2050 and from 2050 on (UTCTime,
+ * GeneralizedTime) read back exactly; no entries means no list; a large
+ * list is complete; a time DER cannot express is refused; a file lists a
+ * set or it does not, and a file signed by another CA is not ours.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "err.h"
+#include "pki/pki.h"
+#include "tap.h"
+#include "testutil.h"
+
+#define BIG	5000
+
+static char top[64];
+
+/* Hex of a serial's value: leading zero octets dropped. */
+static void
+value_hex(const unsigned char *b, size_t len, char *out)
+{
+	size_t i;
+
+	while (len > 1 && b[0] == 0) {
+		b++;
+		len--;
+	}
+	for (i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static gnutls_x509_crl_t
+parse_pem(const char *pem, size_t len)
+{
+	gnutls_datum_t d = { (unsigned char *)(uintptr_t)pem,
+	    (unsigned int)len };
+	gnutls_x509_crl_t crl = NULL;
+
+	if (gnutls_x509_crl_init(&crl) < 0)
+		return NULL;
+	if (gnutls_x509_crl_import(crl, &d, GNUTLS_X509_FMT_PEM) < 0) {
+		gnutls_x509_crl_deinit(crl);
+		return NULL;
+	}
+	return crl;
+}
+
+static bool
+verifies(gnutls_x509_crl_t crl, const char *ca_dir, const char *file)
+{
+	char path[256], *pem;
+	gnutls_x509_crt_t ca;
+	unsigned int status = 1;
+	bool good;
+
+	snprintf(path, sizeof(path), "%s/%s", ca_dir, file);
+	if ((pem = tu_read_file(path, NULL)) == NULL ||
+	    (ca = tu_crt_from_pem(pem)) == NULL) {
+		free(pem);
+		return false;
+	}
+	good = gnutls_x509_crl_verify(crl, &ca, 1, 0, &status) == 0 &&
+	    status == 0;
+	gnutls_x509_crt_deinit(ca);
+	free(pem);
+	return good;
+}
+
+/* Every entry in order: serial value and time as given. */
+static int
+entries_match(gnutls_x509_crl_t crl, const struct pki_revoked *want,
+    const char *const *want_value, size_t n)
+{
+	gnutls_x509_crl_iter_t iter = NULL;
+	unsigned char raw[64];
+	char hex[129];
+	size_t i, len;
+	time_t t;
+	int good = 1;
+
+	for (i = 0; i < n && good; i++) {
+		len = sizeof(raw);
+		if (gnutls_x509_crl_iter_crt_serial(crl, &iter, raw, &len,
+		    &t) < 0)
+			good = 0;
+		else {
+			value_hex(raw, len, hex);
+			good = strcmp(hex, want_value[i]) == 0 &&
+			    t == want[i].revoked_at;
+			if (!good)
+				printf("# entry %zu: %s at %lld, want %s at %lld\n",
+				    i, hex, (long long)t, want_value[i],
+				    (long long)want[i].revoked_at);
+		}
+	}
+	gnutls_x509_crl_iter_deinit(iter);
+	return good;
+}
+
+/* Serial shapes and both time encodings. */
+static void
+test_shapes(const struct pki_ca *ca, const char *ca_dir, const char *what)
+{
+	static const struct pki_revoked rev[] = {
+		{ "01", 946684800 },				/* 2000 */
+		{ "ff00000000000000000000000000000a", 2524607999 },	/* 2049 */
+		{ "00ab", 2524608000 },				/* 2050 */
+		{ "7fffffffffffffffffffffffffffffff", 4102444800 },
+		{ "abc", 1700000000 },
+	};
+	static const char *const value[] = {
+		"01", "ff00000000000000000000000000000a", "ab",
+		"7fffffffffffffffffffffffffffffff", "0abc",
+	};
+	const size_t n = sizeof(rev) / sizeof(rev[0]);
+	struct sc_error err = { SC_OK, "" };
+	gnutls_x509_crl_t crl = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+
+	ok(pki_crl_sign(ca, rev, n, 7, 3600, &pem, &len, &err) == SC_OK,
+	    "%s: CRL with odd serials signed (%s)", what, err.msg);
+	ok(pem != NULL && strncmp(pem, "-----BEGIN X509 CRL-----\n", 25) == 0
+	    && strlen(pem) == len, "%s: as PEM, NUL-terminated", what);
+	ok(pem != NULL && (crl = parse_pem(pem, len)) != NULL,
+	    "%s: GnuTLS parses it", what);
+	if (crl == NULL)
+		goto out;
+	ok(verifies(crl, ca_dir, pki_ca_cert_file(PKI_CA_WORKER)),
+	    "%s: its signature verifies with the CA certificate", what);
+	is_int(gnutls_x509_crl_get_crt_count(crl), n, "%s: %zu entries",
+	    what, n);
+	ok(entries_match(crl, rev, value, n), "%s: serial values (top bit "
+	    "set, leading zeros, odd digits, 16 octets) and dates (UTCTime "
+	    "to 2049, GeneralizedTime from 2050) read back", what);
+	ok(gnutls_x509_crl_get_next_update(crl) -
+	    gnutls_x509_crl_get_this_update(crl) == 3600 + 300,
+	    "%s: nextUpdate an hour ahead, thisUpdate backdated 5 min", what);
+out:
+	if (crl != NULL)
+		gnutls_x509_crl_deinit(crl);
+	free(pem);
+}
+
+static void
+test_empty_and_refusals(const struct pki_ca *ca, const char *what)
+{
+	struct pki_revoked bad[1] = { { "0102", -2208988800LL } };
+	struct sc_error err = { SC_OK, "" };
+	gnutls_x509_crl_t crl = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+
+	ok(pki_crl_sign(ca, NULL, 0, 1, 60, &pem, &len, &err) == SC_OK &&
+	    (crl = parse_pem(pem, len)) != NULL &&
+	    gnutls_x509_crl_get_crt_count(crl) == 0,
+	    "%s: no entries: a valid CRL listing nothing", what);
+	if (crl != NULL)
+		gnutls_x509_crl_deinit(crl);
+	free(pem);
+	pem = NULL;
+	sc_error_clear(&err);
+	is_int(pki_crl_sign(ca, bad, 1, 2, 60, &pem, &len, &err), SC_INVALID,
+	    "%s: a revocation in 1900 (no UTCTime for it) is refused", what);
+	ok(pem == NULL, "%s: ... and nothing is returned", what);
+}
+
+static struct pki_revoked *
+many(size_t n)
+{
+	struct pki_revoked *r = calloc(n, sizeof(*r));
+	size_t i;
+
+	for (i = 0; r != NULL && i < n; i++) {
+		snprintf(r[i].serial_hex, sizeof(r[i].serial_hex),
+		    "%02zx%030zx", 0x10 + i % 0xe0, i * 7919);
+		r[i].revoked_at = 1700000000 + (time_t)i;
+	}
+	return r;
+}
+
+/* A large list, written, then checked the way the publisher checks. */
+static void
+test_big_and_check(const struct pki_ca *ca, const struct pki_ca *other,
+    const char *ca_dir, const char *what)
+{
+	struct pki_revoked *r = many(BIG + 1);
+	struct sc_error err = { SC_OK, "" };
+	bool covers = false;
+	time_t next = 0, now = time(NULL);
+	char from[256], to[256], *pem;
+	FILE *f;
+
+	if (r == NULL) {
+		ok(0, "%s: memory for %d entries", what, BIG);
+		return;
+	}
+	is_int(pki_crl_check(ca, ca_dir, r, 1, &covers, &next, &err),
+	    SC_NOT_FOUND, "%s: no file yet: SC_NOT_FOUND", what);
+	sc_error_clear(&err);
+	ok(pki_crl_write(ca, ca_dir, r, BIG, 9, 3600, &err) == SC_OK,
+	    "%s: CRL of %d entries written (%s)", what, BIG, err.msg);
+	sc_error_clear(&err);
+	ok(pki_crl_check(ca, ca_dir, r, BIG, &covers, &next, &err) == SC_OK &&
+	    covers, "%s: it lists all %d (%s)", what, BIG, err.msg);
+	ok(next >= now + 3600 - 5 && next <= time(NULL) + 3600,
+	    "%s: ... and says when it expires", what);
+	ok(pki_crl_check(ca, ca_dir, r + BIG / 2, 3, &covers, &next,
+	    &err) == SC_OK && covers, "%s: it lists a few of them", what);
+	ok(pki_crl_check(ca, ca_dir, r, BIG + 1, &covers, &next,
+	    &err) == SC_OK && !covers, "%s: it does not list one more", what);
+	ok(pki_crl_check(ca, ca_dir, NULL, 0, &covers, &next, &err) ==
+	    SC_OK && covers, "%s: it lists the empty set", what);
+	/* The other CA's file under this CA's name. */
+	snprintf(from, sizeof(from), "%s/%s", ca_dir,
+	    pki_ca_crl_file(pki_ca_role(ca)));
+	snprintf(to, sizeof(to), "%s/%s", ca_dir,
+	    pki_ca_crl_file(pki_ca_role(other)));
+	pem = tu_read_file(from, NULL);
+	ok(pem != NULL && (f = fopen(to, "w")) != NULL &&
+	    fputs(pem, f) >= 0 && fclose(f) == 0, "%s: copied to %s", what,
+	    to);
+	free(pem);
+	sc_error_clear(&err);
+	is_int(pki_crl_check(other, ca_dir, r, 1, &covers, &next, &err),
+	    SC_INVALID, "%s: checked as the other CA's, it is not ours", what);
+	ok(!covers, "%s: ... and covers nothing", what);
+	unlink(to);
+	unlink(from);
+	free(r);
+}
+
+int
+main(void)
+{
+	static const enum pki_key_type types[] = {
+		PKI_KEY_ECDSA_P256, PKI_KEY_ED25519, PKI_KEY_RSA2048,
+	};
+	struct sc_error err = { SC_OK, "" };
+	struct pki_ca *worker = NULL, *front = NULL;
+	bool created[PKI_NCA_ROLES];
+	char ca_dir[128];
+	size_t i;
+
+	snprintf(top, sizeof(top), "/var/tmp/test_crl.XXXXXX");
+	if (mkdtemp(top) == NULL || pki_init(&err) != SC_OK) {
+		printf("Bail out! set up: %s\n", err.msg);
+		return 1;
+	}
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		const char *what = pki_key_type_name(types[i]);
+
+		snprintf(ca_dir, sizeof(ca_dir), "%s/%s", top, what);
+		if (pki_ca_init(ca_dir, types[i], created, &err) != SC_OK ||
+		    pki_ca_load(ca_dir, PKI_CA_WORKER, &worker, &err) !=
+		    SC_OK ||
+		    pki_ca_load(ca_dir, PKI_CA_FRONT, &front, &err) != SC_OK) {
+			printf("Bail out! %s CAs: %s\n", what, err.msg);
+			return 1;
+		}
+		test_shapes(worker, ca_dir, what);
+		test_empty_and_refusals(worker, what);
+		test_big_and_check(worker, front, ca_dir, what);
+		pki_ca_free(worker);
+		pki_ca_free(front);
+		worker = front = NULL;
+	}
+	pki_deinit();
+	tu_rm_rf(top);
+	return done_testing();
+}
