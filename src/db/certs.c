@@ -539,6 +539,22 @@ db_cert_wait(struct db *db, int wake_fd, int timeout_ms)
 
 /* ------------------------------------------------------ CA identity */
 
+/*
+ * The one row of a certificate lookup: its fingerprint (column 0, of the
+ * right length) and subject (column 1); false if the shape is wrong.
+ */
+static bool
+row_identity(const PGresult *res, int nfields,
+    char fingerprint[DB_FINGERPRINT_LEN + 1], char *subject, size_t size)
+{
+	if (PQntuples(res) != 1 || PQnfields(res) != nfields ||
+	    PQgetlength(res, 0, 0) != DB_FINGERPRINT_LEN)
+		return false;
+	memcpy(fingerprint, PQgetvalue(res, 0, 0), DB_FINGERPRINT_LEN + 1);
+	snprintf(subject, size, "%s", PQgetvalue(res, 0, 1));
+	return true;
+}
+
 static const struct db_statement st_ca_identity_get = { "sc_ca_identity_get",
     "SELECT fingerprint, subject FROM ca_identity WHERE role = $1",
     1, false };
@@ -564,15 +580,13 @@ db_ca_identity_get(struct db *db, const char *role, struct db_ca_identity *id,
 		goto out;
 	if (PQntuples(res) == 0)
 		goto out;
-	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != DB_FINGERPRINT_LEN) {
+	if (!row_identity(res, 2, id->fingerprint, id->subject,
+	    sizeof(id->subject))) {
 		rc = sc_error_set(err, SC_INTERNAL, "ca_identity: unexpected "
 		    "row for %s", role);
 		goto out;
 	}
 	id->found = true;
-	memcpy(id->fingerprint, PQgetvalue(res, 0, 0), DB_FINGERPRINT_LEN + 1);
-	snprintf(id->subject, sizeof(id->subject), "%s",
-	    PQgetvalue(res, 0, 1));
 out:
 	PQclear(res);
 	return rc;
@@ -649,16 +663,13 @@ db_cert_by_serial(struct db *db, const char *ca, const char *serial,
 	if ((rc = db_exec_retry(db, &st_by_serial, values, PGRES_TUPLES_OK,
 	    &res, err)) != SC_OK || PQntuples(res) == 0)
 		goto out;
-	if (PQntuples(res) != 1 || PQnfields(res) != 4 ||
-	    PQgetlength(res, 0, 0) != DB_FINGERPRINT_LEN) {
+	if (!row_identity(res, 4, ref->fingerprint, ref->subject,
+	    sizeof(ref->subject))) {
 		rc = sc_error_set(err, SC_INTERNAL, "certificate %s: "
 		    "unexpected row", key);
 		goto out;
 	}
 	ref->found = true;
-	memcpy(ref->fingerprint, PQgetvalue(res, 0, 0), DB_FINGERPRINT_LEN + 1);
-	snprintf(ref->subject, sizeof(ref->subject), "%s",
-	    PQgetvalue(res, 0, 1));
 	snprintf(ref->kind, sizeof(ref->kind), "%s", PQgetvalue(res, 0, 2));
 	ref->revoked = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 out:
