@@ -101,6 +101,8 @@ make_csr(gnutls_pk_algorithm_t pk, unsigned int bits, int forged,
 	c->der_len = der.size;
 	rc = 0;
 out:
+	if (rc != 0)
+		csr_case_free(c);
 	gnutls_free(pem.data);
 	gnutls_free(der.data);
 	if (signer != NULL)
@@ -138,7 +140,7 @@ csr_is_forged(const struct csr_case *c)
 {
 	gnutls_x509_crq_t crq;
 	gnutls_datum_t d = { c->der, (unsigned int)c->der_len };
-	char san[64];
+	char san[64] = "";
 	size_t size = sizeof(san);
 	unsigned int crit;
 	int ca = -1, type = -1;
@@ -229,9 +231,10 @@ sans_are(gnutls_x509_crt_t crt, const char *const *want, size_t n)
 	char buf[256], text[sizeof(buf)];
 	size_t size;
 	unsigned int i;
-	int type;
 
 	for (i = 0;; i++) {
+		int type;
+
 		size = sizeof(buf) - 1;
 		type = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &size,
 		    NULL);
@@ -345,7 +348,6 @@ test_policy(void)
 	struct sc_error err;
 	struct pki_csr *csr = NULL;
 	struct csr_case c;
-	char *bad;
 
 	if (make_csr(GNUTLS_PK_RSA, 1024, 0, &c) == 0) {
 		is_int(parse(c.pem, &csr, &err), SC_INVALID,
@@ -358,6 +360,8 @@ test_policy(void)
 		ok(0, "RSA-1024 CSR made");
 	if (make_csr(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(
 	    GNUTLS_ECC_CURVE_SECP384R1), 0, &c) == 0) {
+		char *bad;
+
 		is_int(parse(c.pem, &csr, &err), SC_OK, "ECDSA P-384 allowed");
 		ok(csr != NULL && strcmp(pki_csr_key_desc(csr),
 		    "ecdsa-SECP384R1") == 0, "... described as such");
