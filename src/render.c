@@ -191,7 +191,11 @@ render_enrolled_bundle(struct http_response *resp, const struct db_host *h,
 	resp->status = 201;
 	resp->content_type = HTTP_JSON;
 	resp->len = 0;
-	if (http_response_append(resp, text, len - 1) ||
+	/* A worker that enrolled with a CSR keeps its key: no member. */
+	if (issued->key_pem == NULL) {
+		if (http_response_append(resp, text, len))
+			goto out;
+	} else if (http_response_append(resp, text, len - 1) ||
 	    http_response_append_str(resp, ",\"worker_key_pem\":\"") ||
 	    append_pem_string(resp, issued->key_pem, issued->key_pem_len) ||
 	    http_response_append_str(resp, "\"}"))

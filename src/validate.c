@@ -11,6 +11,7 @@
 
 #include "http/request.h"
 #include "pki/bundle.h"
+#include "pki/pki.h"
 #include "policy.h"
 #include "validate.h"
 
@@ -393,6 +394,36 @@ check_notes(struct json_object *root, struct enroll_req *req,
 }
 
 /*
+ * csr_pem: a PKCS#10 request in PEM whose signature verifies with its own
+ * key, a key the key policy accepts (pki_csr_parse).  A malformed one is
+ * a 422 like any bad field: the body itself is valid JSON.
+ */
+static void
+check_csr(struct json_object *root, struct enroll_req *req,
+    struct json_object *detail)
+{
+	struct sc_error e = { SC_OK, "" };
+	struct json_object *v;
+	const char *s;
+	char msg[sizeof(e.msg) + 32];
+
+	if (!json_object_object_get_ex(root, "csr_pem", &v) ||
+	    json_object_is_type(v, json_type_null))
+		return;
+	if ((s = string_field(v, "csr_pem", -1, 1, PKI_CSR_PEM_MAX,
+	    detail)) == NULL)
+		return;
+	if (pki_csr_parse(s, strlen(s), &req->csr, &e) == SC_OK)
+		return;
+	if (e.code != SC_INVALID) {
+		add_error(detail, "body", "csr_pem", -1, "internal", e.msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Value error, %s", e.msg);
+	add_error(detail, "body", "csr_pem", -1, "value_error", msg);
+}
+
+/*
  * Strict JSON: valid UTF-8, bounded depth, nothing after the value.
  * SC_OK with *rootp set -- NULL for a JSON null, which json-c represents
  * as a NULL object -- or SC_BAD_REQUEST saying why.
@@ -544,6 +575,7 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
 		check_port(root, req, detail);
 		check_sans(root, req, detail);
 		check_notes(root, req, detail);
+		check_csr(root, req, detail);
 	}
 	if (json_object_array_length(detail) > 0) {
 		rc = sc_error_set(err, SC_INVALID, "invalid enroll request");
@@ -609,6 +641,7 @@ enroll_req_clear(struct enroll_req *req)
 {
 	free(req->sans);
 	free(req->notes);
+	pki_csr_free(req->csr);
 	memset(req, 0, sizeof(*req));
 }
 

@@ -12,6 +12,7 @@
 #include "err.h"
 
 struct json_object;
+struct pki_csr;
 
 #define ENROLL_NAME_MAX		64
 #define ENROLL_HOST_MAX		253	/* RFC 1035 2.3.4 */
@@ -28,6 +29,12 @@ struct enroll_req {
 	char	(*sans)[ENROLL_HOST_MAX + 1];
 	size_t	 nsans;
 	char	*notes;		/* NULL when absent or null */
+	/*
+	 * csr_pem, parsed and checked (pki_csr_parse): the worker keeps its
+	 * key and only this public key is certified.  NULL when absent or
+	 * null: the controller makes the key.  Freed by enroll_req_clear.
+	 */
+	struct pki_csr *csr;
 };
 
 #define HOSTS_PAGE_MAX		10000

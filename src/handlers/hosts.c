@@ -166,8 +166,14 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 		in_txn = false;		/* rolled back */
 		goto out;
 	}
-	if ((rc = pki_issue_worker(ctx->ca, er->name, sans, nsans,
-	    ctx->cfg->key_type, &issued, err)) != SC_OK)
+	/* With a CSR the worker keeps its key: none made, sent or written. */
+	if (er->csr != NULL)
+		rc = pki_issue_worker_for_key(ctx->ca, er->name, sans, nsans,
+		    er->csr, &issued, err);
+	else
+		rc = pki_issue_worker(ctx->ca, er->name, sans, nsans,
+		    ctx->cfg->key_type, &issued, err);
+	if (rc != SC_OK)
 		goto out;
 	if ((rc = bundle_write(ctx->cfg->ca_dir, er->name,
 	    pki_ca_cert_pem(ctx->ca), &issued, NULL, err)) != SC_OK)

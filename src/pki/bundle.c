@@ -214,9 +214,11 @@ fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
 	if ((rc = fileio_write_new(tfd, tpath, "ca.crt", ca_pem, strlen(ca_pem),
 	    0644, err)) != SC_OK ||
 	    (rc = fileio_write_new(tfd, tpath, "worker.crt", iss->cert_pem,
-	    strlen(iss->cert_pem), 0644, err)) != SC_OK ||
-	    (rc = fileio_write_new(tfd, tpath, "worker.key", iss->key_pem,
-	    iss->key_pem_len, 0600, err)) != SC_OK)
+	    strlen(iss->cert_pem), 0644, err)) != SC_OK)
+		goto out;
+	/* No key when the worker enrolled with a CSR and keeps its own. */
+	if (iss->key_pem != NULL && (rc = fileio_write_new(tfd, tpath,
+	    "worker.key", iss->key_pem, iss->key_pem_len, 0600, err)) != SC_OK)
 		goto out;
 	if (fsync(tfd) == -1)
 		rc = sc_error_set(err, fileio_errno_code(errno),
@@ -253,8 +255,7 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 		rc = sc_error_set(err, SC_INTERNAL, "bad bundle name");
 		goto out;
 	}
-	if (ca_pem == NULL || iss == NULL || iss->cert_pem == NULL ||
-	    iss->key_pem == NULL) {
+	if (ca_pem == NULL || iss == NULL || iss->cert_pem == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "incomplete bundle for %s",
 		    name);
 		goto out;

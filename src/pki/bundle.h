@@ -1,6 +1,6 @@
 /*
  * Worker bundles on disk: CA_DIR/workers/<name>/{ca.crt,worker.crt,
- * worker.key}.  Files appear whole or not at all: written in a temporary
+ * worker.key}, without worker.key for a worker that enrolled with a CSR.  Files appear whole or not at all: written in a temporary
  * directory, fsynced, then the directory is renamed into place.
  */
 #ifndef SC_BUNDLE_H
@@ -22,7 +22,8 @@ int		 bundle_name_valid(const char *name);
 
 /*
  * Write the bundle for `name` durably: CA_DIR/workers/.tmp-<random>/ with
- * ca.crt (0644), worker.crt (0644), worker.key (0600, O_EXCL), each
+ * ca.crt (0644), worker.crt (0644), worker.key (0600, O_EXCL; only if
+ * the issued certificate came with a key, not for a CSR), each
  * fsynced, the directory fsynced, then renamed to CA_DIR/workers/<name>
  * and CA_DIR/workers fsynced.  The caller guarantees (by holding the name
  * in an open database transaction, and the name's lock: see

@@ -32,6 +32,12 @@ struct pki_ca {
 	size_t			 key_id_len;
 };
 
+/* A checked CSR (csr.c): only its public key survives the parse. */
+struct pki_csr {
+	gnutls_pubkey_t	 key;		/* key usage cleared */
+	char		 key_desc[32];	/* "rsa-2048", "ecdsa-SECP256R1", ... */
+};
+
 /* sc_error_set with gnutls_strerror(rc). */
 enum sc_err	 pki_tls_error(struct sc_error *, enum sc_err,
 		    const char *what, int rc);

@@ -342,17 +342,59 @@ make_serial(unsigned char serial[PKI_SERIAL_LEN], struct sc_error *err)
 }
 
 /*
+ * The key a certificate certifies: one we generated (and hand out), or
+ * the public key of a worker's CSR (which it keeps).  Exactly one is set.
+ */
+struct subject_key {
+	gnutls_x509_privkey_t	 priv;
+	gnutls_pubkey_t		 pub;
+};
+
+static enum sc_err
+set_subject_key(gnutls_x509_crt_t crt, const struct subject_key *sk,
+    unsigned char *id, size_t *idlen, struct sc_error *err)
+{
+	int r;
+
+	if (sk->pub != NULL) {
+		if ((r = gnutls_x509_crt_set_pubkey(crt, sk->pub)) < 0)
+			return pki_tls_error(err, SC_INTERNAL, "set key", r);
+		r = gnutls_pubkey_get_key_id(sk->pub, GNUTLS_KEYID_USE_SHA1,
+		    id, idlen);
+	} else {
+		if ((r = gnutls_x509_crt_set_key(crt, sk->priv)) < 0)
+			return pki_tls_error(err, SC_INTERNAL, "set key", r);
+		r = gnutls_x509_privkey_get_key_id(sk->priv,
+		    GNUTLS_KEYID_USE_SHA1, id, idlen);
+	}
+	if (r < 0)
+		return pki_tls_error(err, SC_INTERNAL, "subject key id", r);
+	return SC_OK;
+}
+
+static gnutls_pk_algorithm_t
+subject_key_algorithm(const struct subject_key *sk)
+{
+	if (sk->pub != NULL)
+		return (gnutls_pk_algorithm_t)gnutls_pubkey_get_pk_algorithm(
+		    sk->pub, NULL);
+	return (gnutls_pk_algorithm_t)gnutls_x509_privkey_get_pk_algorithm(
+	    sk->priv);
+}
+
+/*
  * What every certificate we issue has in common: version 3, serial,
  * validity from now-5min for `days` days, the subject public key and its
  * subjectKeyIdentifier (RFC 5280 4.2.1.2, method 1: SHA-1 of the key).
  */
 static enum sc_err
 set_common(gnutls_x509_crt_t crt, const unsigned char *serial, long days,
-    gnutls_x509_privkey_t key, struct sc_error *err)
+    const struct subject_key *key, struct sc_error *err)
 {
 	unsigned char id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
 	time_t start;
+	enum sc_err rc;
 	int r;
 
 	start = time(NULL) - BACKDATE_SECS;
@@ -364,11 +406,9 @@ set_common(gnutls_x509_crt_t crt, const unsigned char *serial, long days,
 	    (r = gnutls_x509_crt_set_expiration_time(crt,
 	    start + days * DAY_SECS)) < 0)
 		return pki_tls_error(err, SC_INTERNAL, "set validity", r);
-	if ((r = gnutls_x509_crt_set_key(crt, key)) < 0)
-		return pki_tls_error(err, SC_INTERNAL, "set key", r);
-	if ((r = gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1,
-	    id, &idlen)) < 0 ||
-	    (r = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0)
+	if ((rc = set_subject_key(crt, key, id, &idlen, err)) != SC_OK)
+		return rc;
+	if ((r = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0)
 		return pki_tls_error(err, SC_INTERNAL, "set subject key id", r);
 	return SC_OK;
 }
@@ -439,7 +479,8 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, serial, CA_DAYS, xkey, err)) != SC_OK ||
+	if ((rc = set_common(crt, serial, CA_DAYS, &(struct subject_key){
+	    .priv = xkey }, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
 	    ORGANIZATION, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, common_name,
@@ -1189,12 +1230,16 @@ sign_with_ca(gnutls_x509_crt_t crt, const struct pki_ca *ca,
 	return SC_OK;
 }
 
+/*
+ * Issue a certificate of profile `prof` for `cn`: for `csr`'s key if
+ * given, else for a fresh key of `type`, which goes into out->key_pem.
+ */
 static enum sc_err
 issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
     long days, const char *const *sans, size_t nsans, enum pki_key_type type,
-    struct pki_issued *out, struct sc_error *err)
+    const struct pki_csr *csr, struct pki_issued *out, struct sc_error *err)
 {
-	gnutls_x509_privkey_t key = NULL;
+	struct subject_key key = { NULL, csr != NULL ? csr->key : NULL };
 	gnutls_x509_crt_t crt = NULL;
 	struct pki_issued iss;
 	size_t cnlen;
@@ -1223,8 +1268,9 @@ issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
 		goto out;
 	}
 	/* Worker keys come from the low-priority generators (keypool.c). */
-	if (!(prof == &worker_profile && pki_keypool_take(type, &key)) &&
-	    (rc = pki_generate_key(type, &key, err)) != SC_OK)
+	if (key.pub == NULL && !(prof == &worker_profile &&
+	    pki_keypool_take(type, &key.priv)) &&
+	    (rc = pki_generate_key(type, &key.priv, err)) != SC_OK)
 		goto out;
 	if ((rc = make_serial(iss.serial, err)) != SC_OK)
 		goto out;
@@ -1232,15 +1278,16 @@ issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
 		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, iss.serial, days, key, err)) != SC_OK ||
+	if ((rc = set_common(crt, iss.serial, days, &key, err)) != SC_OK ||
 	    (rc = set_subject(crt, prof, cn, err)) != SC_OK ||
-	    (rc = set_usage(crt, prof,
-	    gnutls_x509_privkey_get_pk_algorithm(key), err)) != SC_OK ||
+	    (rc = set_usage(crt, prof, subject_key_algorithm(&key),
+	    err)) != SC_OK ||
 	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK ||
 	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK ||
 	    (rc = export_crt_pem(crt, &iss.cert_pem, err)) != SC_OK ||
 	    (rc = describe(crt, &iss, err)) != SC_OK ||
-	    (rc = export_key_pem(key, &iss, err)) != SC_OK)
+	    (key.priv != NULL &&
+	    (rc = export_key_pem(key.priv, &iss, err)) != SC_OK))
 		goto out;
 	*out = iss;
 	memset(&iss, 0, sizeof(iss));
@@ -1248,8 +1295,8 @@ out:
 	pki_issued_clear(&iss);
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
-	if (key != NULL)
-		gnutls_x509_privkey_deinit(key);
+	if (key.priv != NULL)
+		gnutls_x509_privkey_deinit(key.priv);
 	return rc;
 }
 
@@ -1259,15 +1306,28 @@ pki_issue_worker(const struct pki_ca *ca, const char *name,
     struct pki_issued *out, struct sc_error *err)
 {
 	return issue(ca, &worker_profile, name, worker_profile.days, sans,
-	    nsans, type, out, err);
+	    nsans, type, NULL, out, err);
+}
+
+enum sc_err
+pki_issue_worker_for_key(const struct pki_ca *ca, const char *name,
+    const char *const *sans, size_t nsans, const struct pki_csr *csr,
+    struct pki_issued *out, struct sc_error *err)
+{
+	if (csr == NULL || csr->key == NULL) {
+		memset(out, 0, sizeof(*out));
+		return sc_error_set(err, SC_INTERNAL, "no CSR key to certify");
+	}
+	return issue(ca, &worker_profile, name, worker_profile.days, sans,
+	    nsans, PKI_DEFAULT_WORKER_KEY, csr, out, err);
 }
 
 enum sc_err
 pki_issue_operator(const struct pki_ca *ca, const char *name, int days,
     enum pki_key_type type, struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &operator_profile, name, days, NULL, 0, type, out,
-	    err);
+	return issue(ca, &operator_profile, name, days, NULL, 0, type, NULL,
+	    out, err);
 }
 
 enum sc_err
@@ -1276,7 +1336,7 @@ pki_issue_server(const struct pki_ca *ca, const char *cn,
     struct pki_issued *out, struct sc_error *err)
 {
 	return issue(ca, &server_profile, cn, server_profile.days, sans, nsans,
-	    type, out, err);
+	    type, NULL, out, err);
 }
 
 void

@@ -87,7 +87,8 @@ const char	*pki_ca_subject(const struct pki_ca *);
 /* A freshly issued worker certificate.  key_pem is secret: clear it. */
 struct pki_issued {
 	char	*cert_pem;	/* NUL-terminated PEM */
-	char	*key_pem;	/* unencrypted PKCS#8 PEM, NUL-terminated */
+	char	*key_pem;	/* unencrypted PKCS#8 PEM, NUL-terminated;
+				 * NULL when the worker keeps its key (CSR) */
 	size_t	 key_pem_len;
 	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];
 	unsigned char serial[PKI_SERIAL_LEN];
@@ -106,6 +107,38 @@ struct pki_issued {
 enum sc_err	 pki_issue_worker(const struct pki_ca *, const char *name,
 		    const char *const *sans, size_t nsans,
 		    enum pki_key_type type, struct pki_issued *,
+		    struct sc_error *);
+
+/*
+ * A worker's own key, from its certificate signing request (PKCS#10 in
+ * PEM, RFC 2986 / RFC 7468), for enrollments where the private key never
+ * leaves the worker.  pki_csr_parse accepts exactly one PEM block of at
+ * most PKI_CSR_PEM_MAX bytes whose signature verifies with its own key
+ * (proof of possession) and whose key meets the key policy: RSA of
+ * PKI_CSR_RSA_MIN_BITS to PKI_CSR_RSA_MAX_BITS bits, ECDSA on P-256,
+ * P-384 or P-521, Ed25519.  Anything else is SC_INVALID, err->msg saying
+ * why.  Nothing but the public key is kept: the CSR's subject and
+ * requested extensions are never used.
+ */
+#define PKI_CSR_PEM_MAX		16384
+#define PKI_CSR_RSA_MIN_BITS	2048
+#define PKI_CSR_RSA_MAX_BITS	16384
+struct pki_csr;
+enum sc_err	 pki_csr_parse(const char *pem, size_t len, struct pki_csr **,
+		    struct sc_error *);
+/* "rsa-2048", "ecdsa-SECP256R1", "ed25519": for logs. */
+const char	*pki_csr_key_desc(const struct pki_csr *);
+void		 pki_csr_free(struct pki_csr *);
+
+/*
+ * pki_issue_worker for the key of a parsed CSR instead of a fresh one:
+ * the same profile (subject, SANs, key usage, EKU, validity), decided
+ * here as for server-made keys.  out->key_pem is NULL: there is no key
+ * to hand out.  The key pool is not touched.
+ */
+enum sc_err	 pki_issue_worker_for_key(const struct pki_ca *,
+		    const char *name, const char *const *sans, size_t nsans,
+		    const struct pki_csr *, struct pki_issued *,
 		    struct sc_error *);
 /* Wipe the key and free everything; safe on a zeroed struct. */
 void		 pki_issued_clear(struct pki_issued *);

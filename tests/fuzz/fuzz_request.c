@@ -1,7 +1,9 @@
 /*
  * libFuzzer harness over the untrusted request path: CGI parameter
- * parsing, query decoding, routing, uuid and enroll-body validation,
- * the issuance policy's allow-list check and name reservation keys.
+ * parsing, query decoding, routing, uuid and enroll-body validation
+ * (csr_pem included: PEM framing, PKCS#10 DER, the proof-of-possession
+ * signature check and the key policy, src/pki/csr.c), the issuance
+ * policy's allow-list check and name reservation keys.
  *
  * Input layout: six fields separated by '\n' -- method, path, query,
  * content type, content length, client certificate (URL-escaped PEM, as

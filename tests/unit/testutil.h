@@ -38,7 +38,7 @@ tu_rm_rf(const char *path)
  * A whole file (up to 1 MiB), malloc'd and NUL-terminated; *lenp its
  * length when lenp is not NULL.  NULL if it cannot be read.
  */
-static char * __attribute__((unused))
+static __attribute__((unused)) char *
 tu_read_file(const char *path, size_t *lenp)
 {
 	FILE *fp;
