@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,20 +89,43 @@ fileio_errno_code(int errnum)
 }
 
 enum sc_err
-fileio_write_new(int dirfd, const char *dir, const char *name,
-    const void *buf, size_t len, mode_t mode, struct sc_error *err)
+fileio_create(int dirfd, const char *dir, const char *name,
+    const void *buf, size_t len, mode_t mode, int *fdp, struct sc_error *err)
 {
-	enum sc_err rc = SC_OK;
 	int fd;
 
+	*fdp = -1;
 	fd = openat(dirfd, name,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return sc_error_set(err, errno == EEXIST ? SC_CONFLICT :
 		    fileio_errno_code(errno),
 		    "create %s/%s: %s", dir, name, strerror(errno));
-	if (fchmod(fd, mode) == -1 || fileio_write_all(fd, buf, len) == -1 ||
-	    fsync(fd) == -1)
+	if (fchmod(fd, mode) == -1 || fileio_write_all(fd, buf, len) == -1) {
+		enum sc_err rc = sc_error_set(err, fileio_errno_code(errno),
+		    "write %s/%s: %s", dir, name, strerror(errno));
+		close(fd);
+		(void)unlinkat(dirfd, name, 0);
+		return rc;
+	}
+	/*
+	 * Start the write-back now: files created one after the other then
+	 * get their blocks in one journal transaction, which the first
+	 * fsync commits for all of them.  Only a hint (fsync is what makes
+	 * them durable), so a file system without it is no error.
+	 */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	*fdp = fd;
+	return SC_OK;
+}
+
+enum sc_err
+fileio_sync_close(int dirfd, const char *dir, const char *name, int fd,
+    struct sc_error *err)
+{
+	enum sc_err rc = SC_OK;
+
+	if (fsync(fd) == -1)
 		rc = sc_error_set(err, fileio_errno_code(errno),
 		    "write %s/%s: %s", dir, name, strerror(errno));
 	/* close(2) can report a delayed write error (NFS): check it. */
@@ -109,6 +134,94 @@ fileio_write_new(int dirfd, const char *dir, const char *name,
 		    "close %s/%s: %s", dir, name, strerror(errno));
 	if (rc != SC_OK)
 		(void)unlinkat(dirfd, name, 0);
+	return rc;
+}
+
+enum sc_err
+fileio_write_new(int dirfd, const char *dir, const char *name,
+    const void *buf, size_t len, mode_t mode, struct sc_error *err)
+{
+	enum sc_err rc;
+	int fd;
+
+	if ((rc = fileio_create(dirfd, dir, name, buf, len, mode, &fd,
+	    err)) != SC_OK)
+		return rc;
+	return fileio_sync_close(dirfd, dir, name, fd, err);
+}
+
+/*
+ * One directory's shared fsync (fileio_fsync_shared): rounds numbered
+ * from 1, one at a time.  The first directory it is asked for is the
+ * only one it serves (the service writes into one workers/); any other
+ * is fsynced by its caller alone.
+ */
+static struct {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 done_cv;
+	bool		 keyed;
+	dev_t		 dev;
+	ino_t		 ino;
+	bool		 busy;		/* a round's fsync is running */
+	uint64_t	 started;	/* the last round begun */
+	uint64_t	 done;		/* the last round finished */
+	uint64_t	 failed;	/* the last round that failed, 0: none */
+	int		 failed_errno;
+} shared = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    false, 0, 0, false, 0, 0, 0, 0 };
+
+int
+fileio_fsync_shared(int fd)
+{
+	struct stat st;
+	uint64_t mine, round;
+	int rc, e;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	pthread_mutex_lock(&shared.lock);
+	if (!shared.keyed) {
+		shared.keyed = true;
+		shared.dev = st.st_dev;
+		shared.ino = st.st_ino;
+	}
+	if (shared.dev != st.st_dev || shared.ino != st.st_ino) {
+		pthread_mutex_unlock(&shared.lock);
+		return fsync(fd);
+	}
+	/*
+	 * A round that begins after this point covers the caller's changes,
+	 * made before the call; one already running may not.
+	 */
+	mine = shared.started + 1;
+	while (shared.done < mine) {
+		if (shared.busy) {
+			pthread_cond_wait(&shared.done_cv, &shared.lock);
+			continue;
+		}
+		shared.busy = true;
+		round = ++shared.started;
+		pthread_mutex_unlock(&shared.lock);
+		e = fsync(fd) == -1 ? errno : 0;
+		pthread_mutex_lock(&shared.lock);
+		shared.busy = false;
+		shared.done = round;
+		if (e != 0) {
+			shared.failed = round;
+			shared.failed_errno = e;
+		}
+		pthread_cond_broadcast(&shared.done_cv);
+	}
+	/*
+	 * A failure of the round that covered us, or of a later one (the
+	 * same disk going bad): failed, to be safe.
+	 */
+	rc = 0;
+	if (shared.failed >= mine) {
+		errno = shared.failed_errno;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&shared.lock);
 	return rc;
 }
 

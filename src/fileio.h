@@ -39,6 +39,27 @@ enum sc_err	 fileio_write_new(int dirfd, const char *dir,
 		    struct sc_error *);
 
 /*
+ * fileio_write_new in two steps, so that several files can be written
+ * before any is fsynced: fileio_create leaves dir/name written (its
+ * write-back started) and open in *fd; fileio_sync_close fsyncs and
+ * closes it, and removes it if either fails.  Until then the file is
+ * not durable.
+ */
+enum sc_err	 fileio_create(int dirfd, const char *dir, const char *name,
+		    const void *buf, size_t len, mode_t mode, int *fd,
+		    struct sc_error *);
+enum sc_err	 fileio_sync_close(int dirfd, const char *dir,
+		    const char *name, int fd, struct sc_error *);
+
+/*
+ * fsync(2) of a directory, shared by concurrent callers: it returns once
+ * an fsync of the directory that began after the call has succeeded,
+ * and the callers that arrive while one runs share the next.  0, or -1
+ * with errno.
+ */
+int		 fileio_fsync_shared(int fd);
+
+/*
  * A file written under a temporary name in `dir`, waiting to be renamed
  * to `name`.  Stage several, then commit them one by one: nothing is
  * visible under a final name before it is complete and durable.

@@ -20,8 +20,7 @@
 #include "db/db.h"
 #include "db/internal.h"
 
-#define FIELD_MAX	1024	/* bytes kept of a string, NUL included */
-#define NFIELDS		7
+#define FIELD_MAX	DB_AUDIT_FIELD_MAX
 
 enum audit_col {
 	COL_ID, COL_AT, COL_ACTOR, COL_ACTOR_FINGERPRINT, COL_ACTION,
@@ -100,29 +99,43 @@ clean(const char *in, char out[FIELD_MAX])
 	return out;
 }
 
-static enum sc_err
-audit_exec(struct db *db, const struct db_audit *a, bool retry,
+enum sc_err
+db_audit_params(const struct db_audit *a, struct db_audit_params *p,
     struct sc_error *err)
 {
-	char buf[NFIELDS][FIELD_MAX];
-	PGresult *res = NULL;
-	const char *values[NFIELDS];
-	enum sc_err rc;
+	const char *in[DB_AUDIT_NPARAMS];
+	size_t i;
 
 	if (a == NULL || a->actor == NULL || a->action == NULL ||
 	    a->outcome == NULL)
 		return sc_error_set(err, SC_INTERNAL,
 		    "audit entry without actor, action or outcome");
-	values[0] = clean(a->actor, buf[0]);
-	values[1] = clean(a->actor_fingerprint, buf[1]);
-	values[2] = clean(a->action, buf[2]);
-	values[3] = clean(a->target, buf[3]);
-	values[4] = clean(a->outcome, buf[4]);
-	values[5] = clean(a->client_addr, buf[5]);
-	values[6] = clean(a->detail, buf[6]);
+	in[0] = a->actor;
+	in[1] = a->actor_fingerprint;
+	in[2] = a->action;
+	in[3] = a->target;
+	in[4] = a->outcome;
+	in[5] = a->client_addr;
+	in[6] = a->detail;
+	for (i = 0; i < DB_AUDIT_NPARAMS; i++)
+		p->values[i] = clean(in[i], p->buf[i]);
+	return SC_OK;
+}
+
+static enum sc_err
+audit_exec(struct db *db, const struct db_audit *a, bool retry,
+    struct sc_error *err)
+{
+	struct db_audit_params p = { .values = { NULL } };
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	if ((rc = db_audit_params(a, &p, err)) != SC_OK)
+		return rc;
 	rc = retry ?
-	    db_exec_retry(db, &st_insert, values, PGRES_COMMAND_OK, &res, err) :
-	    db_exec(db, &st_insert, values, PGRES_COMMAND_OK, &res, err);
+	    db_exec_retry(db, &st_insert, p.values, PGRES_COMMAND_OK, &res,
+	    err) :
+	    db_exec(db, &st_insert, p.values, PGRES_COMMAND_OK, &res, err);
 	PQclear(res);
 	return rc;
 }

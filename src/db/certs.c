@@ -120,25 +120,35 @@ cert_valid(const struct db_cert *c, struct sc_error *err)
 }
 
 enum sc_err
-db_cert_insert(struct db *db, const struct db_cert *c, struct sc_error *err)
+db_cert_params(const struct db_cert *c, struct db_cert_params *p,
+    struct sc_error *err)
 {
-	PGresult *res = NULL;
-	const char *values[7];
-	char not_after[32];
 	enum sc_err rc;
 
 	if ((rc = cert_valid(c, err)) != SC_OK)
 		return rc;
-	snprintf(not_after, sizeof(not_after), "%lld",
+	snprintf(p->not_after, sizeof(p->not_after), "%lld",
 	    (long long)c->not_after);
-	values[0] = c->serial_hex;
-	values[1] = c->fingerprint;
-	values[2] = c->subject;
-	values[3] = c->kind;
-	values[4] = c->host_uuid;
-	values[5] = not_after;
-	values[6] = c->ca;
-	rc = db_exec(db, &st_insert, values, PGRES_COMMAND_OK, &res, err);
+	p->values[0] = c->serial_hex;
+	p->values[1] = c->fingerprint;
+	p->values[2] = c->subject;
+	p->values[3] = c->kind;
+	p->values[4] = c->host_uuid;
+	p->values[5] = p->not_after;
+	p->values[6] = c->ca;
+	return SC_OK;
+}
+
+enum sc_err
+db_cert_insert(struct db *db, const struct db_cert *c, struct sc_error *err)
+{
+	struct db_cert_params p;
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	if ((rc = db_cert_params(c, &p, err)) != SC_OK)
+		return rc;
+	rc = db_exec(db, &st_insert, p.values, PGRES_COMMAND_OK, &res, err);
 	PQclear(res);
 	return rc;
 }

@@ -86,10 +86,9 @@ enum stmt {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_ENROLL_LOCK,
 	ST_NAME_LOCK,
 	ST_HOST_INSERT,
-	ST_HOST_SET_FINGERPRINT,
+	ST_ENROLL_RECORD,
 	ST_COMMIT_CHECK,
 	ST_HOST_GET,
 	ST_HOSTS_PAGE,
@@ -111,9 +110,6 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_BEGIN] = { "sc_begin", "BEGIN", 0, false },
 	[ST_COMMIT] = { "sc_commit", "COMMIT", 0, false },
 	[ST_ROLLBACK] = { "sc_rollback", "ROLLBACK", 0, false },
-	[ST_ENROLL_LOCK] = { "sc_enroll_lock",
-	    "SELECT pg_advisory_xact_lock_shared(" DB_LOCK_CLASS ", "
-	    DB_LOCK_BUNDLES ")", 0, false },
 	/*
 	 * CA_DIR/workers/<name> changes hands only under this lock (bundle
 	 * directories are by exact name; lower() errs on the side of
@@ -122,11 +118,23 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_NAME_LOCK] = { "sc_name_lock",
 	    "SELECT pg_advisory_xact_lock(" DB_LOCK_NAMES ", "
 	    "hashtext(lower($1)))", 1, false },
-	/* The fingerprint is set by db_enroll_commit, once the cert exists. */
+	/*
+	 * The bundle lock, shared (enrollments run side by side; only the
+	 * sweep excludes), then the name's lock (ST_NAME_LOCK's), then the
+	 * row: one round trip.  The MATERIALIZED CTE is the INSERT's only
+	 * row source, so both locks are held before the row reaches the
+	 * unique index.  The fingerprint is set by db_enroll_commit, once
+	 * the cert exists.
+	 */
 	[ST_HOST_INSERT] = { "sc_host_insert",
+	    "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared("
+	    DB_LOCK_CLASS ", " DB_LOCK_BUNDLES ") AS b, "
+	    "pg_advisory_xact_lock(" DB_LOCK_NAMES ", "
+	    "hashtext(lower($1::text))) AS n) "
 	    "INSERT INTO swarm_hosts (name, address, agent_port, "
 	    "client_cert_fingerprint, cert_bundle_path, notes) "
-	    "VALUES ($1, $2, $3::integer, '', $4, $5) "
+	    "SELECT $1::text, $2::text, $3::integer, '', $4::text, $5::text "
+	    "FROM l "
 	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 5, false },
 	/*
 	 * A name another transaction has just reserved makes this one wait
@@ -138,9 +146,21 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "SELECT k, $2::uuid FROM unnest($1::text[]) WITH ORDINALITY "
 	    "AS t(k, i) ORDER BY i "
 	    "ON CONFLICT DO NOTHING RETURNING name", 2, false },
-	[ST_HOST_SET_FINGERPRINT] = { "sc_host_set_fingerprint",
+	/*
+	 * The rest of the enrollment in one round trip: the certificate
+	 * ($1..$7, certs.c's sc_cert_insert), the audit entry ($8..$14,
+	 * audit.c's sc_audit_insert) and the host's fingerprint.  Every
+	 * data-modifying CTE runs to completion whether read or not.
+	 */
+	[ST_ENROLL_RECORD] = { "sc_enroll_record",
+	    "WITH c AS (INSERT INTO certificates (serial, fingerprint, "
+	    "subject, kind, host_uuid, not_after, ca) "
+	    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint), $7)), "
+	    "a AS (INSERT INTO audit_log (actor, actor_fingerprint, action, "
+	    "target, outcome, client_addr, detail) "
+	    "VALUES ($8, $9, $10, $11, $12, $13, $14)) "
 	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2 "
-	    "WHERE uuid = $1::uuid", 2, false },
+	    "WHERE uuid = $5::uuid", 14, false },
 	/*
 	 * After the connection died during COMMIT: did the row make it, and
 	 * is the old session (which might still be committing) gone?
@@ -1113,16 +1133,11 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
 	/*
-	 * The bundle lock, shared: enrollments run side by side; only the
-	 * sweep excludes.  Then the name's lock, before the INSERT and to
-	 * the COMMIT: a decommission's bundle removal
-	 * (db_bundle_settle_begin) never runs while this enrollment writes
-	 * its bundle under the same name.
-	 */
-	if ((rc = exec_discard(db, ST_ENROLL_LOCK, NULL, err)) != SC_OK ||
-	    (rc = exec_discard(db, ST_NAME_LOCK, values, err)) != SC_OK)
-		goto out;
-	/*
+	 * ST_HOST_INSERT takes the bundle lock (shared) and the name's lock
+	 * before inserting, held to the COMMIT: a decommission's bundle
+	 * removal (db_bundle_settle_begin) never runs while this enrollment
+	 * writes its bundle under the same name.
+	 *
 	 * A concurrent INSERT of the same name waits here on the unique
 	 * index until the first transaction ends, then fails (it committed)
 	 * or goes ahead (it rolled back): exactly one enrollment wins.
@@ -1292,23 +1307,49 @@ out:
 	return rc;
 }
 
-/* Inside the enrollment transaction: the certificate, the audit entry. */
+/*
+ * Inside the enrollment transaction: the certificate, the audit entry,
+ * the host's fingerprint (ST_ENROLL_RECORD).
+ */
 static enum sc_err
 enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
     const struct db_audit *audit, struct sc_error *err)
 {
+	struct db_audit_params *ap = NULL;
+	struct db_cert_params cp;
+	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS];
+	PGresult *res = NULL;
 	struct db_cert c;
 	enum sc_err rc;
 
-	if (cert == NULL || audit == NULL)
-		return sc_error_set(err, SC_INTERNAL,
+	if (cert == NULL || audit == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL,
 		    "enrollment %s: no certificate or audit entry", uuid);
+		goto out;
+	}
 	/* The certificate belongs to the host this transaction created. */
 	c = *cert;
 	c.host_uuid = uuid;
-	if ((rc = db_cert_insert(db, &c, err)) != SC_OK)
-		return rc;
-	return db_audit_insert(db, audit, err);
+	/* 7 KiB of cleaned strings: off the 512 KiB thread stack. */
+	if ((ap = malloc(sizeof(*ap))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = db_cert_params(&c, &cp, err)) != SC_OK ||
+	    (rc = db_audit_params(audit, ap, err)) != SC_OK)
+		goto out;
+	memcpy(values, cp.values, sizeof(cp.values));
+	memcpy(values + DB_CERT_NPARAMS, ap->values, sizeof(ap->values));
+	if ((rc = exec_once(db, ST_ENROLL_RECORD, values, PGRES_COMMAND_OK,
+	    &res, err)) != SC_OK)
+		goto out;
+	if (strcmp(PQcmdTuples(res), "1") != 0)
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "enrollment %s: row not found", uuid);
+out:
+	PQclear(res);
+	free(ap);
+	return rc;
 }
 
 enum sc_err
@@ -1316,41 +1357,30 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
     const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
 {
 	struct sc_error commit_err;
-	PGresult *res = NULL;
-	const char *values[2];
+	const char *fingerprint = cert != NULL ? cert->fingerprint : NULL;
 	enum sc_err rc;
 	int pid;
 
 	sc_error_clear(&commit_err);
 	*doubt_pid = 0;
-	values[0] = uuid;
-	values[1] = cert != NULL ? cert->fingerprint : NULL;
 	if (!db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
 		    "no enrollment transaction is open");
 		goto out;
 	}
-	if ((rc = enroll_record(db, uuid, cert, audit, err)) != SC_OK ||
-	    (rc = exec_once(db, ST_HOST_SET_FINGERPRINT, values,
-	    PGRES_COMMAND_OK, &res, err)) != SC_OK)
+	if ((rc = enroll_record(db, uuid, cert, audit, err)) != SC_OK)
 		goto out;
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		rc = sc_error_set(err, SC_INTERNAL,
-		    "enrollment %s: row not found", uuid);
-		goto out;
-	}
 	pid = PQbackendPID(db->conn);
 	rc = db_tx_commit(db, &commit_err);
 	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
 		db->in_tx = false;
-		rc = commit_in_doubt(db, uuid, values[1], pid, &commit_err,
+		rc = commit_in_doubt(db, uuid, fingerprint, pid, &commit_err,
 		    doubt_pid, err);
 	} else if (rc != SC_OK)
 		sc_error_set(err, rc, "%s", commit_err.msg);
 out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
-	PQclear(res);
 	return rc;
 }
 

@@ -80,4 +80,28 @@ enum sc_err	 db_certs_revoke_host(struct db *, const char *uuid,
 enum sc_err	 db_audit_insert(struct db *, const struct db_audit *,
 		    struct sc_error *);
 
+/*
+ * The parameters of those INSERTs ($1..$7, in their column order), for
+ * a statement that does more in the same round trip (db.c's enrollment
+ * record): what db_cert_insert and db_audit_insert send.
+ */
+#define DB_CERT_NPARAMS		7
+#define DB_AUDIT_NPARAMS	7
+#define DB_AUDIT_FIELD_MAX	1024	/* bytes kept of a string, NUL included */
+
+struct db_cert_params {
+	const char	*values[DB_CERT_NPARAMS];
+	char		 not_after[32];
+};
+
+struct db_audit_params {
+	const char	*values[DB_AUDIT_NPARAMS];
+	char		 buf[DB_AUDIT_NPARAMS][DB_AUDIT_FIELD_MAX];
+};
+
+enum sc_err	 db_cert_params(const struct db_cert *, struct db_cert_params *,
+		    struct sc_error *);
+enum sc_err	 db_audit_params(const struct db_audit *,
+		    struct db_audit_params *, struct sc_error *);
+
 #endif

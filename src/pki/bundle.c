@@ -194,13 +194,29 @@ make_tmp_name(char *buf, size_t size, struct sc_error *err)
 	return SC_OK;
 }
 
-/* Fill the temporary directory wdir/tmp and make it durable. */
+/*
+ * Fill the temporary directory wdir/tmp and make it durable: all the
+ * files (worker.key only with a key made here) written first, then fsynced, so that the first fsync commits
+ * the journal for all of them and the others find little left to do.
+ */
 static enum sc_err
 fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
     const struct pki_issued *iss, struct sc_error *err)
 {
+	const struct {
+		const char	*name;
+		const char	*data;
+		size_t		 len;
+		mode_t		 mode;
+	} files[] = {
+		{ "ca.crt", ca_pem, strlen(ca_pem), 0644 },
+		{ "worker.crt", iss->cert_pem, strlen(iss->cert_pem), 0644 },
+		{ "worker.key", iss->key_pem, iss->key_pem_len, 0600 },
+	};
 	char tpath[PATH_MAX];
 	enum sc_err rc = SC_OK;
+	int fds[3] = { -1, -1, -1 };
+	size_t i, nfiles;
 	int n, tfd;
 
 	n = snprintf(tpath, sizeof(tpath), "%s/%s", wdir, tmp);
@@ -211,19 +227,24 @@ fill_tmp(int wfd, const char *wdir, const char *tmp, const char *ca_pem,
 	if (tfd == -1)
 		return sc_error_set(err, fileio_errno_code(errno),
 		    "open %s: %s", tpath, strerror(errno));
-	if ((rc = fileio_write_new(tfd, tpath, "ca.crt", ca_pem, strlen(ca_pem),
-	    0644, err)) != SC_OK ||
-	    (rc = fileio_write_new(tfd, tpath, "worker.crt", iss->cert_pem,
-	    strlen(iss->cert_pem), 0644, err)) != SC_OK)
-		goto out;
 	/* No key when the worker enrolled with a CSR and keeps its own. */
-	if (iss->key_pem != NULL && (rc = fileio_write_new(tfd, tpath,
-	    "worker.key", iss->key_pem, iss->key_pem_len, 0600, err)) != SC_OK)
-		goto out;
-	if (fsync(tfd) == -1)
+	nfiles = iss->key_pem != NULL ? 3 : 2;
+	for (i = 0; i < nfiles && rc == SC_OK; i++)
+		rc = fileio_create(tfd, tpath, files[i].name, files[i].data,
+		    files[i].len, files[i].mode, &fds[i], err);
+	/* Every descriptor is closed, whatever fails. */
+	for (i = 0; i < nfiles; i++) {
+		if (fds[i] == -1)
+			continue;
+		if (rc == SC_OK)
+			rc = fileio_sync_close(tfd, tpath, files[i].name,
+			    fds[i], err);
+		else
+			close(fds[i]);
+	}
+	if (rc == SC_OK && fsync(tfd) == -1)
 		rc = sc_error_set(err, fileio_errno_code(errno),
 		    "fsync %s: %s", tpath, strerror(errno));
-out:
 	close(tfd);
 	return rc;
 }
@@ -298,7 +319,8 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 		goto out;
 	}
 	renamed = 1;
-	if (fsync(wfd) == -1) {
+	/* Concurrent enrollments share this one. */
+	if (fileio_fsync_shared(wfd) == -1) {
 		rc = sc_error_set(err, fileio_errno_code(errno),
 		    "fsync %s: %s", wdir, strerror(errno));
 		goto out;

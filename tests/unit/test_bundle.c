@@ -1,7 +1,7 @@
 /*
  * Unit tests for src/pki/bundle.c: bundle name validation, writing a
  * bundle (contents, modes, no temporaries left, orphan replacement,
- * clean failure), removal (idempotent, refuses bad names, never follows a
+ * clean failure, concurrent writers sharing the fsync of workers/), removal (idempotent, refuses bad names, never follows a
  * symlink out of CA_DIR/workers), conditional removal (only the bundle
  * that holds the given certificate) and the crash-recovery sweep.
  */
@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
 #include "tap.h"
@@ -231,6 +233,89 @@ test_write(void)
 	is_int(bundle_write(ca_dir, "worker-2", ca_pem, &iss, NULL, &err),
 	    SC_OK, "write without path_out");
 	ok(is_dir(join(workers, "worker-2")), "second bundle there");
+}
+
+#define CONC_THREADS	6
+#define CONC_EACH	15
+
+struct conc {
+	int		 id;
+	enum sc_err	 rc;
+	char		 msg[512];
+};
+
+static void *
+conc_writer(void *arg)
+{
+	struct pki_issued iss = issued();
+	struct conc *c = arg;
+	struct sc_error err;
+	char name[32];
+	int i;
+
+	for (i = 0; i < CONC_EACH; i++) {
+		snprintf(name, sizeof(name), "c%d-%d", c->id, i);
+		sc_error_clear(&err);
+		if ((c->rc = bundle_write(ca_dir, name, ca_pem, &iss, NULL,
+		    &err)) != SC_OK) {
+			snprintf(c->msg, sizeof(c->msg), "%s", err.msg);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Writers at once share the fsync of workers/ (fileio_fsync_shared):
+ * every one returns, each with its bundle complete.
+ */
+static void
+test_write_concurrent(void)
+{
+	struct conc c[CONC_THREADS];
+	pthread_t tid[CONC_THREADS];
+	const char *key;
+	char name[32], dir[256];
+	int i, j, failed = 0, whole = 0, fd;
+
+	fresh_tree();
+	for (i = 0; i < CONC_THREADS; i++) {
+		c[i].id = i;
+		c[i].rc = SC_OK;
+		c[i].msg[0] = '\0';
+		if (pthread_create(&tid[i], NULL, conc_writer, &c[i]) != 0) {
+			perror("pthread_create");
+			exit(1);
+		}
+	}
+	for (i = 0; i < CONC_THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		if (c[i].rc != SC_OK) {
+			failed++;
+			printf("# writer %d: %s\n", i, c[i].msg);
+		}
+	}
+	is_int(failed, 0, "%d concurrent writers all succeed",
+	    CONC_THREADS);
+	for (i = 0; i < CONC_THREADS; i++)
+		for (j = 0; j < CONC_EACH; j++) {
+			snprintf(name, sizeof(name), "c%d-%d", i, j);
+			snprintf(dir, sizeof(dir), "%s/%s", workers, name);
+			key = slurp(join(dir, "worker.key"));
+			whole += key != NULL && strcmp(key, key_pem) == 0 &&
+			    count_entries(dir, NULL) == 3;
+		}
+	is_int(whole, CONC_THREADS * CONC_EACH,
+	    "every bundle there with its three files");
+	is_int(count_entries(workers, ".tmp-"), 0, "no .tmp-* left");
+
+	/* Another directory than the one it serves: fsynced alone. */
+	fd = open(top, O_RDONLY | O_DIRECTORY);
+	is_int(fileio_fsync_shared(fd), 0, "shared fsync of another dir");
+	close(fd);
+	errno = 0;
+	is_int(fileio_fsync_shared(fd), -1, "... of a closed descriptor: -1");
+	is_int(errno, EBADF, "... with EBADF");
 }
 
 static void
@@ -569,6 +654,7 @@ main(void)
 	umask(022);
 	test_names();
 	test_write();
+	test_write_concurrent();
 	test_write_orphan();
 	test_write_failures();
 	test_remove();
