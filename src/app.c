@@ -33,6 +33,19 @@ static const struct route routes[] = {
 	    OPERATOR, "decommission" },
 	{ HTTP_GET,	"/swarm/audit",		handle_audit,	false,
 	    OPERATOR, NULL },
+	{ HTTP_POST,	"/swarm/tokens",	handle_token_create, true,
+	    OPERATOR, "token-create" },
+	{ HTTP_GET,	"/swarm/tokens",	handle_tokens_list, false,
+	    OPERATOR, NULL },
+	{ HTTP_DELETE,	"/swarm/tokens/{uuid}",	handle_token_revoke, false,
+	    OPERATOR, "token-revoke" },
+	/*
+	 * Public: the bearer token is the credential.  No audit_action: the
+	 * handler audits what names a real token and counts the rest
+	 * (handlers/tokens.c), so anonymous requests cannot flood the trail.
+	 */
+	{ HTTP_POST,	"/swarm/enroll/token",	handle_token_redeem, true,
+	    PUBLIC, NULL },
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -540,6 +541,28 @@ top_level_names(const char *body, size_t len)
 	return names;
 }
 
+/*
+ * A body's top level must be an object without repeated member names:
+ * false, with the reason added to detail, if it is not.
+ */
+static bool
+body_is_object(struct json_object *root, const char *body, size_t len,
+    struct json_object *detail)
+{
+	if (!json_object_is_type(root, json_type_object)) {
+		add_error(detail, "body", NULL, -1, "dict_type",
+		    "Input should be a valid dictionary or object");
+		return false;
+	}
+	if (top_level_names(body, len) !=
+	    (size_t)json_object_object_length(root)) {
+		add_error(detail, "body", NULL, -1, "duplicate_key",
+		    "JSON object has a repeated member name");
+		return false;
+	}
+	return true;
+}
+
 enum sc_err
 validate_enroll(const char *body, size_t len, struct enroll_req *req,
     struct json_object **detail_out, struct sc_error *err)
@@ -562,14 +585,7 @@ validate_enroll(const char *body, size_t len, struct enroll_req *req,
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (!json_object_is_type(root, json_type_object)) {
-		add_error(detail, "body", NULL, -1, "dict_type",
-		    "Input should be a valid dictionary or object");
-	} else if (top_level_names(body, len) !=
-	    (size_t)json_object_object_length(root)) {
-		add_error(detail, "body", NULL, -1, "duplicate_key",
-		    "JSON object has a repeated member name");
-	} else {
+	if (body_is_object(root, body, len, detail)) {
 		check_name(root, req, detail);
 		check_address(root, req, detail);
 		check_port(root, req, detail);
@@ -749,5 +765,184 @@ validate_uuid(const char *s, char out[37])
 		out[i] = (char)tolower((unsigned char)s[i]);
 	}
 	out[36] = '\0';
+	return true;
+}
+
+/* ttl_seconds: an integer from TOKEN_TTL_MIN to TOKEN_TTL_MAX, or absent. */
+static void
+check_ttl(struct json_object *root, int *ttl, struct json_object *detail)
+{
+	struct json_object *v;
+	int64_t n;
+
+	*ttl = TOKEN_TTL_DEFAULT;
+	if (!json_object_object_get_ex(root, "ttl_seconds", &v) ||
+	    json_object_is_type(v, json_type_null))
+		return;
+	if (!json_object_is_type(v, json_type_int)) {
+		add_error(detail, "body", "ttl_seconds", -1, "int_type",
+		    "Input should be a valid integer");
+		return;
+	}
+	n = json_object_get_int64(v);
+	if (n < TOKEN_TTL_MIN || n > TOKEN_TTL_MAX) {
+		add_error(detail, "body", "ttl_seconds", -1, "value_error",
+		    "Value error, ttl_seconds must be from 60 to 86400 "
+		    "(24 hours)");
+		return;
+	}
+	*ttl = (int)n;
+}
+
+/* The body as a JSON object (lone surrogates marked as validate_enroll
+ * does); NULL with err set (400) if it is not JSON at all. */
+static enum sc_err
+parse_body(const char *body, size_t len, struct json_object **rootp,
+    struct sc_error *err)
+{
+	char *marked;
+	enum sc_err rc;
+
+	*rootp = NULL;
+	if (len > INT32_MAX / 2)
+		return sc_error_set(err, SC_TOO_LARGE, "request body too large");
+	if ((marked = mark_lone_surrogates(body, len, &len)) != NULL)
+		body = marked;
+	rc = parse_json(body, len, rootp, err);
+	free(marked);
+	return rc;
+}
+
+enum sc_err
+validate_token_create(const char *body, size_t len,
+    struct token_create_req *req, struct json_object **detail_out,
+    struct sc_error *err)
+{
+	struct json_object *root = NULL, *detail = NULL, *v;
+	bool held;
+	enum sc_err rc;
+
+	memset(req, 0, sizeof(*req));
+	*detail_out = NULL;
+	/*
+	 * name, address, agent_port, sans, notes: exactly as for enroll.
+	 * validate_enroll holds nothing in req->er unless it succeeds.
+	 */
+	rc = validate_enroll(body, len, &req->er, &detail, err);
+	/* Invalid: validate_enroll has already let go of everything. */
+	held = rc == SC_OK && detail == NULL;
+	if (rc != SC_OK && rc != SC_INVALID)
+		goto out;
+	sc_error_clear(err);
+	if (detail == NULL && (detail = json_object_new_array()) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = parse_body(body, len, &root, err)) != SC_OK)
+		goto out;
+	if (json_object_is_type(root, json_type_object)) {
+		check_ttl(root, &req->ttl_seconds, detail);
+		/* The worker brings its CSR when it redeems the token. */
+		if (json_object_object_get_ex(root, "csr_pem", &v) &&
+		    !json_object_is_type(v, json_type_null))
+			add_error(detail, "body", "csr_pem", -1,
+			    "extra_forbidden", "Extra inputs are not "
+			    "permitted: the worker sends its CSR when it "
+			    "redeems the token");
+	}
+	if (json_object_array_length(detail) > 0) {
+		rc = sc_error_set(err, SC_INVALID, "invalid token request");
+		*detail_out = detail;
+		detail = NULL;
+	}
+out:
+	if (rc != SC_OK && held)
+		token_create_req_clear(req);
+	json_object_put(detail);
+	json_object_put(root);
+	return rc;
+}
+
+void
+token_create_req_clear(struct token_create_req *req)
+{
+	enroll_req_clear(&req->er);
+	req->ttl_seconds = 0;
+}
+
+enum sc_err
+validate_token_redeem(const char *body, size_t len, struct pki_csr **csr,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	struct json_object *root = NULL, *detail = NULL;
+	struct enroll_req tmp;
+	enum sc_err rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	*csr = NULL;
+	*detail_out = NULL;
+	if ((rc = parse_body(body, len, &root, err)) != SC_OK)
+		goto out;
+	if ((detail = json_object_new_array()) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (body_is_object(root, body, len, detail)) {
+		/* The token alone decides what is certified. */
+		json_object_object_foreach(root, key, val) {
+			(void)val;
+			if (strcmp(key, "csr_pem") != 0)
+				add_error(detail, "body", key, -1,
+				    "extra_forbidden", "Extra inputs are not "
+				    "permitted: the token names the host");
+		}
+		check_csr(root, &tmp, detail);
+		if (tmp.csr == NULL && json_object_array_length(detail) == 0)
+			add_error(detail, "body", "csr_pem", -1, "missing",
+			    "Field required");
+	}
+	if (json_object_array_length(detail) > 0) {
+		rc = sc_error_set(err, SC_INVALID, "invalid token redemption");
+		*detail_out = detail;
+		detail = NULL;
+		goto out;
+	}
+	*csr = tmp.csr;
+	tmp.csr = NULL;
+	rc = SC_OK;
+out:
+	enroll_req_clear(&tmp);
+	json_object_put(detail);
+	json_object_put(root);
+	return rc;
+}
+
+static bool
+base64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool
+validate_bearer_token(const char *authorization, char token[TOKEN_TEXT_LEN + 1])
+{
+	const char *p = authorization;
+	size_t i;
+
+	token[0] = '\0';
+	/* RFC 9110 11.1: the auth-scheme is case-insensitive. */
+	if (p == NULL || strncasecmp(p, "Bearer ", 7) != 0)
+		return false;
+	for (p += 7; *p == ' '; p++)
+		;
+	if (strncmp(p, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) != 0)
+		return false;
+	for (i = strlen(TOKEN_PREFIX); i < TOKEN_TEXT_LEN; i++)
+		if (!base64url_char(p[i]))
+			return false;
+	if (p[TOKEN_TEXT_LEN] != '\0')
+		return false;
+	memcpy(token, p, TOKEN_TEXT_LEN + 1);
 	return true;
 }

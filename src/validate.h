@@ -89,4 +89,42 @@ bool		 validate_uuid(const char *, char out[37]);
 /* An IPv4/IPv6 literal or an RFC 1123 DNS name of at most 253 chars. */
 bool		 validate_host(const char *);
 
+/*
+ * POST /swarm/tokens: an EnrollRequest's name, address, agent_port, sans
+ * and notes (validate_enroll's rules; csr_pem is refused: the worker
+ * sends it when redeeming) and ttl_seconds, 60 to 86400, default 900.
+ */
+#define TOKEN_TTL_DEFAULT	900
+#define TOKEN_TTL_MIN		60
+#define TOKEN_TTL_MAX		86400
+struct token_create_req {
+	struct enroll_req er;
+	int		 ttl_seconds;
+};
+enum sc_err	 validate_token_create(const char *body, size_t len,
+		    struct token_create_req *, struct json_object **detail,
+		    struct sc_error *);
+void		 token_create_req_clear(struct token_create_req *);
+
+/*
+ * POST /swarm/enroll/token: {"csr_pem": ...} and nothing else (the token
+ * decides name, address and sans).  *csr is the parsed CSR on SC_OK
+ * (pki_csr_free it).
+ */
+enum sc_err	 validate_token_redeem(const char *body, size_t len,
+		    struct pki_csr **csr, struct json_object **detail,
+		    struct sc_error *);
+
+/*
+ * A bootstrap token as shown once: "swt_" and 43 base64url characters
+ * (32 random bytes, unpadded).  validate_bearer_token copies it out of
+ * an Authorization header value "Bearer <token>"; false if the header
+ * is absent or not exactly that.
+ */
+#define TOKEN_PREFIX		"swt_"
+#define TOKEN_SECRET_BYTES	32
+#define TOKEN_TEXT_LEN		(4 + 43)
+bool		 validate_bearer_token(const char *authorization,
+		    char token[TOKEN_TEXT_LEN + 1]);
+
 #endif

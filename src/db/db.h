@@ -347,4 +347,63 @@ void		 db_bundles_unlock(struct db *);
 enum sc_err	 db_host_name_exists(struct db *, const char *name, bool *,
 		    struct sc_error *);
 
+/*
+ * Bootstrap tokens (src/db/tokens.c).  Only the SHA-256 of a token is
+ * stored (token_hash, lowercase hex); the secret never reaches here.
+ */
+#define DB_TOKEN_HASH_LEN	64
+struct db_token_new {
+	const char	*token_hash;
+	const char	*name, *address;
+	int		 agent_port;
+	const char	*sans_json;	/* a JSON array of strings */
+	const char	*notes;		/* or NULL */
+	const char	*created_by;
+	int		 ttl_seconds;
+};
+/*
+ * Insert a token and append `audit` (its detail, when NULL, becomes
+ * "token <id>") in one transaction; id and expires_at are filled in.
+ */
+enum sc_err	 db_token_create(struct db *, const struct db_token_new *,
+		    const struct db_audit *, char id[DB_UUID_LEN + 1],
+		    char expires_at[DB_TIME_LEN + 1], struct sc_error *);
+
+/* A bootstrap_tokens row (owned strings), without its hash. */
+struct db_token {
+	char	 id[DB_UUID_LEN + 1];
+	char	*name, *address, *sans_json, *notes, *created_by;
+	int	 agent_port;
+	char	 created_at[DB_TIME_LEN + 1], expires_at[DB_TIME_LEN + 1];
+	char	*used_at, *used_by_host, *revoked_at;	/* or NULL */
+	char	 state[16];	/* active, used, expired, revoked */
+};
+void		 db_token_clear(struct db_token *);
+/* Every token, newest first; `each` returning non-zero stops: SC_INTERNAL. */
+enum sc_err	 db_tokens_list(struct db *,
+		    int (*each)(const struct db_token *, void *), void *,
+		    struct sc_error *);
+/* The token with this hash, in whatever state: *found false if none. */
+enum sc_err	 db_token_lookup(struct db *, const char *token_hash,
+		    struct db_token *, bool *found, struct sc_error *);
+/*
+ * Revoke token `id` (canonical uuid) and append `audit`, in one
+ * transaction.  Revoking an already revoked or used token changes
+ * nothing but is not an error; SC_NOT_FOUND if there is no such token.
+ */
+enum sc_err	 db_token_revoke(struct db *, const char *id,
+		    const struct db_audit *, struct sc_error *);
+/*
+ * Inside the enrollment transaction (after db_enroll_begin): mark the
+ * token used by host_uuid, if it is still active, and append `audit`.
+ * The row lock makes concurrent claims of one token wait for each
+ * other: after the first commits, the others find it used.  A token
+ * that is not active rolls the transaction back and returns
+ * SC_FORBIDDEN; so does every other failure, rolled back too, with its
+ * own code.  *id is the token's id on SC_OK.
+ */
+enum sc_err	 db_token_claim(struct db *, const char *token_hash,
+		    const char *host_uuid, const struct db_audit *,
+		    char id[DB_UUID_LEN + 1], struct sc_error *);
+
 #endif

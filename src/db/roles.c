@@ -88,6 +88,13 @@ static const struct grant grants[] = {
 	/* Enrollment reserves a host's DNS names; decommission cascades. */
 	{ .object = "swarm_host_names", .kind = GRANT_TABLE,
 	  .privileges = "SELECT, INSERT, DELETE" },
+	/*
+	 * Bootstrap tokens: created, listed, revoked, claimed once.  Never
+	 * DELETE: a token's history (who made it, which host used it) stays.
+	 */
+	{ .object = "bootstrap_tokens", .kind = GRANT_TABLE,
+	  .privileges = "SELECT, INSERT, UPDATE (used_at, used_by_host, "
+	  "revoked_at)" },
 };
 
 #define NGRANTS	(sizeof(grants) / sizeof(grants[0]))

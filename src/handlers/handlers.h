@@ -46,6 +46,27 @@ enum sc_err	handle_host_delete(HANDLER_ARGS);
 enum sc_err	handle_ca_pem(HANDLER_ARGS);
 enum sc_err	handle_crl_pem(HANDLER_ARGS);
 enum sc_err	handle_audit(HANDLER_ARGS);
+enum sc_err	handle_token_create(HANDLER_ARGS);
+enum sc_err	handle_tokens_list(HANDLER_ARGS);
+enum sc_err	handle_token_revoke(HANDLER_ARGS);
+enum sc_err	handle_token_redeem(HANDLER_ARGS);
+
+/*
+ * Enroll the host `er` describes (hosts.c): exactly what POST
+ * /swarm/enroll does once the request is valid.  With `claim`, a
+ * bootstrap token (its hash, and its id for the audit) is claimed in the
+ * same transaction; a token that is no longer active fails the
+ * enrollment with SC_FORBIDDEN, nothing written.
+ */
+struct enroll_req;
+struct token_claim {
+	const char	*hash;
+	const char	*id;
+};
+enum sc_err	handler_enroll(struct handler_ctx *,
+		    const struct http_request *, const struct enroll_req *,
+		    const struct token_claim *, struct http_response *,
+		    struct sc_error *);
 
 /*
  * Append an audit entry for the current request's actor; failures to

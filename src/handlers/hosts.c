@@ -123,10 +123,30 @@ reserve_names(struct handler_ctx *ctx, const char *uuid,
 	return db_enroll_reserve_names(ctx->db, uuid, keys, n, err);
 }
 
+/*
+ * A redeemed bootstrap token is claimed in the enrollment's transaction,
+ * after the name is reserved: the host, its certificate and the token's
+ * use commit together, and a failed enrollment leaves the token unused.
+ */
 static enum sc_err
-enroll(struct handler_ctx *ctx, const struct http_request *req,
-    const struct enroll_req *er, struct http_response *resp,
+claim_token(struct handler_ctx *ctx, const struct http_request *req,
+    const struct token_claim *claim, const struct db_host *h,
     struct sc_error *err)
+{
+	struct db_audit audit;
+	char detail[DB_HOST_NAME_MAX + DB_UUID_LEN + 16];
+	char id[DB_UUID_LEN + 1];
+
+	snprintf(detail, sizeof(detail), "enrolled %s (%s)", h->name, h->uuid);
+	handler_audit_entry(ctx, req, "token-redeem", claim->id, "success",
+	    detail, &audit);
+	return db_token_claim(ctx->db, claim->hash, h->uuid, &audit, id, err);
+}
+
+enum sc_err
+handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
+    const struct enroll_req *er, const struct token_claim *claim,
+    struct http_response *resp, struct sc_error *err)
 {
 	struct pki_issued issued;
 	struct db_audit audit;
@@ -163,6 +183,11 @@ enroll(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	in_txn = true;
 	if ((rc = reserve_names(ctx, h.uuid, sans, nsans, err)) != SC_OK) {
+		in_txn = false;		/* rolled back */
+		goto out;
+	}
+	if (claim != NULL &&
+	    (rc = claim_token(ctx, req, claim, &h, err)) != SC_OK) {
 		in_txn = false;		/* rolled back */
 		goto out;
 	}
@@ -229,7 +254,7 @@ handle_enroll(struct handler_ctx *ctx, const struct http_request *req,
 		return handler_respond_invalid(resp, detail, err);
 	}
 	if (rc == SC_OK)
-		rc = enroll(ctx, req, &er, resp, err);
+		rc = handler_enroll(ctx, req, &er, NULL, resp, err);
 	/* Success is audited inside the enrollment transaction. */
 	if (rc != SC_OK)
 		handler_audit(ctx, req, "enroll", er.name[0] ? er.name : NULL,

@@ -210,6 +210,9 @@ http_request_parse(struct http_request *req, http_param_fn param, void *arg,
 		return sc_error_set(err, SC_BAD_REQUEST,
 		    "malformed client certificate serial or issuer parameter");
 
+	if (copy_param(req->authorization, sizeof(req->authorization),
+	    param("HTTP_AUTHORIZATION", arg)) == -1)
+		req->authorization[0] = '\0';
 	req->json_body = is_json_type(param("CONTENT_TYPE", arg));
 	v = param("CONTENT_LENGTH", arg);
 	if (v != NULL && *v != '\0') {

@@ -31,6 +31,7 @@ enum http_method {
 #define HTTP_CLIENT_CERT_MAX	(16 * 1024)	/* PEM, after URL-decoding */
 #define HTTP_SERIAL_MAX		40	/* hex digits: RFC 5280 4.1.2.2 */
 #define HTTP_DN_MAX		512
+#define HTTP_AUTHORIZATION_MAX	256	/* a bootstrap token's header */
 
 struct http_request {
 	enum http_method method;
@@ -61,6 +62,12 @@ struct http_request {
 	 */
 	char		 client_serial[HTTP_SERIAL_MAX + 1];
 	char		 client_issuer[HTTP_DN_MAX];
+	/*
+	 * The Authorization header (HTTP_AUTHORIZATION: nginx passes request
+	 * headers as HTTP_* parameters).  Empty when absent or longer than
+	 * any credential this service accepts.
+	 */
+	char		 authorization[HTTP_AUTHORIZATION_MAX];
 	char		*body;		/* NUL-terminated, owned; NULL if none */
 	size_t		 body_len;
 	/*

@@ -185,13 +185,14 @@ send_headers(struct http_response *resp, bool with_length)
 	int n;
 
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
-	    "Cache-Control: no-store\r\n%s%s%s%s%s%s",
+	    "Cache-Control: no-store\r\n%s%s%s%s%s%s%s",
 	    resp->status, http_reason(resp->status),
 	    resp->content_type ? "Content-Type: " : "",
 	    resp->content_type ? resp->content_type : "",
 	    resp->content_type ? "\r\n" : "",
 	    resp->allow[0] ? "Allow: " : "", resp->allow,
-	    resp->allow[0] ? "\r\n" : "");
+	    resp->allow[0] ? "\r\n" : "",
+	    resp->bearer_challenge ? "WWW-Authenticate: Bearer\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
 	if (with_length && resp->status != 204) {
@@ -271,6 +272,7 @@ http_reason(int status)
 	case 201:	return "Created";
 	case 204:	return "No Content";
 	case 400:	return "Bad Request";
+	case 401:	return "Unauthorized";
 	case 403:	return "Forbidden";
 	case 404:	return "Not Found";
 	case 405:	return "Method Not Allowed";

@@ -34,6 +34,8 @@ struct http_sink {
 struct http_response {
 	int		 status;
 	char		 allow[64];	/* 405: the Allow header value */
+	/* 401: "WWW-Authenticate: Bearer" (RFC 6750 3) */
+	bool		 bearer_challenge;
 	const char	*content_type;	/* NULL: no body type (204) */
 	bool		 streaming;	/* headers already sent */
 	bool		 failed;	/* the sink failed: client gone */

@@ -364,6 +364,165 @@ test_uuid(void)
 	ok(!validate_uuid("..", out), "'..' rejected");
 }
 
+/* The loc of 422 entry i, as "body.field" (or "" if absent). */
+static const char *
+loc_of(struct json_object *detail, size_t i, char *buf, size_t size)
+{
+	struct json_object *e, *loc;
+
+	buf[0] = '\0';
+	if (detail == NULL || i >= json_object_array_length(detail))
+		return buf;
+	e = json_object_array_get_idx(detail, i);
+	if (json_object_object_get_ex(e, "loc", &loc) &&
+	    json_object_array_length(loc) >= 2)
+		snprintf(buf, size, "%s.%s",
+		    json_object_get_string(json_object_array_get_idx(loc, 0)),
+		    json_object_get_string(json_object_array_get_idx(loc, 1)));
+	return buf;
+}
+
+static void
+test_token_create(void)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct json_object *detail = NULL;
+	struct token_create_req tr;
+	const char *b;
+	char loc[64];
+
+	b = "{\"name\":\"w1\",\"address\":\"192.0.2.1\",\"sans\":[\"a.test\"]}";
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err), SC_OK,
+	    "token request: name, address, sans");
+	is_int(tr.ttl_seconds, TOKEN_TTL_DEFAULT, "ttl defaults to 900 s");
+	is_int(tr.er.agent_port, ENROLL_DEFAULT_PORT, "agent_port defaults");
+	is_int((int)tr.er.nsans, 1, "sans kept");
+	token_create_req_clear(&tr);
+
+	b = "{\"name\":\"w1\",\"address\":\"192.0.2.1\",\"ttl_seconds\":86400}";
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err), SC_OK,
+	    "ttl 24 h accepted");
+	is_int(tr.ttl_seconds, 86400, "... and kept");
+	token_create_req_clear(&tr);
+
+	b = "{\"name\":\"w1\",\"address\":\"192.0.2.1\",\"ttl_seconds\":59}";
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err),
+	    SC_INVALID, "ttl 59: 422");
+	is_str(loc_of(detail, 0, loc, sizeof(loc)), "body.ttl_seconds",
+	    "... at ttl_seconds");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"name\":\"w1\",\"address\":\"192.0.2.1\",\"ttl_seconds\":true}";
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err),
+	    SC_INVALID, "ttl true: 422");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"name\":\"w1\",\"ttl_seconds\":1e9}";
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err),
+	    SC_INVALID, "no address and a float ttl: 422");
+	is_int((int)json_object_array_length(detail), 2, "... both listed");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"name\":\"w1\",\"address\":\"192.0.2.1\",\"csr_pem\":\"x\"}";
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err),
+	    SC_INVALID, "a csr_pem at creation: 422");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"name\":";
+	sc_error_clear(&err);
+	is_int(validate_token_create(b, strlen(b), &tr, &detail, &err),
+	    SC_BAD_REQUEST, "malformed JSON: 400");
+	ok(detail == NULL, "... without a detail list");
+}
+
+static void
+test_token_redeem(void)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct json_object *detail = NULL;
+	struct pki_csr *csr = NULL;
+	const char *b;
+	char loc[64];
+
+	b = "{}";
+	is_int(validate_token_redeem(b, strlen(b), &csr, &detail, &err),
+	    SC_INVALID, "redeem without csr_pem: 422");
+	is_str(loc_of(detail, 0, loc, sizeof(loc)), "body.csr_pem",
+	    "... at csr_pem");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"name\":\"other\",\"csr_pem\":null}";
+	is_int(validate_token_redeem(b, strlen(b), &csr, &detail, &err),
+	    SC_INVALID, "redeem naming a host: 422");
+	is_str(loc_of(detail, 0, loc, sizeof(loc)), "body.name",
+	    "... at name: the token decides");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"csr_pem\":\"garbage\"}";
+	is_int(validate_token_redeem(b, strlen(b), &csr, &detail, &err),
+	    SC_INVALID, "redeem with a bad CSR: 422");
+	ok(csr == NULL, "... no CSR handed back");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "{\"csr_pem\":1,\"csr_pem\":2}";
+	is_int(validate_token_redeem(b, strlen(b), &csr, &detail, &err),
+	    SC_INVALID, "repeated member: 422");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "[]";
+	is_int(validate_token_redeem(b, strlen(b), &csr, &detail, &err),
+	    SC_INVALID, "not an object: 422");
+	json_object_put(detail);
+	detail = NULL;
+
+	b = "nope";
+	sc_error_clear(&err);
+	is_int(validate_token_redeem(b, strlen(b), &csr, &detail, &err),
+	    SC_BAD_REQUEST, "not JSON: 400");
+}
+
+static void
+test_bearer(void)
+{
+	char tok[TOKEN_TEXT_LEN + 1];
+	const char *good =
+	    "swt_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ-_";
+
+	/* 4 + 45: two characters too many; trim to 43. */
+	char t43[TOKEN_TEXT_LEN + 1], hdr[128];
+
+	memcpy(t43, good, TOKEN_TEXT_LEN);
+	t43[TOKEN_TEXT_LEN] = '\0';
+	snprintf(hdr, sizeof(hdr), "Bearer %s", t43);
+	ok(validate_bearer_token(hdr, tok), "Bearer <token> accepted");
+	is_str(tok, t43, "... the token copied out");
+	snprintf(hdr, sizeof(hdr), "bearer   %s", t43);
+	ok(validate_bearer_token(hdr, tok), "scheme in any case, spaces");
+	snprintf(hdr, sizeof(hdr), "Bearer %s", good);
+	ok(!validate_bearer_token(hdr, tok), "too long: refused");
+	snprintf(hdr, sizeof(hdr), "Bearer %.*s", TOKEN_TEXT_LEN - 1, t43);
+	ok(!validate_bearer_token(hdr, tok), "too short: refused");
+	snprintf(hdr, sizeof(hdr), "Bearer %s ", t43);
+	ok(!validate_bearer_token(hdr, tok), "trailing space: refused");
+	snprintf(hdr, sizeof(hdr), "Bearer xyz_%s", t43 + 4);
+	ok(!validate_bearer_token(hdr, tok), "wrong prefix: refused");
+	snprintf(hdr, sizeof(hdr), "Bearer %.*s+", TOKEN_TEXT_LEN - 1, t43);
+	ok(!validate_bearer_token(hdr, tok), "non-base64url char: refused");
+	snprintf(hdr, sizeof(hdr), "Basic %s", t43);
+	ok(!validate_bearer_token(hdr, tok), "Basic: refused");
+	ok(!validate_bearer_token("", tok), "empty header: refused");
+	ok(!validate_bearer_token(NULL, tok), "no header: refused");
+	is_str(tok, "", "... nothing copied out");
+}
+
 int
 main(void)
 {
@@ -373,6 +532,9 @@ main(void)
 	test_malformed();
 	test_query();
 	test_uuid();
+	test_token_create();
+	test_token_redeem();
+	test_bearer();
 	json_object_put(last_detail);
 	return done_testing();
 }

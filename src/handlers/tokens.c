@@ -1,0 +1,439 @@
+/*
+ * Bootstrap tokens: an operator creates a one-time token for a host
+ * (POST /swarm/tokens), lists (GET) and revokes (DELETE) them; a worker
+ * with no certificate yet redeems one with its CSR (POST
+ * /swarm/enroll/token, "Authorization: Bearer <token>") and is enrolled
+ * exactly as POST /swarm/enroll with the token's name, address, port,
+ * sans and notes and that csr_pem would enroll it (handler_enroll).
+ *
+ * The token is 32 random bytes shown once; only its SHA-256 is stored.
+ * A bad token -- malformed, unknown, expired, used, revoked -- gets one
+ * answer, 401 "invalid or expired token", so the answer tells a guesser
+ * nothing about which tokens exist.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <json-c/json.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "db/db.h"
+#include "handlers/handlers.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "log.h"
+#include "pki/pki.h"
+#include "ready.h"
+#include "validate.h"
+
+#define TOKEN_REFUSED	"invalid or expired token"
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* RFC 4648 5, unpadded: 32 bytes are 43 characters. */
+static void
+base64url(const unsigned char *in, size_t n, char *out)
+{
+	unsigned long v = 0;
+	size_t i;
+	int bits = 0;
+
+	for (i = 0; i < n; i++) {
+		v = (v << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			*out++ = b64url[(v >> bits) & 0x3f];
+		}
+	}
+	if (bits > 0)
+		*out++ = b64url[(v << (6 - bits)) & 0x3f];
+	*out = '\0';
+}
+
+/* A new token's text, from the key-grade generator. */
+static enum sc_err
+token_make(char token[TOKEN_TEXT_LEN + 1], struct sc_error *err)
+{
+	unsigned char raw[TOKEN_SECRET_BYTES];
+	int grc;
+
+	if ((grc = gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw))) < 0)
+		return sc_error_set(err, SC_INTERNAL, "gnutls_rnd: %s",
+		    gnutls_strerror(grc));
+	memcpy(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
+	base64url(raw, sizeof(raw), token + strlen(TOKEN_PREFIX));
+	gnutls_memset(raw, 0, sizeof(raw));
+	return SC_OK;
+}
+
+/*
+ * What is stored and looked up: SHA-256 of the token's text, lowercase
+ * hex.  The secret has 256 bits of entropy, so a plain hash suffices
+ * (no salt or stretching: there is nothing to guess).
+ */
+static enum sc_err
+token_hash(const char *token, char hex[DB_TOKEN_HASH_LEN + 1],
+    struct sc_error *err)
+{
+	unsigned char d[32];
+	size_t i;
+	int grc;
+
+	if ((grc = gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token),
+	    d)) < 0)
+		return sc_error_set(err, SC_INTERNAL, "gnutls_hash_fast: %s",
+		    gnutls_strerror(grc));
+	for (i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return SC_OK;
+}
+
+static struct json_object *
+string_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+/* The request's sans as the JSON array the table keeps. */
+static char *
+sans_json(const struct enroll_req *er)
+{
+	struct json_object *a;
+	char *out = NULL;
+	size_t i;
+
+	if ((a = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < er->nsans; i++)
+		json_object_array_add(a, json_object_new_string(er->sans[i]));
+	if (json_object_array_length(a) == er->nsans)
+		out = strdup(json_object_to_json_string_ext(a,
+		    JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	return out;
+}
+
+enum sc_err
+handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *detail = NULL, *obj = NULL;
+	struct token_create_req tr;
+	struct db_token_new nt;
+	struct db_audit audit;
+	char token[TOKEN_TEXT_LEN + 1], hash[DB_TOKEN_HASH_LEN + 1];
+	char id[DB_UUID_LEN + 1], expires_at[DB_TIME_LEN + 1];
+	char *sans = NULL;
+	enum sc_err rc;
+
+	(void)param;
+	token[0] = '\0';
+	rc = validate_token_create(req->body, req->body_len, &tr, &detail,
+	    err);
+	if (rc == SC_OK)
+		rc = validate_enroll_policy(&tr.er, &ctx->cfg->worker_names,
+		    &detail, err);
+	if (rc == SC_INVALID) {
+		handler_audit(ctx, req, "token-create",
+		    tr.er.name[0] ? tr.er.name : NULL, "invalid", err->msg);
+		sc_error_clear(err);
+		rc = handler_respond_invalid(resp, detail, err);
+		goto out;
+	}
+	if (rc != SC_OK)
+		goto out;
+	if ((rc = token_make(token, err)) != SC_OK ||
+	    (rc = token_hash(token, hash, err)) != SC_OK)
+		goto out;
+	if ((sans = sans_json(&tr.er)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	nt = (struct db_token_new){ .token_hash = hash, .name = tr.er.name,
+	    .address = tr.er.address, .agent_port = tr.er.agent_port,
+	    .sans_json = sans, .notes = tr.er.notes,
+	    .created_by = ctx->actor != NULL ? ctx->actor->name : "anonymous",
+	    .ttl_seconds = tr.ttl_seconds };
+	handler_audit_entry(ctx, req, "token-create", tr.er.name, "success",
+	    NULL, &audit);
+	if ((rc = db_token_create(ctx->db, &nt, &audit, id, expires_at,
+	    err)) != SC_OK)
+		goto out;
+	if ((obj = json_object_new_object()) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	json_object_object_add(obj, "id", json_object_new_string(id));
+	json_object_object_add(obj, "token", json_object_new_string(token));
+	json_object_object_add(obj, "name", json_object_new_string(tr.er.name));
+	json_object_object_add(obj, "address",
+	    json_object_new_string(tr.er.address));
+	json_object_object_add(obj, "expires_at",
+	    json_object_new_string(expires_at));
+	/* The body holds the only copy of the secret: wiped when freed. */
+	resp->secret = true;
+	if (http_response_json(resp, 201, obj) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "rendering token failed");
+	else
+		log_info("bootstrap token %s created for %s, expires %s", id,
+		    tr.er.name, expires_at);
+out:
+	if (rc != SC_OK && rc != SC_INVALID)
+		handler_audit(ctx, req, "token-create",
+		    tr.er.name[0] ? tr.er.name : NULL, handler_outcome(rc),
+		    err->msg);
+	json_object_put(obj);
+	gnutls_memset(token, 0, sizeof(token));
+	free(sans);
+	token_create_req_clear(&tr);
+	return rc == SC_INVALID ? SC_OK : rc;
+}
+
+static int
+list_row(const struct db_token *t, void *arg)
+{
+	struct json_object *list = arg, *o, *sans;
+
+	if ((o = json_object_new_object()) == NULL)
+		return -1;
+	sans = json_tokener_parse(t->sans_json);
+	json_object_object_add(o, "id", json_object_new_string(t->id));
+	json_object_object_add(o, "name", json_object_new_string(t->name));
+	json_object_object_add(o, "address",
+	    json_object_new_string(t->address));
+	json_object_object_add(o, "agent_port",
+	    json_object_new_int(t->agent_port));
+	json_object_object_add(o, "sans", sans);
+	json_object_object_add(o, "notes", string_or_null(t->notes));
+	json_object_object_add(o, "state", json_object_new_string(t->state));
+	json_object_object_add(o, "created_at",
+	    json_object_new_string(t->created_at));
+	json_object_object_add(o, "created_by",
+	    json_object_new_string(t->created_by));
+	json_object_object_add(o, "expires_at",
+	    json_object_new_string(t->expires_at));
+	json_object_object_add(o, "used_at", string_or_null(t->used_at));
+	json_object_object_add(o, "used_by_host",
+	    string_or_null(t->used_by_host));
+	json_object_object_add(o, "revoked_at", string_or_null(t->revoked_at));
+	return json_object_array_add(list, o) == 0 ? 0 : -1;
+}
+
+enum sc_err
+handle_tokens_list(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *list;
+	enum sc_err rc;
+
+	(void)req;
+	(void)param;
+	if ((list = json_object_new_array()) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	if ((rc = db_tokens_list(ctx->db, list_row, list, err)) == SC_OK &&
+	    http_response_json(resp, 200, list) == -1)
+		rc = sc_error_set(err, SC_INTERNAL, "rendering tokens failed");
+	json_object_put(list);
+	return rc;
+}
+
+enum sc_err
+handle_token_revoke(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct db_audit audit;
+	char id[DB_UUID_LEN + 1];
+	bool valid;
+	enum sc_err rc;
+
+	if (!(valid = validate_uuid(param, id))) {
+		rc = sc_error_set(err, SC_NOT_FOUND, "token not found");
+		goto out;
+	}
+	handler_audit_entry(ctx, req, "token-revoke", id, "success", NULL,
+	    &audit);
+	if ((rc = db_token_revoke(ctx->db, id, &audit, err)) != SC_OK)
+		goto out;
+	log_info("bootstrap token %s revoked", id);
+	http_response_empty(resp, 204);
+out:
+	if (rc != SC_OK)
+		handler_audit(ctx, req, "token-revoke", valid ? id : param,
+		    handler_outcome(rc), err->msg);
+	return rc;
+}
+
+/* The one answer to every bad token (RFC 6750 3: a Bearer challenge). */
+static enum sc_err
+refuse(struct http_response *resp, struct sc_error *err)
+{
+	resp->bearer_challenge = true;
+	if (http_response_detail(resp, 401, TOKEN_REFUSED) == -1)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	return SC_OK;
+}
+
+static enum sc_err
+refuse_anonymous(struct handler_ctx *ctx, const struct http_request *req,
+    struct http_response *resp, struct sc_error *err)
+{
+	handler_audit_anonymous(ctx, req, "token-redeem");
+	return refuse(resp, err);
+}
+
+/* The enrollment a token stands for, with the worker's CSR. */
+static enum sc_err
+token_enroll_req(const struct db_token *t, struct pki_csr *csr,
+    struct enroll_req *er, struct sc_error *err)
+{
+	struct json_object *sans = NULL;
+	enum sc_err rc = SC_OK;
+	size_t i, n;
+
+	memset(er, 0, sizeof(*er));
+	er->csr = csr;
+	snprintf(er->name, sizeof(er->name), "%s", t->name);
+	snprintf(er->address, sizeof(er->address), "%s", t->address);
+	er->agent_port = t->agent_port;
+	if (t->notes != NULL && (er->notes = strdup(t->notes)) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	if ((sans = json_tokener_parse(t->sans_json)) == NULL ||
+	    !json_object_is_type(sans, json_type_array) ||
+	    (n = json_object_array_length(sans)) > ENROLL_SANS_MAX) {
+		rc = sc_error_set(err, SC_INTERNAL, "token %s: bad sans", t->id);
+		goto out;
+	}
+	if (n > 0 && (er->sans = calloc(n, sizeof(*er->sans))) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		snprintf(er->sans[i], sizeof(er->sans[i]), "%s",
+		    json_object_get_string(json_object_array_get_idx(sans, i)));
+	er->nsans = n;
+out:
+	json_object_put(sans);
+	return rc;
+}
+
+/* Is the token still there to be used?  (After a lost race, it is not.) */
+static bool
+token_still_active(struct handler_ctx *ctx, const char *hash)
+{
+	struct sc_error e = { SC_OK, "" };
+	struct db_token t;
+	bool found, active;
+
+	if (db_token_lookup(ctx->db, hash, &t, &found, &e) != SC_OK)
+		return true;	/* unknown: keep the enrollment's own answer */
+	active = found && strcmp(t.state, "active") == 0;
+	db_token_clear(&t);
+	return active;
+}
+
+enum sc_err
+handle_token_redeem(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	struct json_object *detail = NULL;
+	struct auth_actor actor;
+	struct token_claim claim;
+	struct enroll_req er;
+	struct db_token t;
+	struct pki_csr *csr = NULL;
+	char token[TOKEN_TEXT_LEN + 1], hash[DB_TOKEN_HASH_LEN + 1];
+	char why[64];
+	const char *gate = NULL;
+	bool found = false;
+	enum sc_err rc;
+
+	(void)param;
+	token[0] = '\0';
+	memset(&er, 0, sizeof(er));
+	memset(&t, 0, sizeof(t));
+	/* Public, so not gated by app.c: the database must be usable. */
+	if (ready_gate(&gate, err) != SC_OK) {
+		rc = http_response_detail(resp, 503, gate) == -1 ?
+		    sc_error_set(err, SC_INTERNAL, "out of memory") : SC_OK;
+		goto out;
+	}
+	/*
+	 * Anyone can send guesses: those that name no token are counted,
+	 * not recorded one row each (handler_audit_anonymous).
+	 */
+	if (!validate_bearer_token(req->authorization, token)) {
+		rc = refuse_anonymous(ctx, req, resp, err);
+		goto out;
+	}
+	if ((rc = token_hash(token, hash, err)) != SC_OK ||
+	    (rc = db_token_lookup(ctx->db, hash, &t, &found, err)) != SC_OK)
+		goto out;
+	if (!found) {
+		rc = refuse_anonymous(ctx, req, resp, err);
+		goto out;
+	}
+	/* From here the request names a real token: audited under its id. */
+	snprintf(actor.name, sizeof(actor.name), "bootstrap-token %s", t.id);
+	actor.fingerprint[0] = '\0';
+	actor.loopback = false;
+	ctx->actor = &actor;
+	if (strcmp(t.state, "active") != 0) {
+		snprintf(why, sizeof(why), "token %s", t.state);
+		handler_audit(ctx, req, "token-redeem", t.id, "refused", why);
+		rc = refuse(resp, err);
+		goto out;
+	}
+	rc = validate_token_redeem(req->body, req->body_len, &csr, &detail,
+	    err);
+	if (rc == SC_OK && (rc = token_enroll_req(&t, csr, &er, err)) ==
+	    SC_OK)
+		rc = validate_enroll_policy(&er, &ctx->cfg->worker_names,
+		    &detail, err);
+	csr = NULL;		/* er owns it now, or validate failed */
+	if (rc == SC_INVALID) {
+		handler_audit(ctx, req, "token-redeem", t.id, "invalid",
+		    err->msg);
+		sc_error_clear(err);
+		rc = handler_respond_invalid(resp, detail, err);
+		goto out;
+	}
+	if (rc != SC_OK) {
+		handler_audit(ctx, req, "token-redeem", t.id,
+		    handler_outcome(rc), err->msg);
+		goto out;
+	}
+	claim.hash = hash;
+	claim.id = t.id;
+	rc = handler_enroll(ctx, req, &er, &claim, resp, err);
+	/* Lost to a concurrent redemption (or expired meanwhile). */
+	if (rc == SC_FORBIDDEN ||
+	    (rc == SC_CONFLICT && !token_still_active(ctx, hash))) {
+		handler_audit(ctx, req, "token-redeem", t.id, "refused",
+		    "token no longer valid");
+		sc_error_clear(err);
+		rc = refuse(resp, err);
+		goto out;
+	}
+	/* Success is audited inside the enrollment transaction. */
+	if (rc != SC_OK) {
+		handler_audit(ctx, req, "enroll", er.name, handler_outcome(rc),
+		    err->msg);
+		handler_audit(ctx, req, "token-redeem", t.id,
+		    handler_outcome(rc), err->msg);
+	}
+out:
+	ctx->actor = NULL;	/* &actor dies here */
+	gnutls_memset(token, 0, sizeof(token));
+	pki_csr_free(csr);
+	enroll_req_clear(&er);
+	db_token_clear(&t);
+	return rc;
+}
