@@ -218,13 +218,54 @@ fleet_measure()
 	# to its size for the next measurement.
 	sql "SELECT uuid FROM swarm_hosts WHERE name LIKE 'fl$col-%'" >"$T/fleet-dec"
 	F[$col.dec_n]=$(wc -l <"$T/fleet-dec")
-	BENCH_UUIDS=$T/fleet-dec wrk_quota "fl_${col}_dec" decommission.lua \
-	    "$BASE/swarm/hosts/x" $((F[$col.dec_n] / 20 + 120)) -c4
+	fleet_delete "fl_${col}_dec" "$T/fleet-dec"
 	fleet_crl "$col"
 
 	BENCH_UUIDS=$T/fleet-uuids fleet_requests "$col" 10000
 	BENCH_UUIDS=$T/fleet-uuids fleet_requests "$col" 100000
 	F[$col.mem]=$(mem_of "$SWARMCTL_PID")
+}
+
+# fleet_delete NAME FILE — DELETE /swarm/hosts/{uuid} for each uuid of
+# FILE, four at a time over kept-alive connections (curl --parallel), as
+# the operator; fills R[NAME.*] as wrk_parse does, from the DELETEs alone
+# (wrk's quota mode would mix in the GET /health it sends while it waits
+# for its last answers, which dominate when there are few to delete).
+fleet_delete()
+{
+	local name=$1 file=$2 cfg=$T/$1.curlrc out=$T/$1.out t0 t1 n u
+	: >"$cfg"
+	while read -r u; do
+		[ -n "$u" ] || continue
+		[ -s "$cfg" ] && echo next >>"$cfg"
+		cat >>"$cfg" <<-EOF
+		url = "$BASE/swarm/hosts/$u"
+		request = "DELETE"
+		cacert = "$CACERT"
+		cert = "$OPERATOR_CRT"
+		key = "$OPERATOR_KEY"
+		http1.1
+		max-time = 60
+		output = "/dev/null"
+		write-out = "%{http_code} %{time_total}\\n"
+		EOF
+	done <"$file"
+	t0=$(date +%s.%N)
+	curl -sS --parallel --parallel-max 4 -K "$cfg" >"$out" 2>"$T/$name.err"
+	t1=$(date +%s.%N)
+	n=$(wc -l <"$out")
+	R[$name.ok]=1
+	R[$name.rps]=$(calc "%.2f" "$n / ($t1 - $t0)")
+	R[$name.errors]=$(awk '$1 != 204' "$out" | wc -l)
+	read -r R["$name.p50_ms"] R["$name.p99_ms"] < <(awk '{ print $2 * 1000 }' "$out" |
+	    sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "- -"; exit }
+		p = int(NR * 0.5 + 0.999); q = int(NR * 0.99 + 0.999)
+		printf "%.2f %.2f\n", v[p], v[q] }')
+	if [ "$n" -eq 0 ] || [ "${R[$name.errors]}" -ne 0 ]; then
+		FAILED=1
+		FAILURES+=("$name: ${R[$name.errors]} of $n DELETEs not 204: $(awk '$1 != 204' "$out" | head -n 3 | tr '\n' ' ')$(head -c 200 "$T/$name.err")")
+	fi
 }
 
 # fleet_phase N — the whole phase: new database and CA, 100 hosts, then N.
