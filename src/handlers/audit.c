@@ -230,8 +230,8 @@ handler_audit_flush(struct handler_ctx *ctx, bool all)
 	}
 }
 
-static struct json_object *
-string_or_null(const char *s)
+struct json_object *
+handler_string_or_null(const char *s)
 {
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
@@ -254,15 +254,15 @@ audit_row(const struct db_audit_row *r, void *arg)
 		return -1;
 	json_object_object_add(obj, "id", json_object_new_int64(r->id));
 	json_object_object_add(obj, "at", json_object_new_string(r->at));
-	json_object_object_add(obj, "actor", string_or_null(r->actor));
+	json_object_object_add(obj, "actor", handler_string_or_null(r->actor));
 	json_object_object_add(obj, "actor_fingerprint",
-	    string_or_null(r->actor_fingerprint));
-	json_object_object_add(obj, "action", string_or_null(r->action));
-	json_object_object_add(obj, "target", string_or_null(r->target));
-	json_object_object_add(obj, "outcome", string_or_null(r->outcome));
+	    handler_string_or_null(r->actor_fingerprint));
+	json_object_object_add(obj, "action", handler_string_or_null(r->action));
+	json_object_object_add(obj, "target", handler_string_or_null(r->target));
+	json_object_object_add(obj, "outcome", handler_string_or_null(r->outcome));
 	json_object_object_add(obj, "client_addr",
-	    string_or_null(r->client_addr));
-	json_object_object_add(obj, "detail", string_or_null(r->detail));
+	    handler_string_or_null(r->client_addr));
+	json_object_object_add(obj, "detail", handler_string_or_null(r->detail));
 	text = json_object_to_json_string_length(obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (text != NULL && http_response_append(st->resp, ",",

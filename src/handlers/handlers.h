@@ -101,6 +101,8 @@ void		handler_audit_entry(struct handler_ctx *,
 		    struct db_audit *out);
 /* The 422 response for a validator's detail list (which it consumes). */
 struct json_object;
+/* A JSON string, or NULL (JSON null) for NULL. */
+struct json_object *handler_string_or_null(const char *);
 enum sc_err	handler_respond_invalid(struct http_response *,
 		    struct json_object *detail, struct sc_error *);
 /* The audit outcome word for an error code: conflict, invalid, ... */

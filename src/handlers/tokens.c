@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <json-c/json.h>
 
 #include "auth.h"
@@ -34,73 +32,6 @@
 
 #define TOKEN_REFUSED	"invalid or expired token"
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* RFC 4648 5, unpadded: 32 bytes are 43 characters. */
-static void
-base64url(const unsigned char *in, size_t n, char *out)
-{
-	unsigned long v = 0;
-	size_t i;
-	int bits = 0;
-
-	for (i = 0; i < n; i++) {
-		v = (v << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			*out++ = b64url[(v >> bits) & 0x3f];
-		}
-	}
-	if (bits > 0)
-		*out++ = b64url[(v << (6 - bits)) & 0x3f];
-	*out = '\0';
-}
-
-/* A new token's text, from the key-grade generator. */
-static enum sc_err
-token_make(char token[TOKEN_TEXT_LEN + 1], struct sc_error *err)
-{
-	unsigned char raw[TOKEN_SECRET_BYTES];
-	int grc;
-
-	if ((grc = gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw))) < 0)
-		return sc_error_set(err, SC_INTERNAL, "gnutls_rnd: %s",
-		    gnutls_strerror(grc));
-	memcpy(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
-	base64url(raw, sizeof(raw), token + strlen(TOKEN_PREFIX));
-	gnutls_memset(raw, 0, sizeof(raw));
-	return SC_OK;
-}
-
-/*
- * What is stored and looked up: SHA-256 of the token's text, lowercase
- * hex.  The secret has 256 bits of entropy, so a plain hash suffices
- * (no salt or stretching: there is nothing to guess).
- */
-static enum sc_err
-token_hash(const char *token, char hex[DB_TOKEN_HASH_LEN + 1],
-    struct sc_error *err)
-{
-	unsigned char d[32];
-	size_t i;
-	int grc;
-
-	if ((grc = gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token),
-	    d)) < 0)
-		return sc_error_set(err, SC_INTERNAL, "gnutls_hash_fast: %s",
-		    gnutls_strerror(grc));
-	for (i = 0; i < sizeof(d); i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	return SC_OK;
-}
-
-static struct json_object *
-string_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
 
 /* The request's sans as the JSON array the table keeps. */
 static char *
@@ -129,7 +60,7 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 	struct token_create_req tr;
 	struct db_token_new nt;
 	struct db_audit audit;
-	char token[TOKEN_TEXT_LEN + 1], hash[DB_TOKEN_HASH_LEN + 1];
+	char token[TOKEN_TEXT_LEN + 1], hash[PKI_TOKEN_HASH_LEN + 1];
 	char id[DB_UUID_LEN + 1], expires_at[DB_TIME_LEN + 1];
 	char *sans = NULL;
 	enum sc_err rc;
@@ -150,8 +81,8 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	if (rc != SC_OK)
 		goto out;
-	if ((rc = token_make(token, err)) != SC_OK ||
-	    (rc = token_hash(token, hash, err)) != SC_OK)
+	if ((rc = pki_token_new(token, err)) != SC_OK ||
+	    (rc = pki_token_hash(token, hash, err)) != SC_OK)
 		goto out;
 	if ((sans = sans_json(&tr.er)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
@@ -191,7 +122,7 @@ out:
 		    tr.er.name[0] ? tr.er.name : NULL, handler_outcome(rc),
 		    err->msg);
 	json_object_put(obj);
-	gnutls_memset(token, 0, sizeof(token));
+	explicit_bzero(token, sizeof(token));
 	free(sans);
 	token_create_req_clear(&tr);
 	return rc == SC_INVALID ? SC_OK : rc;
@@ -212,7 +143,7 @@ list_row(const struct db_token *t, void *arg)
 	json_object_object_add(o, "agent_port",
 	    json_object_new_int(t->agent_port));
 	json_object_object_add(o, "sans", sans);
-	json_object_object_add(o, "notes", string_or_null(t->notes));
+	json_object_object_add(o, "notes", handler_string_or_null(t->notes));
 	json_object_object_add(o, "state", json_object_new_string(t->state));
 	json_object_object_add(o, "created_at",
 	    json_object_new_string(t->created_at));
@@ -220,10 +151,10 @@ list_row(const struct db_token *t, void *arg)
 	    json_object_new_string(t->created_by));
 	json_object_object_add(o, "expires_at",
 	    json_object_new_string(t->expires_at));
-	json_object_object_add(o, "used_at", string_or_null(t->used_at));
+	json_object_object_add(o, "used_at", handler_string_or_null(t->used_at));
 	json_object_object_add(o, "used_by_host",
-	    string_or_null(t->used_by_host));
-	json_object_object_add(o, "revoked_at", string_or_null(t->revoked_at));
+	    handler_string_or_null(t->used_by_host));
+	json_object_object_add(o, "revoked_at", handler_string_or_null(t->revoked_at));
 	return json_object_array_add(list, o) == 0 ? 0 : -1;
 }
 
@@ -349,7 +280,7 @@ handle_token_redeem(struct handler_ctx *ctx, const struct http_request *req,
 	struct enroll_req er;
 	struct db_token t;
 	struct pki_csr *csr = NULL;
-	char token[TOKEN_TEXT_LEN + 1], hash[DB_TOKEN_HASH_LEN + 1];
+	char token[TOKEN_TEXT_LEN + 1], hash[PKI_TOKEN_HASH_LEN + 1];
 	char why[64];
 	const char *gate = NULL;
 	bool found = false;
@@ -373,7 +304,7 @@ handle_token_redeem(struct handler_ctx *ctx, const struct http_request *req,
 		rc = refuse_anonymous(ctx, req, resp, err);
 		goto out;
 	}
-	if ((rc = token_hash(token, hash, err)) != SC_OK ||
+	if ((rc = pki_token_hash(token, hash, err)) != SC_OK ||
 	    (rc = db_token_lookup(ctx->db, hash, &t, &found, err)) != SC_OK)
 		goto out;
 	if (!found) {
@@ -431,7 +362,7 @@ handle_token_redeem(struct handler_ctx *ctx, const struct http_request *req,
 	}
 out:
 	ctx->actor = NULL;	/* &actor dies here */
-	gnutls_memset(token, 0, sizeof(token));
+	explicit_bzero(token, sizeof(token));
 	pki_csr_free(csr);
 	enroll_req_clear(&er);
 	db_token_clear(&t);

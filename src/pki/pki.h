@@ -247,4 +247,14 @@ struct pki_peer {
 enum sc_err	 pki_peer_parse(const struct pki_ca *, const char *pem,
 		    size_t len, struct pki_peer *, struct sc_error *);
 
+/*
+ * A new bootstrap token (validate.h's format: TOKEN_PREFIX and base64url
+ * of TOKEN_SECRET_BYTES random bytes), and the lowercase hex SHA-256 of
+ * a token's text: all that is stored of it.  The caller wipes token.
+ */
+#define PKI_TOKEN_HASH_LEN	64
+enum sc_err	 pki_token_new(char *token, struct sc_error *);
+enum sc_err	 pki_token_hash(const char *token,
+		    char hex[PKI_TOKEN_HASH_LEN + 1], struct sc_error *);
+
 #endif
