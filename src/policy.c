@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <sys/socket.h>
 
 #include <stdint.h>
@@ -8,11 +9,13 @@
 #include <string.h>
 
 #include "policy.h"
+#include "validate.h"
 
+/* ASCII case folding: the program never calls setlocale (C locale). */
 static char
-ascii_lower(char c)
+lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	return (char)tolower((unsigned char)c);
 }
 
 /* An IP literal of either family: its family and bytes; 0 if not one. */
@@ -70,29 +73,6 @@ allow_net(struct name_policy *p, const char *spec, const char *slash,
 	return SC_OK;
 }
 
-/* RFC 1123 labels: letters, digits, inner hyphens, 1-63 each. */
-static bool
-dns_name_valid(const char *s, size_t len)
-{
-	size_t i, label = 0;
-
-	for (i = 0; i <= len; i++) {
-		char c = i < len ? s[i] : '.';
-
-		if (c == '.') {
-			if (label == 0 || label > 63 || s[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || (c == '-' && label > 0)))
-			return false;
-		label++;
-	}
-	return len > 0;
-}
-
 static enum sc_err
 allow_suffix(struct name_policy *p, const char *spec, struct sc_error *err)
 {
@@ -100,12 +80,13 @@ allow_suffix(struct name_policy *p, const char *spec, struct sc_error *err)
 	const char *s = spec[0] == '.' ? spec + 1 : spec;
 	size_t len = strlen(s), i;
 
-	if (len > POLICY_NAME_MAX || !dns_name_valid(s, len))
+	/* IP literals went to allow_net: this is a DNS name or nothing. */
+	if (len > POLICY_NAME_MAX || !validate_host(s))
 		return sc_error_set(err, SC_INVALID, "--worker-san-allow %s: "
 		    "want a DNS suffix (swarm.example) or an IP network "
 		    "(10.0.0.0/8)", spec);
 	for (i = 0; i < len; i++)
-		sfx->name[i] = ascii_lower(s[i]);
+		sfx->name[i] = lower(s[i]);
 	sfx->name[len] = '\0';
 	p->nsuffixes++;
 	return SC_OK;
@@ -153,7 +134,7 @@ under_suffix(const char *name, const char *suffix)
 	if (nlen < slen || (nlen > slen && name[nlen - slen - 1] != '.'))
 		return false;
 	for (i = 0; i < slen; i++)
-		if (ascii_lower(name[nlen - slen + i]) != suffix[i])
+		if (lower(name[nlen - slen + i]) != suffix[i])
 			return false;
 	return true;
 }
@@ -199,7 +180,7 @@ policy_name_keys(const char *const *names, size_t n, char *buf,
 		if (nkeys == maxkeys || len + 1 > bufsize - used)
 			return SIZE_MAX;
 		for (j = 0; j < len; j++)
-			buf[used + j] = ascii_lower(names[i][j]);
+			buf[used + j] = lower(names[i][j]);
 		buf[used + len] = '\0';
 		keys[nkeys++] = buf + used;
 		used += len + 1;

@@ -135,7 +135,10 @@ utf8_valid(const unsigned char *s, size_t len)
 #define SURROGATE_MARK		"\0\1"
 #define SURROGATE_ESCAPE	"\\u0000\\u0001"
 
-/* The code unit of a "\uXXXX" escape at p (len bytes left), or -1. */
+/*
+ * The code unit of a \u escape (four hex digits) at p, with len bytes
+ * left; -1 if there is none.
+ */
 static long
 unicode_escape(const char *p, size_t len)
 {

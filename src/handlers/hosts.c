@@ -221,8 +221,9 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	    &issued) == -1)
 		rc = sc_error_set(err, SC_INTERNAL, "rendering bundle failed");
 	else
-		log_info("enrolled %s (%s) fingerprint %s", er->name, h.uuid,
-		    issued.fingerprint);
+		log_info("enrolled %s (%s) fingerprint %s, %s", er->name,
+		    h.uuid, issued.fingerprint, er->csr != NULL ?
+		    pki_csr_key_desc(er->csr) : "key made here");
 out:
 	/* bundle_write leaves nothing behind when it fails. */
 	if (in_txn)
