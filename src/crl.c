@@ -30,6 +30,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -135,6 +138,24 @@ remember(struct crl_file *f, const struct stat *st, uint64_t revocations,
 }
 
 /*
+ * A CRL of a large fleet's history is built in tens of megabytes of
+ * short-lived buffers (the revoked rows, the DER, the PEM, the file read
+ * back).  glibc keeps freed memory of a thread's arena for reuse, so
+ * without this the process would stay as large as its largest CRL for
+ * good: give it back once the list was long enough to matter.
+ */
+static void
+release_memory(size_t entries)
+{
+#ifdef HAVE_MALLOC_TRIM
+	if (entries >= 1024)
+		malloc_trim(0);
+#else
+	(void)entries;
+#endif
+}
+
+/*
  * Publish now; with f, remember the file written.  The file is looked at
  * under the CRL lock, so it is ours and not a later writer's.
  */
@@ -168,6 +189,7 @@ out:
 		sc_error_prefix(err, "publish the %s CA's CRL",
 		    pki_ca_role_name(role));
 	free(revoked);
+	release_memory(n);
 	return rc;
 }
 
@@ -221,6 +243,7 @@ examine(struct publisher *p, enum pki_ca_role role, struct sc_error *err)
 	}
 out:
 	free(revoked);
+	release_memory(n);
 	return rc;
 }
 
