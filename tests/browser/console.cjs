@@ -35,8 +35,8 @@ function launch(home) {
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
 const texts = (page, sel) => page.$$eval(sel, (es) => es.map((e) => e.textContent));
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 async function waitText(page, sel, re, timeout = 15000) {
   await page.waitForFunction((s, src) => {
@@ -95,7 +95,7 @@ async function scenarios(browser) {
     imgs: document.querySelectorAll("main img, main b, main script").length, pwned: window.__pwned,
   }));
   check(hostile.imgs === 0 && hostile.pwned === undefined, "... and no element was created from it", JSON.stringify(hostile));
-  await shot(page, "hosts-desktop");
+  await shot(page, "hosts-desktop", false);
 
   // Paging: "Load more" until the whole fleet is there.
   for (let i = 0; i < 10 && await page.$eval("#load-more", (b) => !b.hidden); i++) {
@@ -257,7 +257,7 @@ async function scenarios(browser) {
   await waitText(page, "#host-count", /^200 shown/);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check(overflow <= 390, "at 390 px the console fits the width", String(overflow));
-  await page.screenshot({ path: path.join(SHOTS, "hosts-phone.png") });
+  await shot(page, "hosts-phone", false);
   check(errors.length === 0, "no script errors or CSP violations in the console", errors.join(" | "));
   await page.close();
 }
