@@ -34,13 +34,16 @@ export function when(v) {
   return el("time", { datetime: v, title: v, text: m ? `${m[1]} ${m[2]} UTC` : v });
 }
 
-// Announce a result in the live region (and show it).
+// Announce a result in the live region (and show it for a while).
+let statusTimer = null;
 export function announce(text, kind = "ok") {
   const s = document.getElementById("status");
   s.className = `status ${kind}`;
   s.textContent = "";
+  clearTimeout(statusTimer);
   // A fresh text node, so the same message twice is announced twice.
   requestAnimationFrame(() => { s.textContent = text; });
+  statusTimer = setTimeout(() => { s.textContent = ""; }, kind === "error" ? 20000 : 8000);
 }
 
 export function replace(parent, ...children) {

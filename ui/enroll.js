@@ -3,7 +3,7 @@
 // Both forms send an EnrollRequest; a 422 puts each message next to the
 // field its loc names.
 import { api, fieldErrors } from "./api.js";
-import { el, show, announce, replace, copyButton, download } from "./dom.js";
+import { el, show, when, announce, replace, copyButton, download } from "./dom.js";
 
 const AGENT_DIR = "/var/lib/swarmctl-agent";
 
@@ -160,7 +160,7 @@ function tokenResult(t) {
       el("code", {}, "openssl x509 -in front-ca.crt -outform DER | sha256sum")),
     el("dl.detail", {},
       el("dt", {}, "Token"), el("dd", {}, el("code", { text: t.token })),
-      el("dt", {}, "Expires"), el("dd", { text: show(t.expires_at) }),
+      el("dt", {}, "Expires"), el("dd", {}, when(t.expires_at)),
       el("dt", {}, "Controller CA fingerprint"), el("dd", {}, el("code.fp", { text: show(t.controller_ca_fingerprint) }))));
 }
 
@@ -172,7 +172,7 @@ export function tokensView(root) {
       const rows = await api("GET", "/swarm/tokens");
       replace(tbody, rows.length ? rows.map((t) => el("tr", {},
         el("th", { scope: "row", text: show(t.name) }), el("td", { text: show(t.state) }),
-        el("td", { text: show(t.created_by) }), el("td", { text: show(t.expires_at) }),
+        el("td", { text: show(t.created_by) }), el("td", {}, when(t.expires_at)),
         el("td", {}, t.state === "active" ? el("button.danger.small", {
           type: "button", "aria-label": `Revoke the token for ${t.name}`,
           onclick: async () => {
