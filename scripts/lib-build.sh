@@ -15,11 +15,15 @@
 #   ca-certificates procps iproute2 util-linux passwd         ps, ss, runuser, setpriv, useradd
 #   libfcgi-bin                                               cgi-fcgi: FastCGI to the responder, bypassing nginx
 #   python3-cryptography                                      a third parser of the keys we write (key_encoding.sh)
+#   chromium libnss3-tools nodejs fonts-dejavu-core           the console's browser test (console.sh: headless
+#                                                             Chromium, pk12util/certutil, puppeteer-core from npm);
+#                                                             npm too, unless nodejs already brings it
 SC_PACKAGES="gcc make libc6-dev autoconf automake libtool pkg-config
 libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev
 nginx gnutls-bin openssl postgresql curl jq valgrind
 ca-certificates procps iproute2 util-linux passwd libfcgi-bin
-python3-cryptography"
+python3-cryptography
+chromium libnss3-tools nodejs fonts-dejavu-core"
 
 sc_say()
 {
@@ -45,6 +49,9 @@ sc_install_deps()
 {
 	# shellcheck disable=SC2086
 	sc_install_packages $SC_PACKAGES
+	# Debian's nodejs comes without npm; NodeSource's includes it and
+	# conflicts with Debian's npm package.
+	command -v npm >/dev/null 2>&1 || sc_install_packages npm
 }
 
 # sc_install_packages PKG... — apt-get install whichever is missing.

@@ -63,6 +63,21 @@ read_json_body(struct http_request *req, http_read_fn rd, void *rdarg,
 	return http_request_read_body(req, rd, rdarg, err);
 }
 
+/* A refused state change: a row naming who, or a count if anonymous. */
+static void
+audit_refusal(struct handler_ctx *ctx, const struct route *route,
+    const struct http_request *req, const char *param,
+    const struct sc_error *err)
+{
+	if (route->audit_action == NULL)
+		return;
+	if (http_request_has_client_cert(req))
+		handler_audit(ctx, req, route->audit_action,
+		    param[0] ? param : NULL, "refused", err->msg);
+	else
+		handler_audit_anonymous(ctx, req, route->audit_action);
+}
+
 /*
  * Operator routes: decide before reading the body, so an anonymous
  * client cannot even make the responder buffer its upload.  A refused
@@ -83,14 +98,30 @@ authorise(struct handler_ctx *ctx, const struct route *route,
 		return SC_OK;
 	rc = auth_operator(ctx, req, actor, err);
 	ctx->actor = actor;
-	if (rc != SC_FORBIDDEN || route->audit_action == NULL)
-		return rc;
-	if (http_request_has_client_cert(req))
-		handler_audit(ctx, req, route->audit_action,
-		    param[0] ? param : NULL, "refused", err->msg);
-	else
-		handler_audit_anonymous(ctx, req, route->audit_action);
+	if (rc == SC_FORBIDDEN)
+		audit_refusal(ctx, route, req, param, err);
 	return rc;
+}
+
+/*
+ * CSRF: a browser that says a state change comes from another site (a
+ * page elsewhere posting to the console's API with the operator's
+ * client certificate) is refused before the body is read, audited like
+ * the other refusals.  Fetch Metadata and Origin are set by the browser,
+ * not by script; curl and agents send neither and are not affected.
+ * The JSON-only rule (415) already stops plain HTML forms.
+ */
+static enum sc_err
+refuse_cross_site(struct handler_ctx *ctx, const struct route *route,
+    const struct http_request *req, const char *param, struct sc_error *err)
+{
+	if (req->method != HTTP_POST && req->method != HTTP_DELETE)
+		return SC_OK;
+	if (!http_request_cross_site(req))
+		return SC_OK;
+	sc_error_set(err, SC_FORBIDDEN, "cross-site request refused");
+	audit_refusal(ctx, route, req, param, err);
+	return SC_FORBIDDEN;
 }
 
 void
@@ -132,6 +163,8 @@ app_handle(struct handler_ctx *ctx, struct http_request *req,
 		goto out;
 	}
 	if ((rc = authorise(ctx, route, req, param, &actor, err)) != SC_OK)
+		goto out;
+	if ((rc = refuse_cross_site(ctx, route, req, param, err)) != SC_OK)
 		goto out;
 	if (route->json_body &&
 	    (rc = read_json_body(req, rd, rdarg, err)) != SC_OK) {

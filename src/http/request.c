@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -172,6 +173,80 @@ copy_serial(char out[HTTP_SERIAL_MAX + 1], const char *s)
 	return 0;
 }
 
+/*
+ * An origin as RFC 6454 6.1 serialises it, lowercased, with the scheme's
+ * default port dropped (browsers omit it; a Host header may carry it).
+ * -1 if it does not fit.
+ */
+static int
+origin_normalise(char *out, size_t outsz, const char *scheme,
+    const char *authority)
+{
+	size_t n = strlen(authority), i;
+	const char *dflt = strcmp(scheme, "https") == 0 ? ":443" : ":80";
+	size_t dlen = strlen(dflt);
+	int w;
+
+	if (n > dlen && strcmp(authority + n - dlen, dflt) == 0)
+		n -= dlen;
+	w = snprintf(out, outsz, "%s://%.*s", scheme, (int)n, authority);
+	if (w < 0 || (size_t)w >= outsz)
+		return -1;
+	for (i = 0; out[i] != '\0'; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	return 0;
+}
+
+/* Origin: "scheme://authority" (or "null"), normalised like ours. */
+static void
+parse_origin(struct http_request *req, const char *v)
+{
+	const char *sep;
+	char scheme[8];
+	size_t n;
+
+	req->origin[0] = '\0';
+	if (v == NULL)
+		return;
+	req->has_origin = true;
+	if ((sep = strstr(v, "://")) == NULL ||
+	    (n = (size_t)(sep - v)) >= sizeof(scheme))
+		return;		/* "null", or nothing we could be */
+	memcpy(scheme, v, n);
+	scheme[n] = '\0';
+	if (strcasecmp(scheme, "https") == 0)
+		strcpy(scheme, "https");
+	else if (strcasecmp(scheme, "http") == 0)
+		strcpy(scheme, "http");
+	else
+		return;
+	if (origin_normalise(req->origin, sizeof(req->origin), scheme,
+	    sep + 3) == -1)
+		req->origin[0] = '\0';
+}
+
+static enum http_fetch_site
+parse_fetch_site(const char *v)
+{
+	if (v == NULL)
+		return HTTP_FETCH_SITE_ABSENT;
+	if (strcmp(v, "same-origin") == 0)
+		return HTTP_FETCH_SITE_SAME_ORIGIN;
+	if (strcmp(v, "none") == 0)
+		return HTTP_FETCH_SITE_NONE;
+	return HTTP_FETCH_SITE_OTHER;
+}
+
+bool
+http_request_cross_site(const struct http_request *req)
+{
+	if (req->fetch_site == HTTP_FETCH_SITE_OTHER)
+		return true;
+	return req->has_origin && (req->origin[0] == '\0' ||
+	    req->self_origin[0] == '\0' ||
+	    strcmp(req->origin, req->self_origin) != 0);
+}
+
 enum sc_err
 http_request_parse(struct http_request *req, http_param_fn param, void *arg,
     size_t max_body, struct sc_error *err)
@@ -213,6 +288,12 @@ http_request_parse(struct http_request *req, http_param_fn param, void *arg,
 	if (copy_param(req->authorization, sizeof(req->authorization),
 	    param("HTTP_AUTHORIZATION", arg)) == -1)
 		req->authorization[0] = '\0';
+	parse_origin(req, param("HTTP_ORIGIN", arg));
+	req->fetch_site = parse_fetch_site(param("HTTP_SEC_FETCH_SITE", arg));
+	if ((v = param("HTTP_HOST", arg)) == NULL ||
+	    origin_normalise(req->self_origin, sizeof(req->self_origin),
+	    req->tls ? "https" : "http", v) == -1)
+		req->self_origin[0] = '\0';
 	req->json_body = is_json_type(param("CONTENT_TYPE", arg));
 	v = param("CONTENT_LENGTH", arg);
 	if (v != NULL && *v != '\0') {

@@ -32,6 +32,15 @@ enum http_method {
 #define HTTP_SERIAL_MAX		40	/* hex digits: RFC 5280 4.1.2.2 */
 #define HTTP_DN_MAX		512
 #define HTTP_AUTHORIZATION_MAX	256	/* a bootstrap token's header */
+#define HTTP_ORIGIN_MAX		320	/* scheme://host:port, RFC 6454 */
+
+/* Sec-Fetch-Site (Fetch Metadata): what the browser says of the request. */
+enum http_fetch_site {
+	HTTP_FETCH_SITE_ABSENT,		/* not a browser, or an old one */
+	HTTP_FETCH_SITE_SAME_ORIGIN,
+	HTTP_FETCH_SITE_NONE,		/* typed by the user, a bookmark */
+	HTTP_FETCH_SITE_OTHER,		/* same-site, cross-site, unknown */
+};
 
 struct http_request {
 	enum http_method method;
@@ -68,6 +77,17 @@ struct http_request {
 	 * any credential this service accepts.
 	 */
 	char		 authorization[HTTP_AUTHORIZATION_MAX];
+	/*
+	 * Where a browser says the request comes from, for the cross-site
+	 * check on state changes (app.c): the Origin header (has_origin, and
+	 * origin empty when it was too long to be one of ours), the origin
+	 * the request was sent to -- scheme from HTTPS, authority from the
+	 * Host header, default port dropped -- and Sec-Fetch-Site.
+	 */
+	bool		 has_origin;
+	char		 origin[HTTP_ORIGIN_MAX];
+	char		 self_origin[HTTP_ORIGIN_MAX];	/* "" without Host */
+	enum http_fetch_site fetch_site;
 	char		*body;		/* NUL-terminated, owned; NULL if none */
 	size_t		 body_len;
 	/*
@@ -93,6 +113,13 @@ typedef int (*http_read_fn)(void *arg, char *buf, int n);
  * serial and issuer.
  */
 bool		 http_request_has_client_cert(const struct http_request *);
+/*
+ * A browser says the request is cross-site: Sec-Fetch-Site is present
+ * and neither same-origin nor none, or Origin is present and is not the
+ * request's own origin.  Clients that send neither (curl, agents) are
+ * never cross-site.
+ */
+bool		 http_request_cross_site(const struct http_request *);
 
 enum sc_err	 http_request_parse(struct http_request *, http_param_fn,
 		    void *, size_t max_body, struct sc_error *);

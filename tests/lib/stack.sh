@@ -581,6 +581,7 @@ nginx_write_conf()
 	    -e "s|/etc/swarmctl/tls/server\.key|$key|" \
 	    -e "s|unix:/run/swarmctl/swarmctl\.sock|unix:$sock|" \
 	    -e "s|/var/lib/swarmctl/ca/|$ca/|" \
+	    -e "s|alias /usr/local/share/swarmctl/ui/;|alias $TOP_SRCDIR/ui/;|" \
 	    -e "s|rate=20r/m;|rate=$rate;|" \
 	    -e "s|burst=5 nodelay;|burst=$burst nodelay;|" \
 	    "$TOP_SRCDIR/nginx/swarmctl.conf" >"$conf"
@@ -592,6 +593,7 @@ nginx_write_conf()
 	grep -q "server unix:$sock;" "$conf" &&
 	grep -q "ssl_client_certificate $ca/front-ca.crt;" "$conf" &&
 	grep -q "ssl_crl $ca/front-crl.pem;" "$conf" &&
+	grep -q "alias $TOP_SRCDIR/ui/;" "$conf" &&
 	grep -q "rate=$rate;" "$conf" &&
 	grep -q "burst=$burst nodelay;" "$conf" || {
 		not_ok "nginx/swarmctl.conf has the substitutable defaults"

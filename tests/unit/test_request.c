@@ -235,9 +235,83 @@ test_client_serial(void)
 	http_request_clear(&req);
 }
 
+struct browser_params {
+	const char *host, *origin, *fetch_site;
+};
+
+static const char *
+browser_param(const char *name, void *arg)
+{
+	struct browser_params *p = arg;
+
+	if (strcmp(name, "REQUEST_METHOD") == 0)
+		return "POST";
+	if (strcmp(name, "HTTPS") == 0)
+		return "on";
+	if (strcmp(name, "HTTP_HOST") == 0)
+		return p->host;
+	if (strcmp(name, "HTTP_ORIGIN") == 0)
+		return p->origin;
+	if (strcmp(name, "HTTP_SEC_FETCH_SITE") == 0)
+		return p->fetch_site;
+	return NULL;
+}
+
+/* cross_site ORIGIN FETCH-SITE HOST — parse, then ask the question. */
+static int
+cross_site(const char *origin, const char *fetch_site, const char *host)
+{
+	struct browser_params p = { host, origin, fetch_site };
+	struct sc_error err = { SC_OK, "" };
+	struct http_request req;
+	int v;
+
+	if (http_request_parse(&req, browser_param, &p, 64, &err) != SC_OK)
+		return -1;
+	v = http_request_cross_site(&req);
+	http_request_clear(&req);
+	return v;
+}
+
+static void
+test_cross_site(void)
+{
+	char big[HTTP_ORIGIN_MAX + 16];
+
+	is_int(cross_site(NULL, NULL, "127.0.0.1:8443"), 0,
+	    "no Origin, no Sec-Fetch-Site (curl): not cross-site");
+	is_int(cross_site("https://127.0.0.1:8443", "same-origin",
+	    "127.0.0.1:8443"), 0, "same origin");
+	is_int(cross_site(NULL, "none", "127.0.0.1:8443"), 0,
+	    "Sec-Fetch-Site none (user typed it)");
+	is_int(cross_site("HTTPS://Controller.Example", NULL,
+	    "controller.example:443"), 0,
+	    "case and the default port do not matter");
+	is_int(cross_site(NULL, "cross-site", "127.0.0.1:8443"), 1,
+	    "Sec-Fetch-Site cross-site");
+	is_int(cross_site(NULL, "same-site", "127.0.0.1:8443"), 1,
+	    "Sec-Fetch-Site same-site (another origin of the site)");
+	is_int(cross_site("https://evil.example", NULL, "127.0.0.1:8443"), 1,
+	    "another Origin");
+	is_int(cross_site("http://127.0.0.1:8443", NULL, "127.0.0.1:8443"), 1,
+	    "another scheme");
+	is_int(cross_site("https://127.0.0.1:8444", "same-origin",
+	    "127.0.0.1:8443"), 1, "another port, whatever Sec-Fetch-Site says");
+	is_int(cross_site("null", NULL, "127.0.0.1:8443"), 1,
+	    "Origin null (sandboxed frame, file:)");
+	is_int(cross_site("https://127.0.0.1:8443", NULL, NULL), 1,
+	    "an Origin and no Host to compare it with");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "https://", 8);
+	is_int(cross_site(big, NULL, "127.0.0.1:8443"), 1,
+	    "an over-long Origin is not ours");
+}
+
 int
 main(void)
 {
+	test_cross_site();
 	test_params();
 	test_client_serial();
 	test_long_params();
