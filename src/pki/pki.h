@@ -257,4 +257,44 @@ enum sc_err	 pki_token_new(char *token, struct sc_error *);
 enum sc_err	 pki_token_hash(const char *token,
 		    char hex[PKI_TOKEN_HASH_LEN + 1], struct sc_error *);
 
+/*
+ * The worker's side (swarmctl agent).  A fresh key of `type` as PKCS#8
+ * PEM (*pem malloc'd, NUL-terminated: free it with pki_secret_free).
+ */
+#define PKI_KEY_PEM_MAX		16384
+#define PKI_CERT_PEM_MAX	65536
+enum sc_err	 pki_key_generate_pem(enum pki_key_type, char **pem,
+		    size_t *len, struct sc_error *);
+/* Wipe and free a secret buffer of len bytes; NULL is fine. */
+void		 pki_secret_free(char *, size_t len);
+/* Lowercase hex SHA-256 of the key's public half (SubjectPublicKeyInfo). */
+enum sc_err	 pki_key_id(const char *key_pem, size_t len,
+		    char out[PKI_FINGERPRINT_LEN + 1], struct sc_error *);
+/* A PKCS#10 request signed by the key, subject CN=cn (*csr_pem malloc'd). */
+enum sc_err	 pki_csr_make(const char *key_pem, size_t len, const char *cn,
+		    char **csr_pem, struct sc_error *);
+
+/* What the agent checks of a certificate it is given. */
+struct pki_cert_info {
+	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];	/* SHA-256 of DER */
+	char	 key_id[PKI_FINGERPRINT_LEN + 1];	/* as pki_key_id */
+	time_t	 not_after;
+};
+/*
+ * Exactly one PEM certificate (SC_INVALID otherwise); *canonical_pem,
+ * if asked for, is it re-encoded with nothing else around it (malloc'd).
+ */
+enum sc_err	 pki_cert_inspect(const char *pem, size_t len,
+		    struct pki_cert_info *, char **canonical_pem,
+		    struct sc_error *);
+
+/*
+ * Read dir/name, a regular file of 1 to max bytes, into *buf (malloc'd,
+ * NUL-terminated; pki_secret_free it if it is a key).  SC_NOT_FOUND for
+ * a missing file with missing_ok, else SC_CA_UNAVAILABLE with the path.
+ */
+enum sc_err	 pki_file_read(const char *dir, const char *name,
+		    bool missing_ok, size_t max, char **buf, size_t *len,
+		    struct sc_error *);
+
 #endif
