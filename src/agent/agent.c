@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -267,6 +268,26 @@ format_time(time_t t, char out[32])
 
 /* ------------------------------------------------------------ token */
 
+/* PATH split into its directory and name for pki_file_read. */
+static int
+read_secret_file(struct run *r, const char *path, char **buf, size_t *len)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return fail(r, EX_DATAERR, "%s: name too long", path);
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (pki_file_read(dir, slash == NULL ? path : slash + 1, false,
+	    TOKEN_MAX, buf, len, &r->err) != SC_OK)
+		return fail(r, EX_DATAERR, "%s", r->err.msg);
+	return 0;
+}
+
 /* The token, from --token, a file or standard input; never printed. */
 static int
 read_token(struct run *r, char token[TOKEN_MAX])
@@ -288,9 +309,8 @@ read_token(struct run *r, char token[TOKEN_MAX])
 		if (fgets(token, TOKEN_MAX, f) == NULL)
 			return fail(r, EX_DATAERR, "no token on standard input");
 	} else {
-		if (pki_file_read(".", o->token_file, false, TOKEN_MAX, &buf,
-		    &len, &r->err) != SC_OK)
-			return fail(r, EX_DATAERR, "%s", r->err.msg);
+		if (read_secret_file(r, o->token_file, &buf, &len) != 0)
+			return EX_DATAERR;
 		memcpy(token, buf, len + 1);
 		pki_secret_free(buf, len);
 	}
