@@ -68,7 +68,8 @@ const char agent_usage[] =
     "\n"
     "exit status: 0 done (renew: or not due yet; stdout says which),\n"
     "  64 usage, 65 bad local state or input (e.g. DIR not enrolled,\n"
-    "  CA fingerprint mismatch), 75 transient (network, timeout, 5xx,\n"
+    "  CA fingerprint mismatch), 73 cannot write DIR,\n"
+    "  75 transient (network, timeout, 5xx,\n"
     "  429: try again later), 76 unexpected answer from the controller,\n"
     "  77 refused (401/403: token used or expired, certificate\n"
     "  superseded or revoked, host decommissioned: needs a new token).\n";
@@ -516,12 +517,11 @@ load_current(struct run *r, struct agent_store *st, struct agent_set *set,
 {
 	char *pem = NULL;
 	size_t len = 0;
-	enum sc_err rc;
 
-	if ((rc = agent_store_current(st, set, &r->err)) != SC_OK ||
-	    (rc = pki_file_read(set->path, AGENT_CERT_FILE, false,
-	    PKI_CERT_PEM_MAX, &pem, &len, &r->err)) != SC_OK ||
-	    (rc = pki_cert_inspect(pem, len, info, NULL, &r->err)) != SC_OK) {
+	if (agent_store_current(st, set, &r->err) != SC_OK ||
+	    pki_file_read(set->path, AGENT_CERT_FILE, false,
+	    PKI_CERT_PEM_MAX, &pem, &len, &r->err) != SC_OK ||
+	    pki_cert_inspect(pem, len, info, NULL, &r->err) != SC_OK) {
 		free(pem);
 		return fail(r, EX_DATAERR, "%s", r->err.msg);
 	}

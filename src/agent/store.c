@@ -153,7 +153,6 @@ static void
 sweep(struct agent_store *s, unsigned long keep)
 {
 	struct dirent *e;
-	unsigned long gen;
 	DIR *d;
 	int fd;
 
@@ -164,7 +163,7 @@ sweep(struct agent_store *s, unsigned long keep)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		gen = gen_number(e->d_name);
+		unsigned long gen = gen_number(e->d_name);
 		if (gen != 0 && gen != keep)
 			remove_gen(s, e->d_name);
 		else if (e->d_name[0] == '.' && strstr(e->d_name, ".new") != NULL)
