@@ -164,6 +164,7 @@ sweep(struct agent_store *s, unsigned long keep)
 	}
 	while ((e = readdir(d)) != NULL) {
 		unsigned long gen = gen_number(e->d_name);
+
 		if (gen != 0 && gen != keep)
 			remove_gen(s, e->d_name);
 		else if (e->d_name[0] == '.' && strstr(e->d_name, ".new") != NULL)
