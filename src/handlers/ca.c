@@ -41,6 +41,30 @@ handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
 	return SC_OK;
 }
 
+/*
+ * The front-end CA: the trust anchor for TLS to the controller (nginx's
+ * server certificate is its), so a worker can check what it downloaded
+ * against the fingerprint a bootstrap token came with.
+ */
+enum sc_err
+handle_front_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	const char *pem;
+	enum sc_err rc;
+
+	(void)req;
+	(void)param;
+	if (ctx->front_ca == NULL &&
+	    (rc = pki_ca_load_cert(ctx->cfg->ca_dir, PKI_CA_FRONT,
+	    &ctx->front_ca, err)) != SC_OK)
+		return rc;
+	pem = pki_ca_cert_pem(ctx->front_ca);
+	if (http_response_blob(resp, 200, PEM_TYPE, pem, strlen(pem)) == -1)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	return SC_OK;
+}
+
 /* The CRL file is replaced by rename: one open sees one whole version. */
 enum sc_err
 handle_crl_pem(struct handler_ctx *ctx, const struct http_request *req,

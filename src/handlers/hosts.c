@@ -40,8 +40,8 @@
 #include "render.h"
 #include "validate.h"
 
-static enum sc_err
-require_ca(struct handler_ctx *ctx, struct sc_error *err)
+enum sc_err
+handler_require_ca(struct handler_ctx *ctx, struct sc_error *err)
 {
 	enum sc_err rc;
 
@@ -82,6 +82,25 @@ drop_uncommitted_bundle(struct handler_ctx *ctx, const struct db_host *h,
 		return;
 	}
 	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, "enroll");
+}
+
+/* The request's sans as the JSON array the table keeps. */
+char *
+handler_sans_json(const struct enroll_req *er)
+{
+	struct json_object *a;
+	char *out = NULL;
+	size_t i;
+
+	if ((a = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < er->nsans; i++)
+		json_object_array_add(a, json_object_new_string(er->sans[i]));
+	if (json_object_array_length(a) == er->nsans)
+		out = strdup(json_object_to_json_string_ext(a,
+		    JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	return out;
 }
 
 /* subjectAltName candidates: sans, then address, then name. */
@@ -153,7 +172,7 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	struct db_cert cert;
 	struct db_host h;
 	const char **sans = NULL;
-	char *path = NULL;
+	char *path = NULL, *sans_json = NULL;
 	size_t nsans = 0;
 	bool in_txn = false;
 	int doubt_pid;
@@ -161,7 +180,7 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 
 	memset(&issued, 0, sizeof(issued));
 	memset(&h, 0, sizeof(h));
-	if ((rc = require_ca(ctx, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, err)) != SC_OK)
 		goto out;
 	if ((path = bundle_path(ctx->cfg->ca_dir, er->name)) == NULL ||
 	    (sans = san_list(er, &nsans)) == NULL) {
@@ -173,6 +192,12 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	h.agent_port = er->agent_port;
 	h.cert_bundle_path = path;
 	h.notes = er->notes;
+	/* Kept for renewals, which certify the same names again. */
+	if ((sans_json = handler_sans_json(er)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	h.sans_json = sans_json;
 	if ((rc = db_enroll_begin(ctx->db, &h, err)) != SC_OK) {
 		if (rc == SC_CONFLICT) {
 			sc_error_clear(err);
@@ -230,6 +255,7 @@ out:
 		db_rollback(ctx->db);
 	pki_issued_clear(&issued);
 	free(sans);
+	free(sans_json);
 	free(path);
 	return rc;
 }
@@ -305,6 +331,7 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 	filter.status = q.has_status ? q.status : NULL;
 	filter.after = q.has_after ? q.after : NULL;
 	filter.limit = q.limit;
+	filter.expiring_days = q.expiring_within;
 	rc = db_hosts_list(ctx->db, &filter, list_row, &st, err);
 	if (rc != SC_OK)
 		return rc;

@@ -590,8 +590,8 @@ nginx_write_conf()
 	grep -q "ssl_certificate $crt;" "$conf" &&
 	grep -q "ssl_certificate_key $key;" "$conf" &&
 	grep -q "server unix:$sock;" "$conf" &&
-	grep -q "ssl_client_certificate $ca/front-ca.crt;" "$conf" &&
-	grep -q "ssl_crl $ca/front-crl.pem;" "$conf" &&
+	grep -q "ssl_client_certificate $ca/client-cas.pem;" "$conf" &&
+	grep -q "ssl_crl $ca/client-crls.pem;" "$conf" &&
 	grep -q "rate=$rate;" "$conf" &&
 	grep -q "burst=$burst nodelay;" "$conf" || {
 		not_ok "nginx/swarmctl.conf has the substitutable defaults"
