@@ -32,15 +32,21 @@ CREATE INDEX swarm_hosts_cert_not_after_idx ON swarm_hosts (cert_not_after);
 ALTER TABLE certificates ADD COLUMN successor text NULL
 	CHECK (successor ~ '^[0-9a-f]{64}$');
 
--- Heartbeats touch only last_heartbeat, agent_version and agent_status:
--- with a large fleet, a notification for each would make every worker
--- forget every host it keeps, all the time.  The host cache keeps a view
--- at most a second (src/hostcache.h), which bounds how stale a cached
--- last_heartbeat or status can be; every other change still notifies.
-DROP TRIGGER swarm_hosts_notify ON swarm_hosts;
-CREATE TRIGGER swarm_hosts_notify
-    AFTER UPDATE OF uuid, name, address, agent_port, status,
-	client_cert_fingerprint, cert_bundle_path, enrolled_at, notes, sans,
-	cert_not_after
-    OR DELETE OR TRUNCATE ON swarm_hosts
-    FOR EACH STATEMENT EXECUTE FUNCTION swarmctl_hosts_changed();
+-- A heartbeat (src/db/workers.c) marks its own transaction with
+-- swarmctl.heartbeat = on and is not announced: with a large fleet, a
+-- notice for each would make every worker forget every host it keeps,
+-- all the time.  A kept view is at most a second old (src/hostcache.h),
+-- which bounds how stale a cached last_heartbeat or status can be.
+-- Every other change, including a hand-made UPDATE of last_heartbeat,
+-- still notifies.
+CREATE OR REPLACE FUNCTION swarmctl_hosts_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND
+       coalesce(current_setting('swarmctl.heartbeat', true), '') = 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_notify('swarmctl_hosts', TG_OP);
+    RETURN NULL;
+END;
+$$;

@@ -40,10 +40,12 @@ static const struct db_statement st_by_fingerprint = {
  * of the UPDATE, so a heartbeat can never land on a host whose
  * certificate changed since it was looked up.  set_config(..., true)
  * holds for this statement's own transaction only: its commit does not
- * wait for the WAL flush when $5 is 'off'.
+ * wait for the WAL flush when $5 is 'off', and the host trigger
+ * (sql/007) sends no notice for it.
  */
 static const struct db_statement st_heartbeat = { "sc_heartbeat",
-    "WITH s AS (SELECT set_config('synchronous_commit', $5, true)) "
+    "WITH s AS (SELECT set_config('synchronous_commit', $5, true), "
+    "set_config('swarmctl.heartbeat', 'on', true)) "
     "UPDATE swarm_hosts SET last_heartbeat = now(), "
     "agent_version = coalesce($3, agent_version), "
     "agent_status = coalesce($4, agent_status) FROM s "
