@@ -145,12 +145,13 @@ startup(const struct config *cfg, bool *checked, struct sc_error *err)
 	*checked = false;
 	/*
 	 * nginx's ssl_client_certificate (pki.h), for a CA directory made
-	 * before `swarmctl init` wrote it.  Not the database's business.
+	 * before `swarmctl init` wrote it.  Not fatal here: a missing CA is
+	 * reported, with what to do, by the checks that follow.
 	 */
 	if (pki_client_cas_missing(cfg->ca_dir) &&
-	    (rc = pki_client_cas_write(cfg->ca_dir, err)) != SC_OK) {
-		sc_error_prefix(err, "writing %s", PKI_CLIENT_CAS_FILE);
-		goto out;
+	    pki_client_cas_write(cfg->ca_dir, err) != SC_OK) {
+		log_warn("writing %s: %s", PKI_CLIENT_CAS_FILE, err->msg);
+		sc_error_clear(err);
 	}
 	if ((rc = db_open(cfg->conninfo, &db, err)) != SC_OK)
 		goto out;
