@@ -330,9 +330,11 @@ handle_renew(struct handler_ctx *ctx, const struct http_request *req,
 		if ((rc = renew_issue(ctx, req, &id, csr, resp, &lost, err)) !=
 		    SC_OK || !lost)
 			break;
-		if ((rc = worker_auth(ctx, req, &id, err)) != SC_OK)
+		/* Superseded by the winner: perhaps this request's retry. */
+		if ((rc = worker_auth(ctx, req, &id, err)) != SC_OK ||
+		    id.result != WORKER_SUPERSEDED)
 			break;
-		lost = id.result != WORKER_SUPERSEDED;
+		lost = false;
 	}
 	if (rc == SC_OK && (lost || id.result == WORKER_SUPERSEDED) &&
 	    !given) {
