@@ -1372,26 +1372,29 @@ out:
 }
 
 /*
- * Inside the enrollment transaction: the certificate, the audit entry,
- * the host's fingerprint (ST_ENROLL_RECORD).
+ * Inside an enrollment's or a renewal's transaction: the certificate, the
+ * audit entry, the host's fingerprint (ST_ENROLL_RECORD, ST_RENEW_RECORD:
+ * a renewal also supersedes old_fingerprint, and changes nothing if the
+ * host no longer names it).
  */
 static enum sc_err
-enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, struct sc_error *err)
+record(struct db *db, enum stmt id, const char *uuid,
+    const struct db_cert *cert, const struct db_audit *audit,
+    const char *old_fingerprint, struct sc_error *err)
 {
 	struct db_audit_params *ap = NULL;
 	struct db_cert_params cp;
-	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS];
+	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS + 1];
 	PGresult *res = NULL;
 	struct db_cert c;
 	enum sc_err rc;
 
 	if (cert == NULL || audit == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "enrollment %s: no certificate or audit entry", uuid);
+		    "host %s: no certificate or audit entry", uuid);
 		goto out;
 	}
-	/* The certificate belongs to the host this transaction created. */
+	/* The certificate belongs to the host of this transaction. */
 	c = *cert;
 	c.host_uuid = uuid;
 	/* 7 KiB of cleaned strings: off the 512 KiB thread stack. */
@@ -1404,21 +1407,29 @@ enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
 		goto out;
 	memcpy(values, cp.values, sizeof(cp.values));
 	memcpy(values + DB_CERT_NPARAMS, ap->values, sizeof(ap->values));
-	if ((rc = exec_once(db, ST_ENROLL_RECORD, values, PGRES_COMMAND_OK,
-	    &res, err)) != SC_OK)
+	/* Sent only to ST_RENEW_RECORD: ST_ENROLL_RECORD takes 14. */
+	values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS] = old_fingerprint;
+	if ((rc = exec_once(db, id, values, PGRES_COMMAND_OK, &res, err)) !=
+	    SC_OK)
 		goto out;
+	/* A renewal holds the row lock: a miss is checked all the same. */
 	if (strcmp(PQcmdTuples(res), "1") != 0)
-		rc = sc_error_set(err, SC_INTERNAL,
-		    "enrollment %s: row not found", uuid);
+		rc = old_fingerprint != NULL ?
+		    sc_error_set(err, SC_FORBIDDEN, "host %s: certificate "
+		    "superseded meanwhile", uuid) :
+		    sc_error_set(err, SC_INTERNAL, "enrollment %s: row not "
+		    "found", uuid);
 out:
 	PQclear(res);
 	free(ap);
 	return rc;
 }
 
-enum sc_err
-db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
+/* record(), then COMMIT; a COMMIT cut off is looked into (commit_in_doubt). */
+static enum sc_err
+record_commit(struct db *db, enum stmt id, const char *uuid,
+    const struct db_cert *cert, const struct db_audit *audit,
+    const char *old_fingerprint, int *doubt_pid, struct sc_error *err)
 {
 	struct sc_error commit_err;
 	const char *fingerprint = cert != NULL ? cert->fingerprint : NULL;
@@ -1429,10 +1440,11 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	*doubt_pid = 0;
 	if (!db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "no enrollment transaction is open");
+		    "host %s: no transaction is open", uuid);
 		goto out;
 	}
-	if ((rc = enroll_record(db, uuid, cert, audit, err)) != SC_OK)
+	if ((rc = record(db, id, uuid, cert, audit, old_fingerprint, err)) !=
+	    SC_OK)
 		goto out;
 	pid = PQbackendPID(db->conn);
 	rc = db_tx_commit(db, &commit_err);
@@ -1446,6 +1458,14 @@ out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
 	return rc;
+}
+
+enum sc_err
+db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
+    const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
+{
+	return record_commit(db, ST_ENROLL_RECORD, uuid, cert, audit, NULL,
+	    doubt_pid, err);
 }
 
 void
@@ -1968,55 +1988,11 @@ db_renew_commit(struct db *db, const char *old_fingerprint,
     const struct db_cert *cert, const struct db_audit *audit,
     int *doubt_pid, struct sc_error *err)
 {
-	struct db_audit_params *ap = NULL;
-	struct db_cert_params cp;
-	struct sc_error commit_err;
-	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS + 1];
-	PGresult *res = NULL;
 	enum sc_err rc;
-	int pid;
 
-	sc_error_clear(&commit_err);
-	*doubt_pid = 0;
-	if (!db->in_tx) {
-		rc = sc_error_set(err, SC_INTERNAL,
-		    "no renewal transaction is open");
-		goto out;
-	}
-	/* 7 KiB of cleaned strings: off the 512 KiB thread stack. */
-	if ((ap = malloc(sizeof(*ap))) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
-		goto out;
-	}
-	if ((rc = db_cert_params(cert, &cp, err)) != SC_OK ||
-	    (rc = db_audit_params(audit, ap, err)) != SC_OK)
-		goto out;
-	memcpy(values, cp.values, sizeof(cp.values));
-	memcpy(values + DB_CERT_NPARAMS, ap->values, sizeof(ap->values));
-	values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS] = old_fingerprint;
-	if ((rc = exec_once(db, ST_RENEW_RECORD, values, PGRES_COMMAND_OK,
-	    &res, err)) != SC_OK)
-		goto out;
-	/* The row lock makes this certain; checked all the same. */
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		rc = sc_error_set(err, SC_FORBIDDEN,
-		    "certificate superseded meanwhile");
-		goto out;
-	}
-	pid = PQbackendPID(db->conn);
-	rc = db_tx_commit(db, &commit_err);
-	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
-		db->in_tx = false;
-		rc = commit_in_doubt(db, cert->host_uuid, cert->fingerprint,
-		    pid, &commit_err, doubt_pid, err);
-	} else if (rc != SC_OK)
-		sc_error_set(err, rc, "%s", commit_err.msg);
-out:
-	if (rc != SC_OK)
-		db_tx_abort(db);
+	rc = record_commit(db, ST_RENEW_RECORD, cert->host_uuid, cert, audit,
+	    old_fingerprint, doubt_pid, err);
 	/* The host's row changed (or may have): forget what was kept. */
 	atomic_fetch_add(&host_writes, 1);
-	PQclear(res);
-	free(ap);
 	return rc;
 }

@@ -54,6 +54,16 @@ enum sc_err	handle_front_ca_pem(HANDLER_ARGS);
 enum sc_err	handle_renew(HANDLER_ARGS);
 enum sc_err	handle_heartbeat(HANDLER_ARGS);
 
+/*
+ * After a failed COMMIT of an enrollment or renewal (`what`) that wrote
+ * CA_DIR/workers/<name> holding `fingerprint`: remove that bundle once
+ * the database says the row will never name it (orphans.h), at once
+ * unless the COMMIT's outcome is in doubt (doubt_pid, the transaction
+ * begun at `since`).
+ */
+void		handler_settle_bundle(struct handler_ctx *, const char *name,
+		    const char *fingerprint, const char *since, int doubt_pid,
+		    const char *what);
 /* Load the worker CA into ctx->ca if it is not yet (hosts.c). */
 enum sc_err	handler_require_ca(struct handler_ctx *, struct sc_error *);
 /* The sans of an enrollment as the JSON array the tables keep. */

@@ -55,33 +55,34 @@ handler_require_ca(struct handler_ctx *ctx, struct sc_error *err)
 }
 
 /*
- * The commit failed.  Unless its outcome is in doubt, the row is gone and
- * so must the bundle be -- unless another enrollment of the name has
- * written its own since our rollback released the name.  In doubt, the
- * bundle is kept (a row without its bundle would lose a worker's
- * credentials) until the database can say whether the row exists.
+ * The commit failed.  Unless its outcome is in doubt, the row (or the
+ * renewal) is gone and so must the bundle holding its certificate be --
+ * unless another enrollment of the name has written its own since our
+ * rollback released the name.  In doubt, the bundle is kept (a row
+ * without its bundle would lose a worker's credentials) until the
+ * database can say whether the row exists.
  */
-static void
-drop_uncommitted_bundle(struct handler_ctx *ctx, const struct db_host *h,
-    const char *fingerprint, int doubt_pid)
+void
+handler_settle_bundle(struct handler_ctx *ctx, const char *name,
+    const char *fingerprint, const char *since, int doubt_pid,
+    const char *what)
 {
 	struct db_bundle_claim claim;
 
 	memset(&claim, 0, sizeof(claim));
-	snprintf(claim.name, sizeof(claim.name), "%s", h->name);
+	snprintf(claim.name, sizeof(claim.name), "%s", name);
 	snprintf(claim.fingerprint, sizeof(claim.fingerprint), "%s",
 	    fingerprint);
 	claim.old_pid = doubt_pid;
-	/* The transaction began no later than the row's now(). */
-	snprintf(claim.old_since, sizeof(claim.old_since), "%s",
-	    h->enrolled_at);
+	/* The transaction began no later than `since` (the server's now()). */
+	snprintf(claim.old_since, sizeof(claim.old_since), "%s", since);
 	if (doubt_pid != 0) {
-		log_warn("enroll %s: commit outcome unknown; bundle kept until "
-		    "the database can tell", h->name);
+		log_warn("%s %s: commit outcome unknown; bundle kept until "
+		    "the database can tell", what, name);
 		orphans_defer(&claim);
 		return;
 	}
-	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, "enroll");
+	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, what);
 }
 
 /* The request's sans as the JSON array the table keeps. */
@@ -239,7 +240,8 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	    &audit);
 	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &doubt_pid,
 	    err)) != SC_OK) {
-		drop_uncommitted_bundle(ctx, &h, issued.fingerprint, doubt_pid);
+		handler_settle_bundle(ctx, h.name, issued.fingerprint,
+		    h.enrolled_at, doubt_pid, "enroll");
 		goto out;
 	}
 	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),

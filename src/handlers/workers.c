@@ -71,6 +71,31 @@ not_ready(struct http_response *resp, enum sc_err *rc, struct sc_error *err)
 	return true;
 }
 
+/*
+ * Who is asking, unless the answer is already given (*done): 503 while
+ * the database is not ready (these routes are public to app.c's gate),
+ * 401 without a verified certificate (counted under `action`).
+ */
+static enum sc_err
+identify(struct handler_ctx *ctx, const struct http_request *req,
+    const char *action, struct http_response *resp,
+    struct worker_identity *id, bool *done, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	*done = true;
+	if (not_ready(resp, &rc, err))
+		return rc;
+	if ((rc = worker_auth(ctx, req, id, err)) != SC_OK)
+		return rc;
+	if (id->result == WORKER_ANONYMOUS) {
+		handler_audit_anonymous(ctx, req, action);
+		return respond(resp, 401, WORKER_REQUIRED, err);
+	}
+	*done = false;
+	return SC_OK;
+}
+
 /* The worker, named for the audit trail: "worker <host name>". */
 static void
 actor_for(const struct worker_identity *id, struct auth_actor *actor)
@@ -184,30 +209,6 @@ renew_sans(const struct db_renew_host *h, struct json_object **arr,
 }
 
 /*
- * The commit failed: unless its outcome is in doubt, the new bundle
- * holds a certificate no row names, and goes (orphans.h).  The worker
- * still has its old, still valid certificate and can simply retry.
- */
-static void
-drop_renewed_bundle(struct handler_ctx *ctx, const struct db_renew_host *h,
-    const char *fingerprint, int doubt_pid)
-{
-	struct db_bundle_claim claim;
-
-	memset(&claim, 0, sizeof(claim));
-	snprintf(claim.name, sizeof(claim.name), "%s", h->name);
-	snprintf(claim.fingerprint, sizeof(claim.fingerprint), "%s",
-	    fingerprint);
-	claim.old_pid = doubt_pid;
-	snprintf(claim.old_since, sizeof(claim.old_since), "%s", h->since);
-	if (doubt_pid != 0) {
-		orphans_defer(&claim);
-		return;
-	}
-	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, "renew");
-}
-
-/*
  * Issue and record.  *lost is set when another renewal of the host got
  * there first (the certificate presented is no longer current).
  */
@@ -259,7 +260,9 @@ renew_issue(struct handler_ctx *ctx, const struct http_request *req,
 	    detail, &audit);
 	if ((rc = db_renew_commit(ctx->db, id->ref.fingerprint, &cert, &audit,
 	    &doubt_pid, err)) != SC_OK) {
-		drop_renewed_bundle(ctx, &h, issued.fingerprint, doubt_pid);
+		/* The worker still has its old, valid certificate: it retries. */
+		handler_settle_bundle(ctx, h.name, issued.fingerprint, h.since,
+		    doubt_pid, "renew");
 		goto out;
 	}
 	/* The old certificate is revoked: the publisher puts it in the CRL. */
@@ -288,20 +291,15 @@ handle_renew(struct handler_ctx *ctx, const struct http_request *req,
 	struct worker_identity id;
 	struct auth_actor actor;
 	struct pki_csr *csr = NULL;
-	bool given = false, lost = false;
+	bool given = false, lost = false, done;
 	const char *target;
 	enum sc_err rc;
 	int attempt;
 
 	(void)param;
-	if (not_ready(resp, &rc, err))
+	if ((rc = identify(ctx, req, "renew", resp, &id, &done, err)) !=
+	    SC_OK || done)
 		return rc;
-	if ((rc = worker_auth(ctx, req, &id, err)) != SC_OK)
-		return rc;
-	if (id.result == WORKER_ANONYMOUS) {
-		handler_audit_anonymous(ctx, req, "renew");
-		return respond(resp, 401, WORKER_REQUIRED, err);
-	}
 	actor_for(&id, &actor);
 	ctx->actor = &actor;
 	target = id.ref.host_uuid[0] != '\0' ? id.ref.host_uuid : NULL;
@@ -364,16 +362,12 @@ handle_heartbeat(struct handler_ctx *ctx, const struct http_request *req,
 	struct heartbeat_req hr;
 	struct db_heartbeat hb;
 	enum sc_err rc;
+	bool done;
 
 	(void)param;
-	if (not_ready(resp, &rc, err))
+	if ((rc = identify(ctx, req, "heartbeat", resp, &id, &done, err)) !=
+	    SC_OK || done)
 		return rc;
-	if ((rc = worker_auth(ctx, req, &id, err)) != SC_OK)
-		return rc;
-	if (id.result == WORKER_ANONYMOUS) {
-		handler_audit_anonymous(ctx, req, "heartbeat");
-		return respond(resp, 401, WORKER_REQUIRED, err);
-	}
 	if (id.result != WORKER_CURRENT) {
 		handler_audit_anonymous(ctx, req, HANDLER_HEARTBEAT_PRESENTED);
 		return respond(resp, 403, WORKER_REFUSED_DETAIL, err);

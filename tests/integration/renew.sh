@@ -200,19 +200,7 @@ renew_with "$W/c1.crt" "$W/k1.key" "$W/k3.csr"
 is "$STATUS" 403 "the superseded certificate with any other key: 403"
 
 # ---- bad CSRs
-openssl req -in "$W/k3.csr" -outform DER -out "$W/bad.der"
-python3 - "$W/bad.der" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[-1] ^= 0x01
-open(p, "wb").write(bytes(b))
-PY
-{
-	echo '-----BEGIN CERTIFICATE REQUEST-----'
-	openssl base64 -in "$W/bad.der"
-	echo '-----END CERTIFICATE REQUEST-----'
-} >"$W/bad.csr"
+csr_flip_signature "$W/k3.csr" "$W/bad.csr"
 renew_with "$W/c2.crt" "$W/k2.key" "$W/bad.csr"
 is "$STATUS" 422 "a CSR whose signature does not verify: 422"
 is "$(jq -r '.detail[0].loc | join(".")' <<<"$BODY")" "body.csr_pem" "... at body.csr_pem"

@@ -763,6 +763,26 @@ stack_up_or_die()
 	fi
 }
 
+# csr_flip_signature IN OUT — OUT: the PEM CSR IN with one bit of its
+# signature flipped (the signature BIT STRING ends the DER): a CSR its
+# key did not sign.
+csr_flip_signature()
+{
+	openssl req -in "$1" -outform DER -out "$2.der" &&
+	python3 - "$2.der" <<-'EOF'
+	import sys
+	p = sys.argv[1]
+	b = bytearray(open(p, "rb").read())
+	b[-1] ^= 0x01
+	open(p, "wb").write(bytes(b))
+	EOF
+	{
+		echo '-----BEGIN CERTIFICATE REQUEST-----'
+		openssl base64 -in "$2.der"
+		echo '-----END CERTIFICATE REQUEST-----'
+	} >"$2"
+}
+
 # ------------------------------------------------------------ requests
 
 # api METHOD PATH [curl args...] — one request through nginx.  Sets
