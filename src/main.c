@@ -26,6 +26,7 @@ static const char usage[] =
     "        [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
     "        [--fcgi-allow-user USER[,USER...]]\n"
     "        [--worker-san-allow SUFFIX|NETWORK]...\n"
+    "        [--worker-days N] [--stale-after SECONDS]\n"
     "      Run the FastCGI responder.  Without --listen, serve on standard\n"
     "      input if it is a listening socket (spawn-fcgi, systemd).\n"
     "  migrate [--db CONNINFO] [--service-role ROLE]\n"

@@ -144,6 +144,39 @@ enum sc_err	 pki_issue_worker_for_key(const struct pki_ca *,
 void		 pki_issued_clear(struct pki_issued *);
 
 /*
+ * Validity of every worker certificate issued from now on (enroll,
+ * token enroll, renew), in days: `serve --worker-days`.  Process-wide;
+ * set it before starting threads.
+ */
+#define PKI_WORKER_DAYS_DEFAULT	90
+#define PKI_WORKER_DAYS_MAX	825
+void		 pki_set_worker_days(int days);
+
+/*
+ * Is `cert_pem` (one PEM certificate) a certificate for the CSR's public
+ * key?  A renewal whose answer was lost is asked again with a CSR for
+ * the same key: that, and only that, gets the same certificate again.
+ */
+bool		 pki_csr_key_matches(const struct pki_csr *,
+		    const char *cert_pem);
+
+/*
+ * The front end's trust files in CA_DIR, for nginx's one
+ * ssl_client_certificate and one ssl_crl per server: client-cas.pem
+ * (front-ca.crt then ca.crt: operators and workers) and client-crls.pem
+ * (front-crl.pem then crl.pem; OpenSSL, once given CRLs, wants one for
+ * every CA it verifies against).  Each is written atomically (temp,
+ * fsync, rename), 0644.  The CRL file is written from whichever CRLs
+ * exist; pki_client_crls_stale says whether it is older than either.
+ */
+#define PKI_CLIENT_CAS_FILE	"client-cas.pem"
+#define PKI_CLIENT_CRLS_FILE	"client-crls.pem"
+enum sc_err	 pki_client_cas_write(const char *ca_dir, struct sc_error *);
+enum sc_err	 pki_client_crls_write(const char *ca_dir, struct sc_error *);
+bool		 pki_client_cas_missing(const char *ca_dir);
+bool		 pki_client_crls_stale(const char *ca_dir);
+
+/*
  * Generate worker keys of `type` in background threads below the request
  * threads' priority (one per CPU), keeping up to `n` ready in advance
  * (0: generate on request only) and held only in memory.  While it runs,
