@@ -7,7 +7,8 @@
 # refused (77).  `agent heartbeat` makes the host active with the agent's
 # version; `agent renew` (not due with --if-expiring-within) replaces the
 # set; the old certificate is refused at heartbeat (403) and listed in the
-# CRL.  kill -9 of the agent during a renewal -- with nginx frozen (the
+# CRL.  Transient failures (nothing listening, 503 with PostgreSQL down)
+# exit 75.  kill -9 of the agent during a renewal -- with nginx frozen (the
 # request never reaches the controller) and with the controller frozen
 # (once thawed it issues the certificate the agent never hears of) --
 # leaves a complete set whose key matches its certificate; the next
@@ -192,6 +193,25 @@ is "$STATUS" 403 "heartbeat with the old certificate: 403"
 ok "the old certificate is listed in the CRL" crl_wait_lists 30 "$OLD_SERIAL"
 agent heartbeat --url "$BASE" --dir "$W" --status degraded
 is "$RC" 0 "heartbeat with the new set: exit 0" || diag "$ERR"
+
+# ---- transient failures: exit 75, the set untouched
+BEFORE=$(fingerprint "$W/cert.pem")
+agent heartbeat --url "https://127.0.0.1:$(free_port)" --dir "$W"
+is "$RC" 75 "heartbeat, nothing listening: exit 75" || diag "$ERR"
+pg_stop
+agent heartbeat --url "$BASE" --dir "$W"
+is "$RC" 75 "heartbeat, PostgreSQL down (503): exit 75" || diag "$ERR"
+like "$ERR" '503' "... saying 503"
+agent renew --url "$BASE" --dir "$W"
+is "$RC" 75 "renew, PostgreSQL down (503): exit 75" || diag "$ERR"
+pg_start || bail "PostgreSQL did not come back"
+is "$(fingerprint "$W/cert.pem")" "$BEFORE" "... the set unchanged"
+beats()
+{
+	agent heartbeat --url "$BASE" --dir "$W"
+	[ "$RC" = 0 ]
+}
+ok "heartbeat once PostgreSQL is back: exit 0" wait_for 30 beats
 
 # ---- kill -9 during a renewal: nginx frozen, the request never arrives
 nginx_workers()
