@@ -301,6 +301,8 @@ handle_renew(struct handler_ctx *ctx, const struct http_request *req,
 	    SC_OK || done)
 		return rc;
 	actor_for(&id, &actor);
+	/* Reset before returning (out:), while &actor is alive. */
+	/* cppcheck-suppress autoVariables */
 	ctx->actor = &actor;
 	target = id.ref.host_uuid[0] != '\0' ? id.ref.host_uuid : NULL;
 	if (id.result == WORKER_REFUSED) {

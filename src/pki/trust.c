@@ -37,7 +37,7 @@ concatenate(const char *ca_dir, const char *const names[PKI_NCA_ROLES],
 	gnutls_datum_t part[PKI_NCA_ROLES];
 	char *buf = NULL;
 	size_t len = 0, i;
-	enum sc_err rc = SC_OK;
+	enum sc_err rc;
 
 	memset(part, 0, sizeof(part));
 	for (i = 0; i < PKI_NCA_ROLES; i++) {
@@ -45,7 +45,6 @@ concatenate(const char *ca_dir, const char *const names[PKI_NCA_ROLES],
 		    &part[i], NULL, err);
 		if (rc == SC_NOT_FOUND) {
 			sc_error_clear(err);
-			rc = SC_OK;
 			continue;
 		}
 		if (rc != SC_OK)

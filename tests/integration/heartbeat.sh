@@ -98,4 +98,12 @@ is "$STATUS" 401 "heartbeats without a certificate: 401"
 is "$(sql "SELECT count(*) || ' ' || min(actor) FROM audit_log WHERE action LIKE 'heartbeat%'")" "1 anonymous" \
     "heartbeats write no audit rows; refusals are counted into one row"
 
+# ---- nginx's trust file: written by serve at start when it is missing
+is "$(cat "$T/ca/client-cas.pem")" "$(cat "$T/ca/front-ca.crt" "$T/ca/ca.crt")" \
+    "client-cas.pem (nginx's ssl_client_certificate) is front-ca.crt then ca.crt"
+rm -f "$T/ca/client-cas.pem"
+swarmctl_stop
+swarmctl_start --stale-after 2 --worker-days 10 || not_ok "swarmctl restarts"
+is "$(cat "$T/ca/client-cas.pem" 2>&1)" "$(cat "$T/ca/front-ca.crt" "$T/ca/ca.crt")" \
+    "... written again by serve at start when it is missing"
 done_testing
