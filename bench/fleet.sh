@@ -206,6 +206,12 @@ fleet_measure()
 	    -d"${DUR}s" --timeout 60s
 	F[$col.rss_after_list]=$(rss_kib "$SWARMCTL_PID")
 
+	# Heartbeats (issue 11): one worker's, as in bench/run's row; the
+	# UPDATE finds its row by uuid whatever the fleet's size.
+	BENCH_AS_CRT=$T/fleet-hb/worker.crt BENCH_AS_KEY=$T/fleet-hb/worker.key \
+	    wrk_run "fl_${col}_hb" heartbeat.lua "$BASE/swarm/heartbeat" \
+	    -t1 -c4 -d"${DUR}s"
+
 	BENCH_PREFIX=fl$col-rsa wrk_run "fl_${col}_rsa" enroll.lua \
 	    "$BASE/swarm/enroll" -t2 -c4 -d"${FLEET_ENROLL_DUR}s" --timeout 30s
 	fleet_ec_start || return 1
@@ -295,6 +301,18 @@ fleet_phase()
 	wait_for 30 health_ok "$BASE" ||
 	    { fleet_fail "the fleet's instance through nginx"; return 1; }
 
+	# A worker with its own key, for the heartbeat rows.
+	mkdir -p "$T/fleet-hb"
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out "$T/fleet-hb/worker.key" 2>/dev/null &&
+	    openssl req -new -key "$T/fleet-hb/worker.key" -subj /CN=hb \
+	    -out "$T/fleet-hb/worker.csr" 2>/dev/null ||
+	    { fleet_fail "heartbeat worker CSR"; return 1; }
+	api POST /swarm/enroll -H 'Content-Type: application/json' --data-binary \
+	    "$(jq -cn --arg c "$(cat "$T/fleet-hb/worker.csr")" '{name: "fleet-heartbeat", address: "192.0.2.251", csr_pem: $c}')"
+	[ "$STATUS" = 201 ] || { fleet_fail "heartbeat worker: $STATUS $BODY"; return 1; }
+	jq -r .worker_cert_pem <<<"$BODY" >"$T/fleet-hb/worker.crt"
+
 	fleet_grow "$small"
 	# The same 100 hosts asked for at both sizes (the host cache's
 	# best case); the whole fleet is the other row.
@@ -353,6 +371,7 @@ fleet_report()
 		esac
 	done
 	frow "GET /swarm/hosts?limit=500 (-c32)" page "$(cost_ratio page)" ""
+	frow "POST /swarm/heartbeat, one worker (-t1 -c4)" hb "$(cost_ratio hb)" "(issue 11)"
 	frow "DB: the full list's SELECT (pgbench -c1)" db "$(cost_ratio db)" "(PostgreSQL's own time)"
 	frow "GET /swarm/hosts, whole list (-c1)" list "$(cost_ratio list)" ""
 	r=$(ratio "${R[fl_b_list.p50_ms]:-}" "${R[fl_b_db.p50_ms]:-}")

@@ -11,6 +11,7 @@
 # Each package, and what it is for:
 #   gcc make libc6-dev autoconf automake libtool pkg-config   the build
 #   libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev       libraries
+#   libcurl4-gnutls-dev                                       the agent's HTTPS client
 #   nginx gnutls-bin openssl postgresql curl jq valgrind      run and test
 #   ca-certificates procps iproute2 util-linux passwd         ps, ss, runuser, setpriv, useradd
 #   libfcgi-bin                                               cgi-fcgi: FastCGI to the responder, bypassing nginx
@@ -19,7 +20,7 @@
 #                                                             Chromium, pk12util/certutil, puppeteer-core from npm);
 #                                                             npm too, unless nodejs already brings it
 SC_PACKAGES="gcc make libc6-dev autoconf automake libtool pkg-config
-libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev
+libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev libcurl4-gnutls-dev
 nginx gnutls-bin openssl postgresql curl jq valgrind
 ca-certificates procps iproute2 util-linux passwd libfcgi-bin
 python3-cryptography

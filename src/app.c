@@ -23,6 +23,8 @@ static const struct route routes[] = {
 	    NULL },
 	{ HTTP_GET,	"/swarm/crl.pem",	handle_crl_pem,	false, PUBLIC,
 	    NULL },
+	{ HTTP_GET,	"/swarm/front-ca.pem",	handle_front_ca_pem, false,
+	    PUBLIC, NULL },
 	{ HTTP_POST,	"/swarm/enroll",	handle_enroll,	true, OPERATOR,
 	    "enroll" },
 	{ HTTP_GET,	"/swarm/hosts",		handle_hosts_list, false,
@@ -45,6 +47,15 @@ static const struct route routes[] = {
 	 * (handlers/tokens.c), so anonymous requests cannot flood the trail.
 	 */
 	{ HTTP_POST,	"/swarm/enroll/token",	handle_token_redeem, true,
+	    PUBLIC, NULL },
+	/*
+	 * Workers, with their own certificates (worker_auth.h decides, not
+	 * the operator check): public to this table.  The handlers audit
+	 * renewals and count refused heartbeats.
+	 */
+	{ HTTP_POST,	"/swarm/renew",		handle_renew,	true, PUBLIC,
+	    NULL },
+	{ HTTP_POST,	"/swarm/heartbeat",	handle_heartbeat, true,
 	    PUBLIC, NULL },
 };
 

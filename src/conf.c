@@ -47,6 +47,9 @@ enum {
 	OPT_CN,
 	OPT_SAN,
 	OPT_SERVICE_ROLE,
+	OPT_WORKER_DAYS,
+	OPT_STALE_AFTER,
+	OPT_HEARTBEAT_COMMIT,
 };
 
 static const struct option serve_options[] = {
@@ -67,6 +70,9 @@ static const struct option serve_options[] = {
 	{ "fcgi-allow-user", required_argument, NULL, OPT_FCGI_ALLOW_USER },
 	{ "listen-backlog", required_argument, NULL, OPT_LISTEN_BACKLOG },
 	{ "log-file",	 required_argument, NULL, OPT_LOG_FILE },
+	{ "worker-days", required_argument, NULL, OPT_WORKER_DAYS },
+	{ "stale-after", required_argument, NULL, OPT_STALE_AFTER },
+	{ "heartbeat-commit", required_argument, NULL, OPT_HEARTBEAT_COMMIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -162,6 +168,8 @@ config_defaults(struct config *cfg)
 	cfg->read_timeout = CONFIG_DEFAULT_READ_TIMEOUT;
 	cfg->listen_backlog = CONFIG_DEFAULT_LISTEN_BACKLOG;
 	cfg->db_timeout = DB_TIMEOUT_DEFAULT;
+	cfg->worker_days = PKI_WORKER_DAYS_DEFAULT;
+	cfg->stale_after = DB_STALE_AFTER_DEFAULT;
 }
 
 static enum sc_err
@@ -364,6 +372,27 @@ serve_option(struct config *cfg, int opt, const char *arg,
 		return SC_OK;
 	case OPT_LOG_FILE:
 		return set_string(&cfg->log_file, arg, err);
+	case OPT_WORKER_DAYS:
+		if (parse_number(arg, 1, PKI_WORKER_DAYS_MAX, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--worker-days %s: expected 1-%d days", arg,
+			    PKI_WORKER_DAYS_MAX);
+		cfg->worker_days = (int)n;
+		return SC_OK;
+	case OPT_STALE_AFTER:
+		if (parse_number(arg, 1, CONFIG_MAX_STALE_AFTER, &n) == -1)
+			return sc_error_set(err, SC_INVALID,
+			    "--stale-after %s: expected 1-%d seconds", arg,
+			    CONFIG_MAX_STALE_AFTER);
+		cfg->stale_after = (int)n;
+		return SC_OK;
+	case OPT_HEARTBEAT_COMMIT:
+		if (strcmp(arg, "sync") != 0 && strcmp(arg, "async") != 0)
+			return sc_error_set(err, SC_INVALID,
+			    "--heartbeat-commit %s: expected sync or async",
+			    arg);
+		cfg->heartbeat_durable = strcmp(arg, "sync") == 0;
+		return SC_OK;
 	case OPT_DB_TIMEOUT:
 		if (parse_number(arg, 1, CONFIG_MAX_DB_TIMEOUT, &n) == -1)
 			return sc_error_set(err, SC_INVALID,

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -24,6 +25,7 @@
 #define CONFIG_DEFAULT_READ_TIMEOUT 15	/* seconds */
 #define CONFIG_MAX_READ_TIMEOUT	3600
 #define CONFIG_MAX_DB_TIMEOUT	300	/* seconds */
+#define CONFIG_MAX_STALE_AFTER	86400	/* seconds */
 #define CONFIG_MAX_FCGI_ALLOW	64	/* addresses, and users */
 /* Connections that wait for a worker (net.core.somaxconn caps it). */
 #define CONFIG_DEFAULT_LISTEN_BACKLOG 1024
@@ -55,6 +57,9 @@ struct config {
 	int			 listen_backlog;
 	char			*log_file;	/* NULL: standard error */
 	int			 db_timeout;	/* seconds a database wait may take */
+	int			 worker_days;	/* worker certificate validity */
+	int			 stale_after;	/* seconds: heartbeat "unreachable" */
+	bool			 heartbeat_durable;	/* --heartbeat-commit sync */
 	/* operator issue/revoke, server-cert */
 	char			*operand;	/* NAME or FINGERPRINT */
 	char			*out_dir;

@@ -156,6 +156,22 @@ release_memory(size_t entries)
 }
 
 /*
+ * nginx's one ssl_crl holds both CAs' CRLs (pki.h): rewritten after
+ * either is, and by the publisher whenever it is older than either (a
+ * concurrent publication of the other CA's may have raced with this
+ * one).  A failure leaves the previous file, which nginx keeps using;
+ * the responder checks revocation in the database regardless.
+ */
+static void
+client_crls(const char *ca_dir)
+{
+	struct sc_error err = { SC_OK, "" };
+
+	if (pki_client_crls_write(ca_dir, &err) != SC_OK)
+		log_warn("writing %s: %s", PKI_CLIENT_CRLS_FILE, err.msg);
+}
+
+/*
  * Publish now; with f, remember the file written.  The file is looked at
  * under the CRL lock, so it is ours and not a later writer's.
  */
@@ -176,6 +192,8 @@ publish(struct db *db, const struct pki_ca *ca, const char *ca_dir,
 		goto out;
 	next = time(NULL) + period;
 	rc = pki_crl_write(ca, ca_dir, revoked, n, number, period, err);
+	if (rc == SC_OK)
+		client_crls(ca_dir);
 	if (rc == SC_OK && f != NULL) {
 		f->known = false;
 		if (crl_stat(ca_dir, role, &st) == 0)
@@ -326,6 +344,8 @@ converge_all(struct publisher *p)
 		    &err);
 		any = any || published;
 	}
+	if (pki_client_crls_stale(p->ca_dir))
+		client_crls(p->ca_dir);
 	return any;
 }
 
@@ -442,6 +462,8 @@ first_round(struct publisher *p, struct sc_error *err)
 			return sc_error_set(err, rc, "%s", why.msg);
 		report(&p->file[role], (enum pki_ca_role)role, rc, false, &why);
 	}
+	if (pki_client_crls_stale(p->ca_dir))
+		client_crls(p->ca_dir);
 	return SC_OK;
 }
 

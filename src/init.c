@@ -72,6 +72,9 @@ cmd_init(int argc, char *argv[])
 	if (ca_identity_init(db, cfg.ca_dir, cfg.ca_key_type, created,
 	    &err) != SC_OK)
 		goto fail;
+	/* nginx's ssl_client_certificate: both CAs (pki.h). */
+	if (pki_client_cas_write(cfg.ca_dir, &err) != SC_OK)
+		goto fail;
 	print_cas(cfg.ca_dir, created);
 	status = 0;
 	goto out;

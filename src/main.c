@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "cli.h"
 #include "err.h"
 #include "init.h"
@@ -25,6 +26,7 @@ static const char usage[] =
     "        [--read-timeout SECONDS] [--fcgi-allow ADDR[,ADDR...]]\n"
     "        [--fcgi-allow-user USER[,USER...]]\n"
     "        [--worker-san-allow SUFFIX|NETWORK]...\n"
+    "        [--worker-days N] [--stale-after SECONDS]\n"
     "      Run the FastCGI responder.  Without --listen, serve on standard\n"
     "      input if it is a listening socket (spawn-fcgi, systemd).\n"
     "  migrate [--db CONNINFO] [--service-role ROLE]\n"
@@ -45,6 +47,9 @@ static const char usage[] =
     "      The front end's TLS certificate: DIR/server.crt, server.key.\n"
     "  crl [--ca-dir DIR] [--db CONNINFO] [--next-update-days N]\n"
     "      Publish a fresh CA_DIR/crl.pem now (for cron).\n"
+    "  agent enroll|renew|heartbeat --url URL --dir DIR ...\n"
+    "      The worker's side: enroll with a one-time token, renew the\n"
+    "      certificate, send heartbeats (swarmctl agent --help).\n"
     "\n"
     "  --help, --version     (swarmctl COMMAND --help: that command's usage)\n"
     "\n"
@@ -63,6 +68,8 @@ static const struct cli_command commands[] = {
 	{ .name = "server-cert", .run = cmd_server_cert,
 	    .usage = server_cert_usage },
 	{ .name = "crl", .run = cmd_crl, .usage = crl_usage },
+	{ .name = "agent", .run = cmd_agent, .usage = agent_usage,
+	    .has_subcommands = true },
 };
 
 int

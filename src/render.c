@@ -111,7 +111,9 @@ render_host_view(struct http_response *resp, const struct db_host *h)
 	    json_string_max(h->name) + json_string_max(h->address) +
 	    json_string_max(h->status) + json_string_max(h->last_heartbeat) +
 	    json_string_max(h->client_cert_fingerprint) +
-	    json_string_max(h->enrolled_at) + json_string_max(h->notes);
+	    json_string_max(h->enrolled_at) + json_string_max(h->notes) +
+	    json_string_max(h->cert_not_after) +
+	    json_string_max(h->agent_version);
 	if ((start = p = http_response_reserve(resp, max)) == NULL)
 		return -1;
 	p = put_json_string(PUT_LITERAL(p, "{\"uuid\":"), h->uuid);
@@ -127,6 +129,11 @@ render_host_view(struct http_response *resp, const struct db_host *h)
 	p = put_json_string(PUT_LITERAL(p, ",\"enrolled_at\":"),
 	    h->enrolled_at);
 	p = put_json_string(PUT_LITERAL(p, ",\"notes\":"), h->notes);
+	/* Added by issue 11, at the end (CONTRACT.md: new fields go last). */
+	p = put_json_string(PUT_LITERAL(p, ",\"cert_not_after\":"),
+	    h->cert_not_after[0] != '\0' ? h->cert_not_after : NULL);
+	p = put_json_string(PUT_LITERAL(p, ",\"agent_version\":"),
+	    h->agent_version);
 	*p++ = '}';
 	return http_response_commit(resp, (size_t)(p - start));
 }

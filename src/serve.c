@@ -37,6 +37,8 @@ const char serve_usage[] =
     "           [--fcgi-allow-user USER[,USER...]] [--allow-loopback-operator]\n"
     "           [--worker-san-allow SUFFIX|NETWORK]...\n"
     "           [--listen-backlog N] [--log-file PATH]\n"
+    "           [--worker-days N] [--stale-after SECONDS]\n"
+    "           [--heartbeat-commit async|sync]\n"
     "\n"
     "Run the FastCGI responder behind nginx.  Without --listen, serve on\n"
     "standard input if it is a listening socket (spawn-fcgi, systemd).\n"
@@ -50,6 +52,12 @@ const char serve_usage[] =
     "back; GET /swarm/ready says why).  --worker-san-allow limits the names\n"
     "and addresses worker certificates may carry.  The CAs must exist\n"
     "(`swarmctl init`).  SIGTERM/SIGINT: answer what is queued, then exit 0;\n"
+    "--worker-days (default 90) is the validity of every worker certificate\n"
+    "issued (enroll, token enroll, renew); workers renew their own.  A host\n"
+    "shows \"active\" after a heartbeat, \"unreachable\" once the last is older\n"
+    "than --stale-after (default 90 s).  --heartbeat-commit sync makes each\n"
+    "heartbeat wait for the disk (default async: a database crash may lose\n"
+    "the last moment of heartbeats, never anything else).\n"
     "SIGHUP: re-open --log-file, re-read the CRLs.  See README, \"Threat\n"
     "model\", \"Issuance policy\", \"Faults\" and \"Configuration\".\n";
 
@@ -135,6 +143,16 @@ startup(const struct config *cfg, bool *checked, struct sc_error *err)
 	enum sc_err rc;
 
 	*checked = false;
+	/*
+	 * nginx's ssl_client_certificate (pki.h), for a CA directory made
+	 * before `swarmctl init` wrote it.  Not fatal here: a missing CA is
+	 * reported, with what to do, by the checks that follow.
+	 */
+	if (pki_client_cas_missing(cfg->ca_dir) &&
+	    pki_client_cas_write(cfg->ca_dir, err) != SC_OK) {
+		log_warn("writing %s: %s", PKI_CLIENT_CAS_FILE, err->msg);
+		sc_error_clear(err);
+	}
 	if ((rc = db_open(cfg->conninfo, &db, err)) != SC_OK)
 		goto out;
 	rc = startup_checks(cfg, db, err);
@@ -224,6 +242,8 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	db_set_timeout(cfg.db_timeout);
+	db_set_stale_after(cfg.stale_after);
+	pki_set_worker_days(cfg.worker_days);
 	block_signals();
 	if (pki_init(&err) != SC_OK || FCGX_Init() != 0) {
 		log_error("initialising libraries: %s", err.msg);

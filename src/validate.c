@@ -726,6 +726,11 @@ validate_hosts_query(const char *query, struct hosts_query *q,
 		add_error(detail, "query", "after", -1, "missing",
 		    "after needs limit");
 	q->has_after = found == 1;
+	if (query_int(query, "expiring_within", 1, HOSTS_EXPIRING_MAX,
+	    &q->expiring_within) < 0)
+		add_error(detail, "query", "expiring_within", -1,
+		    "int_parsing", "expiring_within must be an integer from 1 "
+		    "to 3650 (days), given once");
 	if (json_object_array_length(detail) == 0) {
 		json_object_put(detail);
 		return SC_OK;
@@ -873,9 +878,10 @@ token_create_req_clear(struct token_create_req *req)
 	req->ttl_seconds = 0;
 }
 
-enum sc_err
-validate_token_redeem(const char *body, size_t len, struct pki_csr **csr,
-    struct json_object **detail_out, struct sc_error *err)
+/* A body of {"csr_pem": ...} alone; `why` refuses any other member. */
+static enum sc_err
+csr_only_body(const char *body, size_t len, struct pki_csr **csr,
+    const char *why, struct json_object **detail_out, struct sc_error *err)
 {
 	struct json_object *root = NULL, *detail = NULL;
 	struct enroll_req tmp;
@@ -896,8 +902,7 @@ validate_token_redeem(const char *body, size_t len, struct pki_csr **csr,
 			(void)val;
 			if (strcmp(key, "csr_pem") != 0)
 				add_error(detail, "body", key, -1,
-				    "extra_forbidden", "Extra inputs are not "
-				    "permitted: the token names the host");
+				    "extra_forbidden", why);
 		}
 		check_csr(root, &tmp, detail);
 		if (tmp.csr == NULL && json_object_array_length(detail) == 0)
@@ -905,7 +910,7 @@ validate_token_redeem(const char *body, size_t len, struct pki_csr **csr,
 			    "Field required");
 	}
 	if (json_object_array_length(detail) > 0) {
-		rc = sc_error_set(err, SC_INVALID, "invalid token redemption");
+		rc = sc_error_set(err, SC_INVALID, "invalid CSR request");
 		*detail_out = detail;
 		detail = NULL;
 		goto out;
@@ -915,6 +920,103 @@ validate_token_redeem(const char *body, size_t len, struct pki_csr **csr,
 	rc = SC_OK;
 out:
 	enroll_req_clear(&tmp);
+	json_object_put(detail);
+	json_object_put(root);
+	return rc;
+}
+
+enum sc_err
+validate_token_redeem(const char *body, size_t len, struct pki_csr **csr,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	return csr_only_body(body, len, csr, "Extra inputs are not "
+	    "permitted: the token names the host", detail_out, err);
+}
+
+enum sc_err
+validate_renew(const char *body, size_t len, struct pki_csr **csr,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	return csr_only_body(body, len, csr, "Extra inputs are not "
+	    "permitted: the controller decides what is certified",
+	    detail_out, err);
+}
+
+/* 1-64 printable ASCII characters. */
+static bool
+agent_version_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > HEARTBEAT_VERSION_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+enum sc_err
+validate_heartbeat(const char *body, size_t len, struct heartbeat_req *hb,
+    struct json_object **detail_out, struct sc_error *err)
+{
+	struct json_object *root = NULL, *detail = NULL, *v;
+	const char *str;
+	enum sc_err rc;
+
+	memset(hb, 0, sizeof(*hb));
+	*detail_out = NULL;
+	/* Every field is optional, and so is the body. */
+	if (len == 0)
+		return SC_OK;
+	if ((rc = parse_body(body, len, &root, err)) != SC_OK)
+		goto out;
+	if ((detail = json_object_new_array()) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (!body_is_object(root, body, len, detail))
+		goto check;
+	json_object_object_foreach(root, key, val) {
+		(void)val;
+		if (strcmp(key, "agent_version") != 0 &&
+		    strcmp(key, "status") != 0)
+			add_error(detail, "body", key, -1, "extra_forbidden",
+			    "Extra inputs are not permitted");
+	}
+	if (json_object_object_get_ex(root, "agent_version", &v)) {
+		str = json_object_get_string(v);
+		if (!json_object_is_type(v, json_type_string) ||
+		    !agent_version_valid(str, (size_t)json_object_get_string_len(v)))
+			add_error(detail, "body", "agent_version", -1,
+			    "string_pattern_mismatch", "agent_version must be "
+			    "1-64 printable ASCII characters");
+		else {
+			memcpy(hb->agent_version, str,
+			    (size_t)json_object_get_string_len(v) + 1);
+			hb->has_agent_version = true;
+		}
+	}
+	if (json_object_object_get_ex(root, "status", &v)) {
+		str = json_object_get_string(v);
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(str, "ok") != 0 && strcmp(str, "degraded") != 0))
+			add_error(detail, "body", "status", -1, "enum",
+			    "status must be 'ok' or 'degraded'");
+		else {
+			snprintf(hb->status, sizeof(hb->status), "%s", str);
+			hb->has_status = true;
+		}
+	}
+check:
+	if (json_object_array_length(detail) > 0) {
+		rc = sc_error_set(err, SC_INVALID, "invalid heartbeat");
+		*detail_out = detail;
+		detail = NULL;
+		goto out;
+	}
+	rc = SC_OK;
+out:
 	json_object_put(detail);
 	json_object_put(root);
 	return rc;

@@ -45,7 +45,9 @@ struct hosts_query {
 	int	 limit;				/* 0: the whole list */
 	bool	 has_after;
 	char	 after[ENROLL_NAME_MAX + 1];	/* with limit: page start */
+	int	 expiring_within;		/* days; 0: not asked */
 };
+#define HOSTS_EXPIRING_MAX	3650
 
 /*
  * Parse and validate an EnrollRequest body.  SC_BAD_REQUEST if it is not
@@ -113,6 +115,24 @@ void		 token_create_req_clear(struct token_create_req *);
  */
 enum sc_err	 validate_token_redeem(const char *body, size_t len,
 		    struct pki_csr **csr, struct json_object **detail,
+		    struct sc_error *);
+/* POST /swarm/renew: the same shape (the host decides the rest). */
+enum sc_err	 validate_renew(const char *body, size_t len,
+		    struct pki_csr **csr, struct json_object **detail,
+		    struct sc_error *);
+
+/*
+ * POST /swarm/heartbeat: {"agent_version": 1-64 printable ASCII,
+ * "status": "ok" | "degraded"}, each optional; an empty body is fine.
+ */
+#define HEARTBEAT_VERSION_MAX	64
+struct heartbeat_req {
+	bool	 has_agent_version, has_status;
+	char	 agent_version[HEARTBEAT_VERSION_MAX + 1];
+	char	 status[16];
+};
+enum sc_err	 validate_heartbeat(const char *body, size_t len,
+		    struct heartbeat_req *, struct json_object **detail,
 		    struct sc_error *);
 
 /*

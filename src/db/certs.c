@@ -632,8 +632,8 @@ static const struct db_statement st_by_serial = { "sc_cert_by_serial",
  * octets, any case), so "0A1B..." and "a1b..." name one certificate.
  * False if it cannot be one of ours.
  */
-static bool
-serial_key(const char *serial, char out[2 * PKI_SERIAL_LEN + 1])
+bool
+db_serial_key(const char *serial, char out[2 * PKI_SERIAL_LEN + 1])
 {
 	size_t len, pad, i;
 
@@ -667,7 +667,7 @@ db_cert_by_serial(struct db *db, const char *ca, const char *serial,
 	enum sc_err rc = SC_OK;
 
 	memset(ref, 0, sizeof(*ref));
-	if (!serial_key(serial, key))
+	if (!db_serial_key(serial, key))
 		goto out;
 	/* The first statement of a request: PostgreSQL may have restarted. */
 	if ((rc = db_exec_retry(db, &st_by_serial, values, PGRES_TUPLES_OK,

@@ -65,22 +65,36 @@ static atomic_bool unresponsive;
  * more of the server's time in uuid::text and to_char() than in finding
  * the rows.
  */
-#define HOST_COLUMNS	"uuid, name, address, agent_port, status, " \
+/*
+ * The status a host shows: "active" while its heartbeats are recent,
+ * "unreachable" once the last is older than `serve --stale-after`
+ * seconds ($p), else the stored status ("enrolled": none yet).  Computed
+ * in the query, so ?host_status= filters on what the list shows.
+ */
+#define HOST_STATUS(p)	"CASE WHEN last_heartbeat IS NULL THEN status " \
+			"WHEN last_heartbeat >= now() - make_interval(secs => " \
+			p "::integer) THEN 'active' ELSE 'unreachable' END"
+#define HOST_COLUMNS(p)	"uuid, name, address, agent_port, " \
+			HOST_STATUS(p) ", " \
 			"last_heartbeat, client_cert_fingerprint, " \
-			"cert_bundle_path, enrolled_at, notes"
+			"cert_bundle_path, enrolled_at, notes, " \
+			"cert_not_after, agent_version"
 
 enum host_col {
 	COL_UUID, COL_NAME, COL_ADDRESS, COL_AGENT_PORT, COL_STATUS,
 	COL_LAST_HEARTBEAT, COL_FINGERPRINT, COL_BUNDLE_PATH,
-	COL_ENROLLED_AT, COL_NOTES,
+	COL_ENROLLED_AT, COL_NOTES, COL_CERT_NOT_AFTER, COL_AGENT_VERSION,
 	COL_COUNT
 };
 
 static const unsigned host_types[COL_COUNT] = {
 	WIRE_UUIDOID, WIRE_TEXTOID, WIRE_TEXTOID, WIRE_INT4OID, WIRE_TEXTOID,
 	WIRE_TIMESTAMPTZOID, WIRE_TEXTOID, WIRE_TEXTOID, WIRE_TIMESTAMPTZOID,
-	WIRE_TEXTOID
+	WIRE_TEXTOID, WIRE_TIMESTAMPTZOID, WIRE_TEXTOID
 };
+
+/* `serve --stale-after` (db_set_stale_after), as the statements' text. */
+static char stale_after[16] = "90";
 
 enum stmt {
 	ST_BEGIN,
@@ -103,6 +117,8 @@ enum stmt {
 	ST_SETTLE_TIMEOUT,
 	ST_SESSION_ALIVE,
 	ST_CLAIM_ROW,
+	ST_RENEW_LOCK,
+	ST_RENEW_RECORD,
 	ST_COUNT
 };
 
@@ -132,10 +148,10 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "pg_advisory_xact_lock(" DB_LOCK_NAMES ", "
 	    "hashtext(lower($1::text))) AS n) "
 	    "INSERT INTO swarm_hosts (name, address, agent_port, "
-	    "client_cert_fingerprint, cert_bundle_path, notes) "
-	    "SELECT $1::text, $2::text, $3::integer, '', $4::text, $5::text "
-	    "FROM l "
-	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 5, false },
+	    "client_cert_fingerprint, cert_bundle_path, notes, sans) "
+	    "SELECT $1::text, $2::text, $3::integer, '', $4::text, $5::text, "
+	    "coalesce($6::jsonb, '[]') FROM l "
+	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 6, false },
 	/*
 	 * A name another transaction has just reserved makes this one wait
 	 * for it to end, then skip the name (it committed) or take it (it
@@ -159,7 +175,8 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "a AS (INSERT INTO audit_log (actor, actor_fingerprint, action, "
 	    "target, outcome, client_addr, detail) "
 	    "VALUES ($8, $9, $10, $11, $12, $13, $14)) "
-	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2 "
+	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2, "
+	    "cert_not_after = to_timestamp($6::bigint) "
 	    "WHERE uuid = $5::uuid", 14, false },
 	/*
 	 * After the connection died during COMMIT: did the row make it, and
@@ -171,16 +188,18 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $3::integer)",
 	    3, false },
 	[ST_HOST_GET] = { "sc_host_get",
-	    "SELECT " HOST_COLUMNS " FROM swarm_hosts WHERE uuid = $1::uuid",
-	    1, true },
+	    "SELECT " HOST_COLUMNS("$2") " FROM swarm_hosts "
+	    "WHERE uuid = $1::uuid", 2, true },
 	/*
 	 * Lists and pages: keyset on the name (unique, the list's order), so
 	 * a chunk costs the same however deep into the list it is.
 	 */
 	[ST_HOSTS_PAGE] = { "sc_hosts_page",
-	    "SELECT " HOST_COLUMNS " FROM swarm_hosts "
-	    "WHERE ($1::text IS NULL OR status = $1) AND name > $2 "
-	    "ORDER BY name LIMIT $3::integer", 3, true },
+	    "SELECT " HOST_COLUMNS("$4") " FROM swarm_hosts "
+	    "WHERE ($1::text IS NULL OR " HOST_STATUS("$4") " = $1) "
+	    "AND name > $2 AND ($5::integer IS NULL OR "
+	    "cert_not_after < now() + make_interval(days => $5::integer)) "
+	    "ORDER BY name LIMIT $3::integer", 5, true },
 	/* now(): when the transaction began, should its COMMIT be cut off. */
 	[ST_HOST_LOCK] = { "sc_host_lock",
 	    "SELECT name, client_cert_fingerprint, " DB_UTC_TIME("now()")
@@ -218,6 +237,41 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_CLAIM_ROW] = { "sc_claim_row",
 	    "SELECT EXISTS (SELECT 1 FROM swarm_hosts "
 	    "WHERE name = $1 AND client_cert_fingerprint = $2)", 2, false },
+	/*
+	 * A renewal: the host's row first (a second renewal of the host
+	 * waits here, then finds the certificate it presented superseded),
+	 * then the name's lock (ST_NAME_LOCK), under which its bundle
+	 * directory changes hands.  Is the presented certificate ($2) still
+	 * the host's?
+	 */
+	[ST_RENEW_LOCK] = { "sc_renew_lock",
+	    "WITH h AS MATERIALIZED (SELECT name, address, sans::text AS sans, "
+	    "client_cert_fingerprint = $2 AS current, "
+	    DB_UTC_TIME("now()") " AS since "
+	    "FROM swarm_hosts WHERE uuid = $1::uuid FOR UPDATE) "
+	    "SELECT name, address, sans, current, since, "
+	    "pg_advisory_xact_lock(" DB_LOCK_NAMES ", hashtext(lower(name))) "
+	    "FROM h", 2, false },
+	/*
+	 * The rest of a renewal in one round trip: the new certificate
+	 * ($1..$7), the audit entry ($8..$14), the old certificate ($15)
+	 * revoked as superseded and pointing at its successor, and the
+	 * host's fingerprint -- only if the old one is still its own.
+	 */
+	[ST_RENEW_RECORD] = { "sc_renew_record",
+	    "WITH c AS (INSERT INTO certificates (serial, fingerprint, "
+	    "subject, kind, host_uuid, not_after, ca) "
+	    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint), $7)), "
+	    "a AS (INSERT INTO audit_log (actor, actor_fingerprint, action, "
+	    "target, outcome, client_addr, detail) "
+	    "VALUES ($8, $9, $10, $11, $12, $13, $14)), "
+	    "o AS (UPDATE certificates SET revoked_at = now(), "
+	    "reason = 'superseded', successor = $2 "
+	    "WHERE fingerprint = $15 AND revoked_at IS NULL) "
+	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2, "
+	    "cert_not_after = to_timestamp($6::bigint) "
+	    "WHERE uuid = $5::uuid AND client_cert_fingerprint = $15",
+	    15, false },
 };
 
 /* LISTEN channels of sql/003_certificate_notify.sql, 004_host_notify.sql. */
@@ -973,6 +1027,7 @@ static enum sc_err
 row_view_host(const PGresult *res, int row, struct db_host *h, char *hb,
     size_t hbsize, struct sc_error *err)
 {
+	char na[DB_TIME_LEN + 1];
 	int32_t port = 0;
 	enum sc_err rc;
 
@@ -995,8 +1050,13 @@ row_view_host(const PGresult *res, int row, struct db_host *h, char *hb,
 	    (rc = wire_timestamptz(res, row, COL_ENROLLED_AT, false,
 	    h->enrolled_at, sizeof(h->enrolled_at), err)) != SC_OK ||
 	    (rc = wire_text(res, row, COL_NOTES, true, &h->notes, err)) !=
-	    SC_OK)
+	    SC_OK ||
+	    (rc = wire_timestamptz(res, row, COL_CERT_NOT_AFTER, true, na,
+	    sizeof(na), err)) != SC_OK ||
+	    (rc = wire_text(res, row, COL_AGENT_VERSION, true,
+	    &h->agent_version, err)) != SC_OK)
 		return rc;
+	memcpy(h->cert_not_after, na, sizeof(h->cert_not_after));
 	if (port < 1 || port > 65535)
 		return sc_error_set(err, SC_INTERNAL,
 		    "host row: bad agent_port %" PRId32, port);
@@ -1030,6 +1090,7 @@ row_to_host(const PGresult *res, int row, struct db_host *h,
 		goto out;
 	memcpy(h->uuid, v.uuid, sizeof(h->uuid));
 	memcpy(h->enrolled_at, v.enrolled_at, sizeof(h->enrolled_at));
+	memcpy(h->cert_not_after, v.cert_not_after, sizeof(h->cert_not_after));
 	h->agent_port = v.agent_port;
 	if (dup_or_null(&h->name, v.name) == -1 ||
 	    dup_or_null(&h->address, v.address) == -1 ||
@@ -1038,7 +1099,8 @@ row_to_host(const PGresult *res, int row, struct db_host *h,
 	    dup_or_null(&h->client_cert_fingerprint,
 	    v.client_cert_fingerprint) == -1 ||
 	    dup_or_null(&h->cert_bundle_path, v.cert_bundle_path) == -1 ||
-	    dup_or_null(&h->notes, v.notes) == -1)
+	    dup_or_null(&h->notes, v.notes) == -1 ||
+	    dup_or_null(&h->agent_version, v.agent_version) == -1)
 		rc = sc_error_set(err, SC_INTERNAL, "host row: out of memory");
 out:
 	if (rc != SC_OK)
@@ -1111,6 +1173,7 @@ db_host_clear(struct db_host *h)
 	free(h->client_cert_fingerprint);
 	free(h->cert_bundle_path);
 	free(h->notes);
+	free(h->agent_version);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -1119,7 +1182,7 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 {
 	struct sc_error insert_err;
 	PGresult *res = NULL;
-	const char *values[5];
+	const char *values[6];
 	char port[16];
 	enum sc_err rc;
 
@@ -1130,6 +1193,7 @@ db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
 	values[2] = port;
 	values[3] = h->cert_bundle_path;
 	values[4] = h->notes;
+	values[5] = h->sans_json;
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
 	/*
@@ -1308,26 +1372,29 @@ out:
 }
 
 /*
- * Inside the enrollment transaction: the certificate, the audit entry,
- * the host's fingerprint (ST_ENROLL_RECORD).
+ * Inside an enrollment's or a renewal's transaction: the certificate, the
+ * audit entry, the host's fingerprint (ST_ENROLL_RECORD, ST_RENEW_RECORD:
+ * a renewal also supersedes old_fingerprint, and changes nothing if the
+ * host no longer names it).
  */
 static enum sc_err
-enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, struct sc_error *err)
+record(struct db *db, enum stmt id, const char *uuid,
+    const struct db_cert *cert, const struct db_audit *audit,
+    const char *old_fingerprint, struct sc_error *err)
 {
 	struct db_audit_params *ap = NULL;
 	struct db_cert_params cp;
-	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS];
+	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS + 1];
 	PGresult *res = NULL;
 	struct db_cert c;
 	enum sc_err rc;
 
 	if (cert == NULL || audit == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "enrollment %s: no certificate or audit entry", uuid);
+		    "host %s: no certificate or audit entry", uuid);
 		goto out;
 	}
-	/* The certificate belongs to the host this transaction created. */
+	/* The certificate belongs to the host of this transaction. */
 	c = *cert;
 	c.host_uuid = uuid;
 	/* 7 KiB of cleaned strings: off the 512 KiB thread stack. */
@@ -1340,21 +1407,29 @@ enroll_record(struct db *db, const char *uuid, const struct db_cert *cert,
 		goto out;
 	memcpy(values, cp.values, sizeof(cp.values));
 	memcpy(values + DB_CERT_NPARAMS, ap->values, sizeof(ap->values));
-	if ((rc = exec_once(db, ST_ENROLL_RECORD, values, PGRES_COMMAND_OK,
-	    &res, err)) != SC_OK)
+	/* Sent only to ST_RENEW_RECORD: ST_ENROLL_RECORD takes 14. */
+	values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS] = old_fingerprint;
+	if ((rc = exec_once(db, id, values, PGRES_COMMAND_OK, &res, err)) !=
+	    SC_OK)
 		goto out;
+	/* A renewal holds the row lock: a miss is checked all the same. */
 	if (strcmp(PQcmdTuples(res), "1") != 0)
-		rc = sc_error_set(err, SC_INTERNAL,
-		    "enrollment %s: row not found", uuid);
+		rc = old_fingerprint != NULL ?
+		    sc_error_set(err, SC_FORBIDDEN, "host %s: certificate "
+		    "superseded meanwhile", uuid) :
+		    sc_error_set(err, SC_INTERNAL, "enrollment %s: row not "
+		    "found", uuid);
 out:
 	PQclear(res);
 	free(ap);
 	return rc;
 }
 
-enum sc_err
-db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
+/* record(), then COMMIT; a COMMIT cut off is looked into (commit_in_doubt). */
+static enum sc_err
+record_commit(struct db *db, enum stmt id, const char *uuid,
+    const struct db_cert *cert, const struct db_audit *audit,
+    const char *old_fingerprint, int *doubt_pid, struct sc_error *err)
 {
 	struct sc_error commit_err;
 	const char *fingerprint = cert != NULL ? cert->fingerprint : NULL;
@@ -1365,10 +1440,11 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	*doubt_pid = 0;
 	if (!db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "no enrollment transaction is open");
+		    "host %s: no transaction is open", uuid);
 		goto out;
 	}
-	if ((rc = enroll_record(db, uuid, cert, audit, err)) != SC_OK)
+	if ((rc = record(db, id, uuid, cert, audit, old_fingerprint, err)) !=
+	    SC_OK)
 		goto out;
 	pid = PQbackendPID(db->conn);
 	rc = db_tx_commit(db, &commit_err);
@@ -1384,6 +1460,14 @@ out:
 	return rc;
 }
 
+enum sc_err
+db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
+    const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
+{
+	return record_commit(db, ST_ENROLL_RECORD, uuid, cert, audit, NULL,
+	    doubt_pid, err);
+}
+
 void
 db_rollback(struct db *db)
 {
@@ -1396,11 +1480,12 @@ db_host_get(struct db *db, const char *uuid, struct db_host *h,
     struct sc_error *err)
 {
 	PGresult *res = NULL;
-	const char *values[1];
+	const char *values[2];
 	enum sc_err rc;
 
 	/* *h is written only after the query: uuid may be h->uuid. */
 	values[0] = uuid;
+	values[1] = stale_after;
 	if ((rc = exec_retry(db, ST_HOST_GET, values, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK ||
 	    (rc = wire_check_types(res, host_types, COL_COUNT, "host row",
@@ -1548,13 +1633,15 @@ db_hosts_list(struct db *db, const struct db_host_filter *f,
     struct sc_error *err)
 {
 	/* Names are at most 64 bytes (validate.h); room to spare. */
-	char after[256] = "", limit[16];
-	const char *values[3] = { f->status, after, limit };
+	char after[256] = "", limit[16], expiring[16];
+	const char *values[5] = { f->status, after, limit, stale_after,
+	    f->expiring_days > 0 ? expiring : NULL };
 	PGresult *res = NULL;
 	int left = f->limit > 0 ? f->limit : -1, want, n;
 	bool more, in_flight = false;
 	enum sc_err rc;
 
+	snprintf(expiring, sizeof(expiring), "%d", f->expiring_days);
 	if (f->after != NULL &&
 	    snprintf(after, sizeof(after), "%s", f->after) >= (int)sizeof(after))
 		return sc_error_set(err, SC_INTERNAL, "host list: long name");
@@ -1839,5 +1926,73 @@ db_ping(struct db *db, struct sc_error *err)
 	if (rc == SC_OK)
 		atomic_store(&unresponsive, false);
 	PQclear(res);
+	return rc;
+}
+
+void
+db_set_stale_after(int seconds)
+{
+	snprintf(stale_after, sizeof(stale_after), "%d", seconds);
+}
+
+const char *
+db_stale_after(void)
+{
+	return stale_after;
+}
+
+enum sc_err
+db_renew_begin(struct db *db, const char *uuid, const char *fingerprint,
+    struct db_renew_host *out, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	const char *values[2] = { uuid, fingerprint };
+	enum sc_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = db_tx_begin(db, err)) != SC_OK)
+		return rc;
+	if ((rc = exec_once(db, ST_RENEW_LOCK, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	if (PQntuples(res) == 0)
+		goto out;		/* decommissioned meanwhile */
+	if ((rc = db_copy_fixed(res, 0, 0, out->name, sizeof(out->name),
+	    err)) != SC_OK ||
+	    (rc = db_copy_fixed(res, 0, 1, out->address, sizeof(out->address),
+	    err)) != SC_OK ||
+	    (rc = db_copy_text(res, 0, 2, false, &out->sans_json, err)) !=
+	    SC_OK ||
+	    (rc = db_copy_fixed(res, 0, 4, out->since, sizeof(out->since),
+	    err)) != SC_OK)
+		goto out;
+	out->found = true;
+	out->current = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+out:
+	PQclear(res);
+	/* Only a current host stays locked: the caller renews it. */
+	if (rc != SC_OK || !out->current)
+		db_tx_abort(db);
+	return rc;
+}
+
+void
+db_renew_host_clear(struct db_renew_host *h)
+{
+	free(h->sans_json);
+	memset(h, 0, sizeof(*h));
+}
+
+enum sc_err
+db_renew_commit(struct db *db, const char *old_fingerprint,
+    const struct db_cert *cert, const struct db_audit *audit,
+    int *doubt_pid, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	rc = record_commit(db, ST_RENEW_RECORD, cert->host_uuid, cert, audit,
+	    old_fingerprint, doubt_pid, err);
+	/* The host's row changed (or may have): forget what was kept. */
+	atomic_fetch_add(&host_writes, 1);
 	return rc;
 }

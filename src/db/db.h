@@ -82,6 +82,11 @@ struct db_host {
 	char	*cert_bundle_path;
 	char	 enrolled_at[DB_TIME_LEN + 1];
 	char	*notes;			/* or NULL */
+	/* notAfter of the current certificate; "" if unknown. */
+	char	 cert_not_after[DB_TIME_LEN + 1];
+	char	*agent_version;		/* from the last heartbeat, or NULL */
+	/* Enrollment only (read, never filled): a JSON array, or NULL. */
+	const char *sans_json;
 };
 void		 db_host_clear(struct db_host *);
 
@@ -155,6 +160,8 @@ struct db_host_filter {
 	const char	*status;	/* only hosts with this status */
 	const char	*after;		/* with limit: names after this one */
 	int		 limit;		/* a page of at most this many */
+	/* Only hosts whose certificate ends within this many days (0: all). */
+	int		 expiring_days;
 };
 
 /*
@@ -405,5 +412,85 @@ enum sc_err	 db_token_revoke(struct db *, const char *id,
 enum sc_err	 db_token_claim(struct db *, const char *token_hash,
 		    const char *host_uuid, const struct db_audit *,
 		    char id[DB_UUID_LEN + 1], struct sc_error *);
+
+/*
+ * Worker hosts (GET /swarm/hosts shows "active" after a heartbeat, then
+ * "unreachable" once it is older than this): `serve --stale-after`.
+ * Process-wide; set it before starting threads.
+ */
+#define DB_STALE_AFTER_DEFAULT	90
+void		 db_set_stale_after(int seconds);
+const char	*db_stale_after(void);		/* as text, for statements */
+
+/*
+ * Renewal, step 1: BEGIN; lock the host's row and then its name's lock
+ * (db_bundle_settle_begin); read what its certificate names.  *out->found
+ * is false if the host is gone; out->current false if `fingerprint` is no
+ * longer its certificate (a concurrent renewal won).  Unless current, the
+ * transaction is rolled back before returning.
+ */
+struct db_renew_host {
+	bool	 found, current;
+	char	 name[DB_HOST_NAME_MAX + 1];
+	char	 address[256];
+	char	*sans_json;		/* owned */
+	char	 since[DB_TIME_LEN + 1];	/* when the transaction began */
+};
+enum sc_err	 db_renew_begin(struct db *, const char *uuid,
+		    const char *fingerprint, struct db_renew_host *,
+		    struct sc_error *);
+void		 db_renew_host_clear(struct db_renew_host *);
+/*
+ * Step 2: record `cert` (cert->host_uuid is the host), revoke the old
+ * certificate (reason superseded, successor cert->fingerprint), point
+ * the host at the new one, append `audit`, COMMIT.  On failure as
+ * db_enroll_commit (*doubt_pid when the COMMIT's outcome is unknown).
+ */
+enum sc_err	 db_renew_commit(struct db *, const char *old_fingerprint,
+		    const struct db_cert *cert, const struct db_audit *audit,
+		    int *doubt_pid, struct sc_error *);
+
+/*
+ * Which host a verified worker certificate belongs to
+ * (src/db/workers.c): the worker CA's certificate with this serial (hex,
+ * as a front end prints it) or, when serial is NULL, this fingerprint.
+ */
+struct db_worker_ref {
+	bool	 found;			/* the worker CA issued it */
+	char	 fingerprint[DB_FINGERPRINT_LEN + 1];
+	char	 kind[16];		/* worker, server */
+	bool	 revoked;
+	char	 reason[32];		/* "" unless revoked */
+	char	 successor[DB_FINGERPRINT_LEN + 1];	/* "" if none */
+	char	 host_uuid[DB_UUID_LEN + 1];	/* "" if none */
+	bool	 host_exists;
+	/* The host's certificate is this one (the pinning rule). */
+	bool	 current;
+	/* The host's current certificate is `successor`. */
+	bool	 successor_current;
+	char	 host_name[DB_HOST_NAME_MAX + 1];
+};
+enum sc_err	 db_worker_lookup(struct db *, const char *serial,
+		    const char *fingerprint, struct db_worker_ref *,
+		    struct sc_error *);
+
+/*
+ * A heartbeat: last_heartbeat = now(), agent_version and agent_status if
+ * given (NULL: unchanged), for the host whose current certificate is
+ * `fingerprint`.  *found false if it is not (nothing written).  With
+ * `durable` false the commit does not wait for the WAL flush
+ * (synchronous_commit off for this transaction only): a crash of
+ * PostgreSQL may lose the last fraction of a second of heartbeats, never
+ * anything else.  last_heartbeat and cert_not_after are RFC 3339.
+ */
+struct db_heartbeat {
+	const char	*agent_version, *agent_status;	/* or NULL */
+	bool		 found;
+	char		 last_heartbeat[DB_TIME_LEN + 1];
+	char		 cert_not_after[DB_TIME_LEN + 1];	/* or "" */
+};
+enum sc_err	 db_heartbeat(struct db *, const char *uuid,
+		    const char *fingerprint, bool durable,
+		    struct db_heartbeat *, struct sc_error *);
 
 #endif

@@ -104,4 +104,12 @@ enum sc_err	 db_cert_params(const struct db_cert *, struct db_cert_params *,
 enum sc_err	 db_audit_params(const struct db_audit *,
 		    struct db_audit_params *, struct sc_error *);
 
+/*
+ * A serial as the certificates table keeps it (certs.c): lower case, in
+ * full.  False if it cannot be one of ours.
+ */
+#define DB_SERIAL_KEY_LEN	32	/* 2 * PKI_SERIAL_LEN */
+bool		 db_serial_key(const char *serial,
+		    char out[DB_SERIAL_KEY_LEN + 1]);
+
 #endif

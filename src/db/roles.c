@@ -57,19 +57,22 @@ static const struct grant grants[] = {
 	{ .object = "schema_migrations", .kind = GRANT_TABLE,
 	  .privileges = "SELECT" },
 	/*
-	 * Enroll (the row, then its fingerprint), get, list, decommission.
-	 * The SELECT ... FOR UPDATE of a decommission needs UPDATE on a
-	 * column too.
+	 * Enroll (the row, then its fingerprint), get, list, decommission,
+	 * renew (fingerprint, notAfter), heartbeat (the last three).  The
+	 * SELECT ... FOR UPDATE of a decommission needs UPDATE on a column
+	 * too.
 	 */
 	{ .object = "swarm_hosts", .kind = GRANT_TABLE,
-	  .privileges = "SELECT, INSERT, UPDATE (client_cert_fingerprint), "
+	  .privileges = "SELECT, INSERT, UPDATE (client_cert_fingerprint, "
+	  "cert_not_after, last_heartbeat, agent_version, agent_status), "
 	  "DELETE" },
 	/* Decommission: DELETE ... WHERE host_uuid = $1 reads host_uuid. */
 	{ .object = "decky_shards", .kind = GRANT_TABLE,
 	  .privileges = "SELECT (host_uuid), DELETE" },
 	/* Issue, revoke, operator checks, the CRL.  Never DELETE. */
 	{ .object = "certificates", .kind = GRANT_TABLE,
-	  .privileges = "SELECT, INSERT, UPDATE (revoked_at, reason)" },
+	  .privileges = "SELECT, INSERT, UPDATE (revoked_at, reason, "
+	  "successor)" },
 	/* Append and read: never UPDATE, DELETE or TRUNCATE. */
 	{ .object = "audit_log", .kind = GRANT_TABLE,
 	  .privileges = "SELECT, INSERT" },

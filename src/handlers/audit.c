@@ -178,8 +178,11 @@ write_anonymous(struct handler_ctx *ctx, const struct anonymous_row *row)
 	struct db_audit entry;
 	char detail[96];
 
-	snprintf(detail, sizeof(detail), "%lu refused request%s without a "
-	    "client certificate", row->count, row->count == 1 ? "" : "s");
+	snprintf(detail, sizeof(detail), "%lu refused request%s %s",
+	    row->count, row->count == 1 ? "" : "s",
+	    strcmp(row->action, HANDLER_HEARTBEAT_PRESENTED) == 0 ?
+	    "with a certificate that is not a host's current one" :
+	    "without a client certificate");
 	memset(&entry, 0, sizeof(entry));
 	entry.actor = "anonymous";
 	entry.action = row->action;

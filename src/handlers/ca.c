@@ -22,23 +22,46 @@
 #define PEM_TYPE	"application/x-pem-file"
 #define CRL_MAX		(8 * 1024 * 1024)
 
-enum sc_err
-handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+/* A CA's certificate, loaded into *slot (the worker's copy) if need be. */
+static enum sc_err
+ca_pem(struct handler_ctx *ctx, enum pki_ca_role role, struct pki_ca **slot,
+    struct http_response *resp, struct sc_error *err)
 {
 	const char *pem;
 	enum sc_err rc;
 
-	(void)req;
-	(void)param;
-	if (ctx->ca == NULL &&
-	    (rc = pki_ca_load(ctx->cfg->ca_dir, PKI_CA_WORKER, &ctx->ca,
-	    err)) != SC_OK)
+	/* The worker CA with its key (enrollment wants it anyway). */
+	if (*slot == NULL && (rc = role == PKI_CA_WORKER ?
+	    pki_ca_load(ctx->cfg->ca_dir, role, slot, err) :
+	    pki_ca_load_cert(ctx->cfg->ca_dir, role, slot, err)) != SC_OK)
 		return rc;
-	pem = pki_ca_cert_pem(ctx->ca);
+	pem = pki_ca_cert_pem(*slot);
 	if (http_response_blob(resp, 200, PEM_TYPE, pem, strlen(pem)) == -1)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	return SC_OK;
+}
+
+enum sc_err
+handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	(void)req;
+	(void)param;
+	return ca_pem(ctx, PKI_CA_WORKER, &ctx->ca, resp, err);
+}
+
+/*
+ * The front-end CA: the trust anchor for TLS to the controller (nginx's
+ * server certificate is its), so a worker can check what it downloaded
+ * against the fingerprint a bootstrap token came with.
+ */
+enum sc_err
+handle_front_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
+    const char *param, struct http_response *resp, struct sc_error *err)
+{
+	(void)req;
+	(void)param;
+	return ca_pem(ctx, PKI_CA_FRONT, &ctx->front_ca, resp, err);
 }
 
 /* The CRL file is replaced by rename: one open sees one whole version. */

@@ -50,6 +50,25 @@ enum sc_err	handle_token_create(HANDLER_ARGS);
 enum sc_err	handle_tokens_list(HANDLER_ARGS);
 enum sc_err	handle_token_revoke(HANDLER_ARGS);
 enum sc_err	handle_token_redeem(HANDLER_ARGS);
+enum sc_err	handle_front_ca_pem(HANDLER_ARGS);
+enum sc_err	handle_renew(HANDLER_ARGS);
+enum sc_err	handle_heartbeat(HANDLER_ARGS);
+
+/*
+ * After a failed COMMIT of an enrollment or renewal (`what`) that wrote
+ * CA_DIR/workers/<name> holding `fingerprint`: remove that bundle once
+ * the database says the row will never name it (orphans.h), at once
+ * unless the COMMIT's outcome is in doubt (doubt_pid, the transaction
+ * begun at `since`).
+ */
+void		handler_settle_bundle(struct handler_ctx *, const char *name,
+		    const char *fingerprint, const char *since, int doubt_pid,
+		    const char *what);
+/* Load the worker CA into ctx->ca if it is not yet (hosts.c). */
+enum sc_err	handler_require_ca(struct handler_ctx *, struct sc_error *);
+/* The sans of an enrollment as the JSON array the tables keep. */
+struct enroll_req;
+char		*handler_sans_json(const struct enroll_req *);
 
 /*
  * Enroll the host `er` describes (hosts.c): exactly what POST
@@ -85,6 +104,13 @@ void		handler_audit(struct handler_ctx *, const struct http_request *,
  * request's target (an attacker's choice) is never stored.
  */
 #define AUDIT_ANONYMOUS_SECONDS	60
+/*
+ * Heartbeats are never audited one row each, refusals included: a
+ * decommissioned worker keeps knocking every 30 s.  Those without a
+ * certificate are counted under "heartbeat", those with one that is not
+ * a host's current certificate under this action.
+ */
+#define HANDLER_HEARTBEAT_PRESENTED	"heartbeat-refused"
 void		handler_audit_anonymous(struct handler_ctx *,
 		    const struct http_request *, const char *action);
 /*

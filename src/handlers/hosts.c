@@ -40,8 +40,8 @@
 #include "render.h"
 #include "validate.h"
 
-static enum sc_err
-require_ca(struct handler_ctx *ctx, struct sc_error *err)
+enum sc_err
+handler_require_ca(struct handler_ctx *ctx, struct sc_error *err)
 {
 	enum sc_err rc;
 
@@ -55,33 +55,53 @@ require_ca(struct handler_ctx *ctx, struct sc_error *err)
 }
 
 /*
- * The commit failed.  Unless its outcome is in doubt, the row is gone and
- * so must the bundle be -- unless another enrollment of the name has
- * written its own since our rollback released the name.  In doubt, the
- * bundle is kept (a row without its bundle would lose a worker's
- * credentials) until the database can say whether the row exists.
+ * The commit failed.  Unless its outcome is in doubt, the row (or the
+ * renewal) is gone and so must the bundle holding its certificate be --
+ * unless another enrollment of the name has written its own since our
+ * rollback released the name.  In doubt, the bundle is kept (a row
+ * without its bundle would lose a worker's credentials) until the
+ * database can say whether the row exists.
  */
-static void
-drop_uncommitted_bundle(struct handler_ctx *ctx, const struct db_host *h,
-    const char *fingerprint, int doubt_pid)
+void
+handler_settle_bundle(struct handler_ctx *ctx, const char *name,
+    const char *fingerprint, const char *since, int doubt_pid,
+    const char *what)
 {
 	struct db_bundle_claim claim;
 
 	memset(&claim, 0, sizeof(claim));
-	snprintf(claim.name, sizeof(claim.name), "%s", h->name);
+	snprintf(claim.name, sizeof(claim.name), "%s", name);
 	snprintf(claim.fingerprint, sizeof(claim.fingerprint), "%s",
 	    fingerprint);
 	claim.old_pid = doubt_pid;
-	/* The transaction began no later than the row's now(). */
-	snprintf(claim.old_since, sizeof(claim.old_since), "%s",
-	    h->enrolled_at);
+	/* The transaction began no later than `since` (the server's now()). */
+	snprintf(claim.old_since, sizeof(claim.old_since), "%s", since);
 	if (doubt_pid != 0) {
-		log_warn("enroll %s: commit outcome unknown; bundle kept until "
-		    "the database can tell", h->name);
+		log_warn("%s %s: commit outcome unknown; bundle kept until "
+		    "the database can tell", what, name);
 		orphans_defer(&claim);
 		return;
 	}
-	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, "enroll");
+	orphans_settle_or_defer(ctx->db, ctx->cfg->ca_dir, &claim, what);
+}
+
+/* The request's sans as the JSON array the table keeps. */
+char *
+handler_sans_json(const struct enroll_req *er)
+{
+	struct json_object *a;
+	char *out = NULL;
+	size_t i;
+
+	if ((a = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < er->nsans; i++)
+		json_object_array_add(a, json_object_new_string(er->sans[i]));
+	if (json_object_array_length(a) == er->nsans)
+		out = strdup(json_object_to_json_string_ext(a,
+		    JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	return out;
 }
 
 /* subjectAltName candidates: sans, then address, then name. */
@@ -153,7 +173,7 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	struct db_cert cert;
 	struct db_host h;
 	const char **sans = NULL;
-	char *path = NULL;
+	char *path = NULL, *sans_json = NULL;
 	size_t nsans = 0;
 	bool in_txn = false;
 	int doubt_pid;
@@ -161,7 +181,7 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 
 	memset(&issued, 0, sizeof(issued));
 	memset(&h, 0, sizeof(h));
-	if ((rc = require_ca(ctx, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, err)) != SC_OK)
 		goto out;
 	if ((path = bundle_path(ctx->cfg->ca_dir, er->name)) == NULL ||
 	    (sans = san_list(er, &nsans)) == NULL) {
@@ -173,6 +193,12 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	h.agent_port = er->agent_port;
 	h.cert_bundle_path = path;
 	h.notes = er->notes;
+	/* Kept for renewals, which certify the same names again. */
+	if ((sans_json = handler_sans_json(er)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	h.sans_json = sans_json;
 	if ((rc = db_enroll_begin(ctx->db, &h, err)) != SC_OK) {
 		if (rc == SC_CONFLICT) {
 			sc_error_clear(err);
@@ -214,7 +240,8 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	    &audit);
 	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &doubt_pid,
 	    err)) != SC_OK) {
-		drop_uncommitted_bundle(ctx, &h, issued.fingerprint, doubt_pid);
+		handler_settle_bundle(ctx, h.name, issued.fingerprint,
+		    h.enrolled_at, doubt_pid, "enroll");
 		goto out;
 	}
 	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),
@@ -230,6 +257,7 @@ out:
 		db_rollback(ctx->db);
 	pki_issued_clear(&issued);
 	free(sans);
+	free(sans_json);
 	free(path);
 	return rc;
 }
@@ -305,6 +333,7 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 	filter.status = q.has_status ? q.status : NULL;
 	filter.after = q.has_after ? q.after : NULL;
 	filter.limit = q.limit;
+	filter.expiring_days = q.expiring_within;
 	rc = db_hosts_list(ctx->db, &filter, list_row, &st, err);
 	if (rc != SC_OK)
 		return rc;

@@ -33,25 +33,6 @@
 #define TOKEN_REFUSED	"invalid or expired token"
 
 
-/* The request's sans as the JSON array the table keeps. */
-static char *
-sans_json(const struct enroll_req *er)
-{
-	struct json_object *a;
-	char *out = NULL;
-	size_t i;
-
-	if ((a = json_object_new_array()) == NULL)
-		return NULL;
-	for (i = 0; i < er->nsans; i++)
-		json_object_array_add(a, json_object_new_string(er->sans[i]));
-	if (json_object_array_length(a) == er->nsans)
-		out = strdup(json_object_to_json_string_ext(a,
-		    JSON_C_TO_STRING_PLAIN));
-	json_object_put(a);
-	return out;
-}
-
 enum sc_err
 handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
     const char *param, struct http_response *resp, struct sc_error *err)
@@ -81,10 +62,14 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	if (rc != SC_OK)
 		goto out;
+	if (ctx->front_ca == NULL &&
+	    (rc = pki_ca_load_cert(ctx->cfg->ca_dir, PKI_CA_FRONT,
+	    &ctx->front_ca, err)) != SC_OK)
+		goto out;
 	if ((rc = pki_token_new(token, err)) != SC_OK ||
 	    (rc = pki_token_hash(token, hash, err)) != SC_OK)
 		goto out;
-	if ((sans = sans_json(&tr.er)) == NULL) {
+	if ((sans = handler_sans_json(&tr.er)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -109,6 +94,9 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 	    json_object_new_string(tr.er.address));
 	json_object_object_add(obj, "expires_at",
 	    json_object_new_string(expires_at));
+	/* What `swarmctl agent enroll --ca-fingerprint` pins TLS to. */
+	json_object_object_add(obj, "controller_ca_fingerprint",
+	    json_object_new_string(pki_ca_fingerprint(ctx->front_ca)));
 	/* The body holds the only copy of the secret: wiped when freed. */
 	resp->secret = true;
 	if (http_response_json(resp, 201, obj) == -1)

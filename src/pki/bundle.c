@@ -344,8 +344,8 @@ out:
  * certificate) is "no".
  */
 static bool
-holds_certificate(const char *wdir, const char *name,
-    const char *fingerprint)
+holds_certificate_pem(const char *wdir, const char *name,
+    const char *fingerprint, char **pem_out)
 {
 	char dir[PATH_MAX], fp[PKI_FINGERPRINT_LEN + 1];
 	gnutls_datum_t pem = { NULL, 0 };
@@ -370,11 +370,37 @@ holds_certificate(const char *wdir, const char *name,
 		goto out;
 	}
 	same = strcmp(fp, fingerprint) == 0;
+	if (same && pem_out != NULL) {
+		*pem_out = (char *)pem.data;	/* NUL-terminated */
+		pem.data = NULL;
+	}
 out:
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
 	free(pem.data);
 	return same;
+}
+
+static bool
+holds_certificate(const char *wdir, const char *name,
+    const char *fingerprint)
+{
+	return holds_certificate_pem(wdir, name, fingerprint, NULL);
+}
+
+char *
+bundle_certificate(const char *ca_dir, const char *name,
+    const char *fingerprint)
+{
+	char wdir[PATH_MAX], *pem = NULL;
+	struct sc_error e;
+
+	sc_error_clear(&e);
+	if (!bundle_name_valid(name) ||
+	    workers_path(ca_dir, wdir, sizeof(wdir), &e) != SC_OK ||
+	    !holds_certificate_pem(wdir, name, fingerprint, &pem))
+		return NULL;
+	return pem;
 }
 
 /* Remove CA_DIR/workers/<name>: always, or if it holds `fingerprint`. */

@@ -62,6 +62,14 @@ enum sc_err	 bundle_remove_if(const char *ca_dir, const char *name,
 		    struct sc_error *);
 
 /*
+ * CA_DIR/workers/<name>/worker.crt (malloc'd PEM) if it is the
+ * certificate with this fingerprint, else NULL: what a renewal whose
+ * answer was lost is given again.
+ */
+char		*bundle_certificate(const char *ca_dir, const char *name,
+		    const char *fingerprint);
+
+/*
  * Crash recovery: remove CA_DIR/workers/.tmp-* directories, and every
  * bundle directory for which is_live(name, arg) returns 0.  is_live
  * returning -1 aborts the sweep (e.g. the database went away).

@@ -217,3 +217,28 @@ pki_csr_free(struct pki_csr *csr)
 		gnutls_pubkey_deinit(csr->key);
 	free(csr);
 }
+
+bool
+pki_csr_key_matches(const struct pki_csr *csr, const char *cert_pem)
+{
+	unsigned char a[64], b[64];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t d;
+	bool same = false;
+
+	if (csr == NULL || csr->key == NULL || cert_pem == NULL ||
+	    gnutls_x509_crt_init(&crt) < 0)
+		return false;
+	d.data = (unsigned char *)(uintptr_t)cert_pem;
+	d.size = (unsigned)strlen(cert_pem);
+	/* SHA-256 over the SubjectPublicKeyInfo: equal keys, equal ids. */
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) >= 0 &&
+	    gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, a,
+	    &alen) >= 0 &&
+	    gnutls_pubkey_get_key_id(csr->key, GNUTLS_KEYID_USE_SHA256, b,
+	    &blen) >= 0)
+		same = alen == blen && memcmp(a, b, alen) == 0;
+	gnutls_x509_crt_deinit(crt);
+	return same;
+}

@@ -33,8 +33,18 @@
 #define BACKDATE_SECS	(5L * 60)
 #define CA_DAYS		3650L	/* ten years */
 /* 825 days: the longest TLS lifetime Apple platforms accept. */
-#define WORKER_DAYS	825L
 #define SERVER_DAYS	825L
+/*
+ * Worker certificates: `serve --worker-days` (pki_set_worker_days).
+ * Workers renew their own (POST /swarm/renew), so they can be short.
+ */
+static long worker_days = PKI_WORKER_DAYS_DEFAULT;
+
+void
+pki_set_worker_days(int days)
+{
+	worker_days = days;
+}
 
 #define CA_LOCK_FILE	".lock"
 #define WORKERS_DIR	"workers"
@@ -1056,7 +1066,7 @@ struct profile {
 /* Workers are TLS servers (agent) and clients (mTLS to the master). */
 static const struct profile worker_profile = {
 	.kind = "worker", .ca_role = PKI_CA_WORKER, .unit = "swarm-worker",
-	.days = WORKER_DAYS, .server_auth = true, .client_auth = true,
+	.days = PKI_WORKER_DAYS_DEFAULT, .server_auth = true, .client_auth = true,
 	.eku_critical = true, .key_encipherment = true,
 };
 /*
@@ -1305,8 +1315,8 @@ pki_issue_worker(const struct pki_ca *ca, const char *name,
     const char *const *sans, size_t nsans, enum pki_key_type type,
     struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &worker_profile, name, worker_profile.days, sans,
-	    nsans, type, NULL, out, err);
+	return issue(ca, &worker_profile, name, worker_days, sans, nsans,
+	    type, NULL, out, err);
 }
 
 enum sc_err
@@ -1318,8 +1328,8 @@ pki_issue_worker_for_key(const struct pki_ca *ca, const char *name,
 		memset(out, 0, sizeof(*out));
 		return sc_error_set(err, SC_INTERNAL, "no CSR key to certify");
 	}
-	return issue(ca, &worker_profile, name, worker_profile.days, sans,
-	    nsans, PKI_DEFAULT_WORKER_KEY, csr, out, err);
+	return issue(ca, &worker_profile, name, worker_days, sans, nsans,
+	    PKI_DEFAULT_WORKER_KEY, csr, out, err);
 }
 
 enum sc_err

@@ -144,6 +144,39 @@ enum sc_err	 pki_issue_worker_for_key(const struct pki_ca *,
 void		 pki_issued_clear(struct pki_issued *);
 
 /*
+ * Validity of every worker certificate issued from now on (enroll,
+ * token enroll, renew), in days: `serve --worker-days`.  Process-wide;
+ * set it before starting threads.
+ */
+#define PKI_WORKER_DAYS_DEFAULT	90
+#define PKI_WORKER_DAYS_MAX	825
+void		 pki_set_worker_days(int days);
+
+/*
+ * Is `cert_pem` (one PEM certificate) a certificate for the CSR's public
+ * key?  A renewal whose answer was lost is asked again with a CSR for
+ * the same key: that, and only that, gets the same certificate again.
+ */
+bool		 pki_csr_key_matches(const struct pki_csr *,
+		    const char *cert_pem);
+
+/*
+ * The front end's trust files in CA_DIR, for nginx's one
+ * ssl_client_certificate and one ssl_crl per server: client-cas.pem
+ * (front-ca.crt then ca.crt: operators and workers) and client-crls.pem
+ * (front-crl.pem then crl.pem; OpenSSL, once given CRLs, wants one for
+ * every CA it verifies against).  Each is written atomically (temp,
+ * fsync, rename), 0644.  The CRL file is written from whichever CRLs
+ * exist; pki_client_crls_stale says whether it is older than either.
+ */
+#define PKI_CLIENT_CAS_FILE	"client-cas.pem"
+#define PKI_CLIENT_CRLS_FILE	"client-crls.pem"
+enum sc_err	 pki_client_cas_write(const char *ca_dir, struct sc_error *);
+enum sc_err	 pki_client_crls_write(const char *ca_dir, struct sc_error *);
+bool		 pki_client_cas_missing(const char *ca_dir);
+bool		 pki_client_crls_stale(const char *ca_dir);
+
+/*
  * Generate worker keys of `type` in background threads below the request
  * threads' priority (one per CPU), keeping up to `n` ready in advance
  * (0: generate on request only) and held only in memory.  While it runs,
@@ -256,5 +289,45 @@ enum sc_err	 pki_peer_parse(const struct pki_ca *, const char *pem,
 enum sc_err	 pki_token_new(char *token, struct sc_error *);
 enum sc_err	 pki_token_hash(const char *token,
 		    char hex[PKI_TOKEN_HASH_LEN + 1], struct sc_error *);
+
+/*
+ * The worker's side (swarmctl agent).  A fresh key of `type` as PKCS#8
+ * PEM (*pem malloc'd, NUL-terminated: free it with pki_secret_free).
+ */
+#define PKI_KEY_PEM_MAX		16384
+#define PKI_CERT_PEM_MAX	65536
+enum sc_err	 pki_key_generate_pem(enum pki_key_type, char **pem,
+		    size_t *len, struct sc_error *);
+/* Wipe and free a secret buffer of len bytes; NULL is fine. */
+void		 pki_secret_free(char *, size_t len);
+/* Lowercase hex SHA-256 of the key's public half (SubjectPublicKeyInfo). */
+enum sc_err	 pki_key_id(const char *key_pem, size_t len,
+		    char out[PKI_FINGERPRINT_LEN + 1], struct sc_error *);
+/* A PKCS#10 request signed by the key, subject CN=cn (*csr_pem malloc'd). */
+enum sc_err	 pki_csr_make(const char *key_pem, size_t len, const char *cn,
+		    char **csr_pem, struct sc_error *);
+
+/* What the agent checks of a certificate it is given. */
+struct pki_cert_info {
+	char	 fingerprint[PKI_FINGERPRINT_LEN + 1];	/* SHA-256 of DER */
+	char	 key_id[PKI_FINGERPRINT_LEN + 1];	/* as pki_key_id */
+	time_t	 not_after;
+};
+/*
+ * Exactly one PEM certificate (SC_INVALID otherwise); *canonical_pem,
+ * if asked for, is it re-encoded with nothing else around it (malloc'd).
+ */
+enum sc_err	 pki_cert_inspect(const char *pem, size_t len,
+		    struct pki_cert_info *, char **canonical_pem,
+		    struct sc_error *);
+
+/*
+ * Read dir/name, a regular file of 1 to max bytes, into *buf (malloc'd,
+ * NUL-terminated; pki_secret_free it if it is a key).  SC_NOT_FOUND for
+ * a missing file with missing_ok, else SC_CA_UNAVAILABLE with the path.
+ */
+enum sc_err	 pki_file_read(const char *dir, const char *name,
+		    bool missing_ok, size_t max, char **buf, size_t *len,
+		    struct sc_error *);
 
 #endif

@@ -2,7 +2,8 @@
 # auth.sh — only an operator certificate drives the control plane, seen
 # from outside through the shipped nginx configuration over HTTPS: no
 # client certificate, a worker certificate (from an enrollment bundle: the
-# worker CA, which nginx does not trust for clients), a
+# worker CA, which nginx verifies for the worker routes and the responder
+# refuses on operator routes with 403), a
 # self-signed certificate claiming OU=swarm-operator, and an operator
 # certificate from a different swarmctl CA are all refused on every
 # operator route (enroll, list, get, decommission, audit) with nothing
@@ -92,14 +93,16 @@ rejected_everywhere()
 # ---- no client certificate
 API_ANON=1 refused_everywhere "no certificate"
 
-# ---- a worker certificate: issued by the worker CA, which nginx does not
-# accept for clients of the front end (only the front-end CA's operators).
+# ---- a worker certificate: issued by the worker CA, which nginx accepts
+# (the worker routes, POST /swarm/renew and /swarm/heartbeat, take it)
+# and the responder refuses on every operator route: not the front-end
+# CA's, not an operator's.
 ok "the worker certificate verifies against the worker CA" \
     openssl verify -CAfile "$T/ca/ca.crt" "$T/certs/worker.crt"
-fails "... but not against the front-end CA that nginx trusts" \
+fails "... not against the front-end CA that issues operators" \
     openssl verify -CAfile "$CACERT" "$T/certs/worker.crt"
 API_AS_CRT=$T/certs/worker.crt API_AS_KEY=$T/certs/worker.key \
-    rejected_everywhere "worker certificate"
+    refused_everywhere "worker certificate"
 
 # ---- a self-signed certificate that claims to be an operator's, with
 # the CA's own subject shape.

@@ -108,7 +108,7 @@ like "$ERR" "not this database's worker CA" "... and says why"
 is "$(recorded)" "$expected" "... the recorded CAs are unchanged"
 
 # ---- the default CA directory is the one the shipped nginx block names
-nginx_dir=$(sed -n 's|^ *ssl_client_certificate \(.*\)/front-ca\.crt;$|\1|p' "$TOP_SRCDIR/nginx/swarmctl.conf")
+nginx_dir=$(sed -n 's|^ *ssl_client_certificate \(.*\)/client-cas\.pem;$|\1|p' "$TOP_SRCDIR/nginx/swarmctl.conf")
 is "$nginx_dir" /var/lib/swarmctl/ca "the shipped nginx block names /var/lib/swarmctl/ca"
 existed=no
 [ -e "$nginx_dir" ] && existed=yes

@@ -173,19 +173,7 @@ nothing_written brainpool "brainpoolP256r1"
 # A valid CSR with one byte of its signature flipped: the key did not
 # sign it.  The signature BIT STRING ends the DER.
 ok "openssl makes a P-256 CSR to tamper with" make_csr badsig -newkey ec -pkeyopt ec_paramgen_curve:prime256v1
-openssl req -in "$W/badsig.csr" -outform DER -out "$W/badsig.der"
-python3 - "$W/badsig.der" <<'EOF'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[-1] ^= 0x01
-open(p, "wb").write(bytes(b))
-EOF
-{
-	echo '-----BEGIN CERTIFICATE REQUEST-----'
-	openssl base64 -in "$W/badsig.der"
-	echo '-----END CERTIFICATE REQUEST-----'
-} >"$W/badsig-flipped.csr"
+csr_flip_signature "$W/badsig.csr" "$W/badsig-flipped.csr"
 # openssl req -verify exits 0 either way: read what it says.
 like "$(openssl req -in "$W/badsig-flipped.csr" -noout -verify 2>&1)" 'verify failure' \
     "... openssl agrees its signature does not verify"

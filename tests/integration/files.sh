@@ -107,8 +107,8 @@ ok "second instance comes up" swarmctl_wait_ready "$pid2" "$T/two-2.sock"
 # A lock file for the creation is fine; a second key pair or a leftover
 # temporary file is not.
 is "$(find "$CA2" -mindepth 1 -maxdepth 1 ! -name .lock -printf '%P\n' | LC_ALL=C sort | paste -sd' ')" \
-    "ca.crt ca.key crl.pem front-ca.crt front-ca.key front-crl.pem workers" \
-    "the CA dir holds both CAs, their CRLs, workers and nothing else (no temporary files)"
+    "ca.crt ca.key client-cas.pem client-crls.pem crl.pem front-ca.crt front-ca.key front-crl.pem workers" \
+    "the CA dir holds both CAs, their CRLs, nginx's combined copies of both, workers and nothing else (no temporary files)"
 is "$(mode "$CA2")" 700 "... and is 0700"
 is "$(mode "$CA2/ca.key")" 600 "... with ca.key 0600"
 is "$(openssl pkey -in "$CA2/ca.key" -pubout 2>&1)" "$(openssl x509 -in "$CA2/ca.crt" -noout -pubkey 2>&1)" \

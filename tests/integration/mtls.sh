@@ -65,7 +65,7 @@ nb=$(date -u -d "$(openssl x509 -in "$crt" -noout -startdate | sed 's/^notBefore
 na=$(date -u -d "$(openssl x509 -in "$crt" -noout -enddate | sed 's/^notAfter=//')" +%s)
 now=$(date -u +%s)
 ok "notBefore is about five minutes ago" [ $((now - nb)) -ge 240 -a $((now - nb)) -le 420 ]
-ok "valid for 825 days" [ $((na - nb)) -ge $((825 * 86400)) -a $((na - nb)) -le $((825 * 86400 + 600)) ]
+ok "valid for 90 days (--worker-days default)" [ $((na - nb)) -ge $((90 * 86400)) -a $((na - nb)) -le $((90 * 86400 + 600)) ]
 ok "openssl accepts it for TLS server use" openssl verify -CAfile "$B/ca.crt" -purpose sslserver "$crt"
 ok "openssl accepts it for TLS client use" openssl verify -CAfile "$B/ca.crt" -purpose sslclient "$crt"
 

@@ -7,9 +7,9 @@
 # the certificates table records the revocation (reason
 # cessationOfOperation).  The CRL is published shortly after the 204,
 # not before it: the test waits for it (tests/lib/crl.sh).  Worker
-# certificates come from the worker CA,
-# which nginx does not accept for clients at all (400 at the handshake,
-# revoked or not).  The CRL's nextUpdate is 7 days ahead by default and
+# certificates come from the worker CA, which nginx verifies for the
+# worker routes (POST /swarm/renew, /swarm/heartbeat): on operator routes
+# the responder refuses them (403), revoked or not.  The CRL's nextUpdate is 7 days ahead by default and
 # follows --crl-next-update-days.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
@@ -93,11 +93,11 @@ ok "the CRL's nextUpdate is about 7 days ahead by default (got ${ahead}s)" \
     within "$ahead" $((7 * 86400 - 600)) $((7 * 86400 + 60))
 ok "... and its lastUpdate is not in the future" crl_last_past "$T/crl-before.pem"
 
-# A worker certificate is no client of the front end: nginx verifies
-# clients against the front-end CA only.
+# A worker certificate is no operator's: nginx verifies it (the worker
+# routes take it), the responder refuses it on operator routes.
 API_AS_CRT=$W/worker-x.crt API_AS_KEY=$W/worker-x.key api GET /swarm/hosts
-is_detail 400 "client certificate rejected" \
-    "before decommission: nginx refuses worker-x's certificate at the handshake (front-end CA only)"
+is_detail 403 "operator certificate required" \
+    "before decommission: worker-x's certificate is refused on an operator route"
 
 # ---- decommission worker-x
 api DELETE "/swarm/hosts/$UUID_X"
@@ -138,8 +138,8 @@ is "$(sql "SELECT count(*) FROM swarm_hosts WHERE uuid = '$UUID_X'")" 0 "worker-
 # ---- the front end is unaffected
 pid_before=$SWARMCTL_PID
 API_AS_CRT=$W/worker-y.crt API_AS_KEY=$W/worker-y.key api GET /swarm/hosts
-is_detail 400 "client certificate rejected" \
-    "worker-y's certificate is no client of the front end either"
+is_detail 403 "operator certificate required" \
+    "worker-y's certificate is no operator's either"
 api GET /swarm/hosts
 is "$STATUS" 200 "the operator is unaffected"
 is "$SWARMCTL_PID" "$pid_before" "swarmctl was not restarted (same PID)"

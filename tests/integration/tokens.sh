@@ -62,7 +62,7 @@ audits()
 # ---- create
 create '{"name":"tok-1","address":"192.0.2.21","sans":["tok-1.swarm.test"]}'
 is "$STATUS" 201 "create: 201" || diag "$BODY"
-is "$(json -c 'keys')" '["address","expires_at","id","name","token"]' "create: id, token, name, address, expires_at"
+is "$(json -c 'keys')" '["address","controller_ca_fingerprint","expires_at","id","name","token"]' "create: id, token, name, address, expires_at, controller_ca_fingerprint"
 like "$(header Cache-Control)" 'no-store' "create: Cache-Control: no-store"
 TOK1=$(json .token)
 ID1=$(json .id)

@@ -591,8 +591,8 @@ nginx_write_conf()
 	grep -q "ssl_certificate $crt;" "$conf" &&
 	grep -q "ssl_certificate_key $key;" "$conf" &&
 	grep -q "server unix:$sock;" "$conf" &&
-	grep -q "ssl_client_certificate $ca/front-ca.crt;" "$conf" &&
-	grep -q "ssl_crl $ca/front-crl.pem;" "$conf" &&
+	grep -q "ssl_client_certificate $ca/client-cas.pem;" "$conf" &&
+	grep -q "ssl_crl $ca/client-crls.pem;" "$conf" &&
 	grep -q "alias $TOP_SRCDIR/ui/;" "$conf" &&
 	grep -q "rate=$rate;" "$conf" &&
 	grep -q "burst=$burst nodelay;" "$conf" || {
@@ -763,6 +763,26 @@ stack_up_or_die()
 		not_ok "the test stack comes up"
 		done_testing
 	fi
+}
+
+# csr_flip_signature IN OUT — OUT: the PEM CSR IN with one bit of its
+# signature flipped (the signature BIT STRING ends the DER): a CSR its
+# key did not sign.
+csr_flip_signature()
+{
+	openssl req -in "$1" -outform DER -out "$2.der" &&
+	python3 - "$2.der" <<-'EOF'
+	import sys
+	p = sys.argv[1]
+	b = bytearray(open(p, "rb").read())
+	b[-1] ^= 0x01
+	open(p, "wb").write(bytes(b))
+	EOF
+	{
+		echo '-----BEGIN CERTIFICATE REQUEST-----'
+		openssl base64 -in "$2.der"
+		echo '-----END CERTIFICATE REQUEST-----'
+	} >"$2"
 }
 
 # ------------------------------------------------------------ requests

@@ -280,6 +280,7 @@ test_issue(const struct pki_ca *ca, const struct pki_ca *front,
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t dn;
 	unsigned int usage, crit;
+	char *prev_cert = NULL;
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -325,6 +326,15 @@ test_issue(const struct pki_ca *ca, const struct pki_ca *front,
 		    keys[i].what);
 		ok(strcmp(iss.subject, "CN=w1,OU=swarm-worker,O=DECNET") == 0,
 		    "%s: recorded subject likewise", keys[i].what);
+		ok(pki_csr_key_matches(csr, iss.cert_pem),
+		    "%s: pki_csr_key_matches knows the certificate is for the "
+		    "CSR's key", keys[i].what);
+		if (i > 0)
+			ok(!pki_csr_key_matches(csr, prev_cert),
+			    "%s: ... and that another key's is not",
+			    keys[i].what);
+		free(prev_cert);
+		prev_cert = strdup(iss.cert_pem);
 		gnutls_free(dn.data);
 		if (crt != NULL)
 			gnutls_x509_crt_deinit(crt);
@@ -340,6 +350,7 @@ test_issue(const struct pki_ca *ca, const struct pki_ca *front,
 		csr = NULL;
 		csr_case_free(&c);
 	}
+	free(prev_cert);
 }
 
 static void

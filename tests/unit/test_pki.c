@@ -1095,7 +1095,8 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	end = gnutls_x509_crt_get_expiration_time(crt);
 	ok(start >= now - 300 - SLACK && start <= now - 300 + SLACK,
 	    "%s: notBefore is now-5min", what);
-	is_int(end - start, 825 * DAY, "%s: valid for 825 days", what);
+	is_int(end - start, PKI_WORKER_DAYS_DEFAULT * DAY,
+	    "%s: valid for the default --worker-days (90)", what);
 	is_int(gnutls_x509_crt_get_basic_constraints(crt, &crit, &ca_flag,
 	    &pathlen), 0, "%s: basicConstraints CA:FALSE", what);
 	is_int(crit, 1, "%s: basicConstraints critical", what);
@@ -1370,6 +1371,22 @@ test_default_rsa_ca(void)
 			    iss.key_pem, 0600);
 		}
 		pki_issued_clear(&iss);
+		/* serve --worker-days: every worker issued afterwards. */
+		pki_set_worker_days(30);
+		sc_error_clear(&err);
+		if (pki_issue_worker(ca, "w", sans, 3, PKI_KEY_ECDSA_P256,
+		    &iss, &err) == SC_OK) {
+			gnutls_x509_crt_t c = tu_crt_from_pem(iss.cert_pem);
+
+			ok(c != NULL && gnutls_x509_crt_get_expiration_time(c) -
+			    gnutls_x509_crt_get_activation_time(c) == 30 * DAY,
+			    "--worker-days 30: valid for 30 days");
+			if (c != NULL)
+				gnutls_x509_crt_deinit(c);
+		} else
+			ok(0, "--worker-days 30: issued (%s)", err.msg);
+		pki_issued_clear(&iss);
+		pki_set_worker_days(PKI_WORKER_DAYS_DEFAULT);
 	}
 	if (cacrt != NULL)
 		gnutls_x509_crt_deinit(cacrt);

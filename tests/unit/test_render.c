@@ -79,7 +79,12 @@ test_host_view(void)
 	strcpy(h.enrolled_at, "2026-04-18T23:18:33.123456Z");
 	obj = view_of(&h);
 	ok(obj != NULL, "host view renders as valid JSON");
-	is_int(json_object_object_length(obj), 9, "nine fields");
+	is_int(json_object_object_length(obj), 11,
+	    "eleven fields (issue 11 added two)");
+	ok(json_object_object_get_ex(obj, "cert_not_after", &v) && v == NULL,
+	    "cert_not_after null when unknown");
+	ok(json_object_object_get_ex(obj, "agent_version", &v) && v == NULL,
+	    "agent_version null before a heartbeat");
 	ok(json_object_object_get_ex(obj, "agent_port", &v) &&
 	    json_object_is_type(v, json_type_int) &&
 	    json_object_get_int(v) == 8765, "agent_port is the number 8765");
@@ -98,6 +103,8 @@ test_host_view(void)
 	/* Every character a note may hold survives the round trip. */
 	h.notes = "rack \"4\" \\ tab\there\nnew line \x01 \x1f caf\xc3\xa9 /";
 	h.last_heartbeat = "2026-04-18T23:20:00.000000Z";
+	strcpy(h.cert_not_after, "2026-07-17T23:18:33.000000Z");
+	h.agent_version = "agent \"1.0\"";
 	obj = view_of(&h);
 	ok(obj != NULL && json_object_object_get_ex(obj, "notes", &v) &&
 	    strcmp(json_object_get_string(v), h.notes) == 0,
@@ -105,6 +112,12 @@ test_host_view(void)
 	ok(obj != NULL && json_object_object_get_ex(obj, "last_heartbeat", &v) &&
 	    strcmp(json_object_get_string(v), h.last_heartbeat) == 0,
 	    "last_heartbeat string");
+	ok(obj != NULL && json_object_object_get_ex(obj, "cert_not_after", &v) &&
+	    strcmp(json_object_get_string(v), h.cert_not_after) == 0,
+	    "cert_not_after string");
+	ok(obj != NULL && json_object_object_get_ex(obj, "agent_version", &v) &&
+	    strcmp(json_object_get_string(v), h.agent_version) == 0,
+	    "agent_version string, escaped");
 	json_object_put(obj);
 	/* The worst case for the space reserved: every byte escaped. */
 	{

@@ -344,6 +344,48 @@ test_query(void)
 	is_int(validate_hosts_query("after=a", &q, &detail, &err), SC_INVALID,
 	    "after without limit: 422");
 	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("expiring_within=30", &q, &detail, &err),
+	    SC_OK, "expiring_within=30");
+	is_int(q.expiring_within, 30, "  ... parsed");
+	is_int(validate_hosts_query("", &q, &detail, &err), SC_OK, "none");
+	is_int(q.expiring_within, 0, "  ... 0: not asked");
+	is_int(validate_hosts_query("expiring_within=3651", &q, &detail, &err),
+	    SC_INVALID, "expiring_within over 3650: 422");
+	json_object_put(detail);
+	detail = NULL;
+	is_int(validate_hosts_query("expiring_within=-1", &q, &detail, &err),
+	    SC_INVALID, "negative expiring_within: 422");
+	json_object_put(detail);
+}
+
+static void
+test_heartbeat(void)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct json_object *detail = NULL;
+	struct heartbeat_req hb;
+	const char *b;
+
+	is_int(validate_heartbeat("", 0, &hb, &detail, &err), SC_OK,
+	    "heartbeat: empty body");
+	ok(!hb.has_agent_version && !hb.has_status, "  ... no fields");
+	b = "{\"agent_version\":\"1.2.3\",\"status\":\"degraded\"}";
+	is_int(validate_heartbeat(b, strlen(b), &hb, &detail, &err), SC_OK,
+	    "heartbeat: both fields");
+	is_str(hb.agent_version, "1.2.3", "  ... agent_version");
+	is_str(hb.status, "degraded", "  ... status");
+	b = "{\"status\":\"sleepy\",\"agent_version\":\"a\\u0001\",\"x\":1}";
+	is_int(validate_heartbeat(b, strlen(b), &hb, &detail, &err),
+	    SC_INVALID, "heartbeat: bad status, control character, extra field");
+	is_int(detail != NULL ? (int)json_object_array_length(detail) : 0, 3,
+	    "  ... three detail entries");
+	json_object_put(detail);
+	detail = NULL;
+	b = "[]";
+	is_int(validate_heartbeat(b, strlen(b), &hb, &detail, &err),
+	    SC_INVALID, "heartbeat: not an object");
+	json_object_put(detail);
 }
 
 static void
@@ -531,6 +573,7 @@ main(void)
 	test_surrogate_escapes();
 	test_malformed();
 	test_query();
+	test_heartbeat();
 	test_uuid();
 	test_token_create();
 	test_token_redeem();
