@@ -86,7 +86,9 @@ allow_set()
 {
 	header Allow | tr -d ' ' | tr ',' '\n' | LC_ALL=C sort | paste -sd,
 }
-for p in /health /swarm/health /swarm/ca.pem /swarm/crl.pem /swarm/enroll /swarm/hosts \
+for p in /health /swarm/health /swarm/ready /swarm/ca.pem /swarm/crl.pem /swarm/front-ca.pem \
+    /swarm/enroll /swarm/enroll/token /swarm/tokens "/swarm/tokens/$(uuidgen_lower)" \
+    /swarm/renew /swarm/heartbeat /swarm/hosts \
     "/swarm/hosts/$(uuidgen_lower)" /swarm/audit '/swarm/hosts?limit=2'; do
 	api FOO "$p"
 	json_error "FOO $p (the responder)" 405 "Method Not Allowed"
