@@ -15,11 +15,13 @@
 #   ca-certificates procps iproute2 util-linux passwd         ps, ss, runuser, setpriv, useradd
 #   libfcgi-bin                                               cgi-fcgi: FastCGI to the responder, bypassing nginx
 #   python3-cryptography                                      a third parser of the keys we write (key_encoding.sh)
+#   libseccomp-dev                                            the CA signer's syscall filter
+#   softhsm2 p11-kit                                          CA keys in a PKCS#11 token (tests: SoftHSM2)
 SC_PACKAGES="gcc make libc6-dev autoconf automake libtool pkg-config
 libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev
 nginx gnutls-bin openssl postgresql curl jq valgrind
 ca-certificates procps iproute2 util-linux passwd libfcgi-bin
-python3-cryptography"
+python3-cryptography libseccomp-dev softhsm2 p11-kit"
 
 sc_say()
 {

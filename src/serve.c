@@ -224,6 +224,15 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	db_set_timeout(cfg.db_timeout);
+	/*
+	 * Before any thread and before anything reads a CA key: from here
+	 * on only the signer process has the keys (README, "Process layout
+	 * and key custody").
+	 */
+	if (pki_signer_start(cfg.ca_dir, &err) != SC_OK) {
+		log_error("starting the CA signer: %s", err.msg);
+		goto out;
+	}
 	block_signals();
 	if (pki_init(&err) != SC_OK || FCGX_Init() != 0) {
 		log_error("initialising libraries: %s", err.msg);
@@ -270,6 +279,7 @@ cmd_serve(int argc, char *argv[])
 out:
 	/* After server_run: no request is left to ask for a publication. */
 	crl_publisher_stop();
+	pki_signer_stop();
 	if (fd > STDIN_FILENO)
 		close(fd);
 	pki_deinit();

@@ -341,45 +341,19 @@ make_serial(unsigned char serial[PKI_SERIAL_LEN], struct sc_error *err)
 	return SC_OK;
 }
 
-/*
- * The key a certificate certifies: one we generated (and hand out), or
- * the public key of a worker's CSR (which it keeps).  Exactly one is set.
- */
-struct subject_key {
-	gnutls_x509_privkey_t	 priv;
-	gnutls_pubkey_t		 pub;
-};
-
+/* The subject key and its subjectKeyIdentifier. */
 static enum sc_err
-set_subject_key(gnutls_x509_crt_t crt, const struct subject_key *sk,
+set_subject_key(gnutls_x509_crt_t crt, gnutls_pubkey_t pub,
     unsigned char *id, size_t *idlen, struct sc_error *err)
 {
 	int r;
 
-	if (sk->pub != NULL) {
-		if ((r = gnutls_x509_crt_set_pubkey(crt, sk->pub)) < 0)
-			return pki_tls_error(err, SC_INTERNAL, "set key", r);
-		r = gnutls_pubkey_get_key_id(sk->pub, GNUTLS_KEYID_USE_SHA1,
-		    id, idlen);
-	} else {
-		if ((r = gnutls_x509_crt_set_key(crt, sk->priv)) < 0)
-			return pki_tls_error(err, SC_INTERNAL, "set key", r);
-		r = gnutls_x509_privkey_get_key_id(sk->priv,
-		    GNUTLS_KEYID_USE_SHA1, id, idlen);
-	}
-	if (r < 0)
+	if ((r = gnutls_x509_crt_set_pubkey(crt, pub)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "set key", r);
+	if ((r = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, id,
+	    idlen)) < 0)
 		return pki_tls_error(err, SC_INTERNAL, "subject key id", r);
 	return SC_OK;
-}
-
-static gnutls_pk_algorithm_t
-subject_key_algorithm(const struct subject_key *sk)
-{
-	if (sk->pub != NULL)
-		return (gnutls_pk_algorithm_t)gnutls_pubkey_get_pk_algorithm(
-		    sk->pub, NULL);
-	return (gnutls_pk_algorithm_t)gnutls_x509_privkey_get_pk_algorithm(
-	    sk->priv);
 }
 
 /*
@@ -389,7 +363,7 @@ subject_key_algorithm(const struct subject_key *sk)
  */
 static enum sc_err
 set_common(gnutls_x509_crt_t crt, const unsigned char *serial, long days,
-    const struct subject_key *key, struct sc_error *err)
+    gnutls_pubkey_t key, struct sc_error *err)
 {
 	unsigned char id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
@@ -466,6 +440,7 @@ ca_generate(enum pki_key_type type, const char *common_name,
 {
 	gnutls_x509_privkey_t xkey = NULL;
 	gnutls_privkey_t key = NULL;
+	gnutls_pubkey_t pub = NULL;
 	gnutls_x509_crt_t crt = NULL;
 	unsigned char serial[PKI_SERIAL_LEN], id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
@@ -475,12 +450,15 @@ ca_generate(enum pki_key_type type, const char *common_name,
 	if ((rc = pki_generate_key(type, &xkey, err)) != SC_OK ||
 	    (rc = make_serial(serial, err)) != SC_OK)
 		goto out;
-	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
+	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0 ||
+	    (r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "new CA key", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, serial, CA_DAYS, &(struct subject_key){
-	    .priv = xkey }, err)) != SC_OK ||
+	if ((rc = set_common(crt, serial, CA_DAYS, pub, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
 	    ORGANIZATION, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, common_name,
@@ -505,10 +483,8 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		rc = pki_tls_error(err, SC_INTERNAL, "set authority key id", r);
 		goto out;
 	}
-	if ((r = gnutls_privkey_init(&key)) < 0 ||
-	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0 ||
-	    (r = gnutls_x509_crt_privkey_sign(crt, crt, key, pki_sign_digest(key),
-	    0)) < 0) {
+	if ((r = gnutls_x509_crt_privkey_sign(crt, crt, key,
+	    pki_sign_digest(key), 0)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "sign CA certificate", r);
 		goto out;
 	}
@@ -523,6 +499,8 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		goto out;
 	}
 out:
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
 	if (key != NULL)
 		gnutls_privkey_deinit(key);	/* does not own xkey */
 	if (xkey != NULL)
@@ -857,8 +835,11 @@ ca_load(const char *ca_dir, enum pki_ca_role role, bool with_key,
 		goto out;
 	}
 	ca->role = role;
-	if ((rc = ca_load_cert(ca, ca_dir, err)) != SC_OK ||
-	    (with_key && (rc = ca_load_key(ca, ca_dir, err)) != SC_OK))
+	if ((rc = ca_load_cert(ca, ca_dir, err)) != SC_OK)
+		goto out;
+	/* With a signer running, the key stays in the signer. */
+	if (with_key && (ca->signer = pki_signer_current()) == NULL &&
+	    (rc = ca_load_key(ca, ca_dir, err)) != SC_OK)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -1046,6 +1027,11 @@ struct profile {
 	enum pki_ca_role ca_role;
 	const char	*unit;		/* OU */
 	long		 days;		/* default validity */
+	/*
+	 * The longest the signer signs, whatever it is asked: a request
+	 * thread that is taken over cannot get a longer-lived certificate.
+	 */
+	long		 max_days;
 	bool		 server_auth;	/* EKU id-kp-serverAuth */
 	bool		 client_auth;	/* EKU id-kp-clientAuth */
 	bool		 eku_critical;
@@ -1056,7 +1042,7 @@ struct profile {
 /* Workers are TLS servers (agent) and clients (mTLS to the master). */
 static const struct profile worker_profile = {
 	.kind = "worker", .ca_role = PKI_CA_WORKER, .unit = "swarm-worker",
-	.days = WORKER_DAYS, .server_auth = true, .client_auth = true,
+	.days = WORKER_DAYS, .max_days = WORKER_DAYS, .server_auth = true, .client_auth = true,
 	.eku_critical = true, .key_encipherment = true,
 };
 /*
@@ -1067,14 +1053,21 @@ static const struct profile worker_profile = {
  */
 static const struct profile operator_profile = {
 	.kind = "operator", .ca_role = PKI_CA_FRONT, .unit = "swarm-operator",
-	.days = PKI_OPERATOR_DAYS, .server_auth = false, .client_auth = true,
+	.days = PKI_OPERATOR_DAYS, .max_days = CA_DAYS, .server_auth = false, .client_auth = true,
 	.eku_critical = true, .key_encipherment = false,
 };
 /* The front end's certificate: serverAuth alone, non-critical as on the web. */
 static const struct profile server_profile = {
 	.kind = "server", .ca_role = PKI_CA_FRONT, .unit = "swarm-server",
-	.days = SERVER_DAYS, .server_auth = true, .client_auth = false,
+	.days = SERVER_DAYS, .max_days = SERVER_DAYS, .server_auth = true, .client_auth = false,
 	.eku_critical = false, .key_encipherment = true,
+};
+
+/* The signer's requests name a profile by number (signwire.h). */
+static const struct profile *const profiles[SIGNWIRE_NPROFILES] = {
+	[SIGNWIRE_WORKER] = &worker_profile,
+	[SIGNWIRE_OPERATOR] = &operator_profile,
+	[SIGNWIRE_SERVER] = &server_profile,
 };
 
 /*
@@ -1231,72 +1224,204 @@ sign_with_ca(gnutls_x509_crt_t crt, const struct pki_ca *ca,
 }
 
 /*
- * Issue a certificate of profile `prof` for `cn`: for `csr`'s key if
- * given, else for a fresh key of `type`, which goes into out->key_pem.
+ * Checks both halves make: the signer because its caller may be taken
+ * over, the caller to refuse early with the caller's words.
  */
 static enum sc_err
-issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
-    long days, const char *const *sans, size_t nsans, enum pki_key_type type,
-    const struct pki_csr *csr, struct pki_issued *out, struct sc_error *err)
+check_request(const struct pki_ca *ca, const struct profile *prof,
+    const char *cn, long days, struct sc_error *err)
 {
-	struct subject_key key = { NULL, csr != NULL ? csr->key : NULL };
-	gnutls_x509_crt_t crt = NULL;
-	struct pki_issued iss;
 	size_t cnlen;
+
+	if (ca->role != prof->ca_role)
+		return sc_error_set(err, SC_INTERNAL, "%s certificates are "
+		    "signed by the %s CA, not by the %s CA", prof->kind,
+		    ca_files[prof->ca_role].name, ca_files[ca->role].name);
+	cnlen = cn != NULL ? strlen(cn) : 0;
+	if (cnlen == 0 || cnlen > CN_MAX)
+		return sc_error_set(err, SC_INVALID, "%s name of %zu bytes "
+		    "(want 1 to %d)", prof->kind, cnlen, CN_MAX);
+	if (days < 1 || days > prof->max_days)
+		return sc_error_set(err, SC_INVALID, "%s certificate validity "
+		    "of %ld days (want 1 to %ld)", prof->kind, days,
+		    prof->max_days);
+	return SC_OK;
+}
+
+enum sc_err
+pki_cert_build(const struct pki_ca *ca, enum signwire_profile pid,
+    const char *cn, long days, const char *const *sans, size_t nsans,
+    const unsigned char *spki, size_t spki_len, unsigned char **der,
+    size_t *der_len, struct sc_error *err)
+{
+	const struct profile *prof;
+	gnutls_datum_t in = { (unsigned char *)spki, (unsigned int)spki_len };
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned char serial[PKI_SERIAL_LEN];
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_pubkey_t pub = NULL;
 	enum sc_err rc;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	memset(&iss, 0, sizeof(iss));
-	if (ca->key == NULL || ca->role != prof->ca_role) {
-		rc = sc_error_set(err, SC_INTERNAL, "%s certificates are "
-		    "signed by the %s CA's key, not by the %s CA%s", prof->kind,
-		    ca_files[prof->ca_role].name, ca_files[ca->role].name,
-		    ca->key == NULL ? " (loaded without its key)" : "");
+	*der = NULL;
+	*der_len = 0;
+	if ((unsigned int)pid >= SIGNWIRE_NPROFILES)
+		return sc_error_set(err, SC_INVALID, "no profile %d", (int)pid);
+	prof = profiles[pid];
+	if (ca->key == NULL)
+		return sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
+		    "without its key", ca_files[ca->role].name);
+	if ((rc = check_request(ca, prof, cn, days, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import(pub, &in, GNUTLS_X509_FMT_DER)) < 0) {
+		rc = pki_tls_error(err, SC_INVALID, "subject public key", r);
 		goto out;
 	}
-	cnlen = cn != NULL ? strlen(cn) : 0;
-	if (cnlen == 0 || cnlen > CN_MAX) {
-		rc = sc_error_set(err, SC_INVALID, "%s name of %zu bytes "
-		    "(want 1 to %d)", prof->kind, cnlen, CN_MAX);
-		goto out;
-	}
-	/* Not past the CA's own ten years: nobody would trust the tail. */
-	if (days < 1 || days > CA_DAYS) {
-		rc = sc_error_set(err, SC_INVALID, "%s certificate validity "
-		    "of %ld days (want 1 to %ld)", prof->kind, days, CA_DAYS);
-		goto out;
-	}
-	/* Worker keys come from the low-priority generators (keypool.c). */
-	if (key.pub == NULL && !(prof == &worker_profile &&
-	    pki_keypool_take(type, &key.priv)) &&
-	    (rc = pki_generate_key(type, &key.priv, err)) != SC_OK)
-		goto out;
-	if ((rc = make_serial(iss.serial, err)) != SC_OK)
+	if ((rc = make_serial(serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, iss.serial, days, &key, err)) != SC_OK ||
+	if ((rc = set_common(crt, serial, days, pub, err)) != SC_OK ||
 	    (rc = set_subject(crt, prof, cn, err)) != SC_OK ||
-	    (rc = set_usage(crt, prof, subject_key_algorithm(&key),
-	    err)) != SC_OK ||
+	    (rc = set_usage(crt, prof, (gnutls_pk_algorithm_t)
+	    gnutls_pubkey_get_pk_algorithm(pub, NULL), err)) != SC_OK ||
 	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK ||
-	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK ||
-	    (rc = export_crt_pem(crt, &iss.cert_pem, err)) != SC_OK ||
-	    (rc = describe(crt, &iss, err)) != SC_OK ||
-	    (key.priv != NULL &&
-	    (rc = export_key_pem(key.priv, &iss, err)) != SC_OK))
+	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &out)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "export certificate", r);
+		goto out;
+	}
+	if ((*der = malloc(out.size)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(*der, out.data, out.size);
+	*der_len = out.size;
+out:
+	gnutls_free(out.data);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
+/* DER SubjectPublicKeyInfo of a key we generated. */
+static enum sc_err
+spki_of_key(gnutls_x509_privkey_t priv, gnutls_datum_t *spki,
+    struct sc_error *err)
+{
+	gnutls_privkey_t pk = NULL;
+	gnutls_pubkey_t pub = NULL;
+	int r;
+
+	if ((r = gnutls_privkey_init(&pk)) < 0 ||
+	    (r = gnutls_privkey_import_x509(pk, priv, 0)) < 0 ||
+	    (r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, pk, 0, 0)) < 0 ||
+	    (r = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, spki)) < 0)
+		(void)pki_tls_error(err, SC_INTERNAL, "subject public key", r);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	if (pk != NULL)
+		gnutls_privkey_deinit(pk);
+	return r < 0 ? err->code : SC_OK;
+}
+
+/* The signed certificate, read back: PEM, serial and what describe says. */
+static enum sc_err
+read_back(const unsigned char *der, size_t der_len, struct pki_issued *iss,
+    struct sc_error *err)
+{
+	gnutls_datum_t d = { (unsigned char *)der, (unsigned int)der_len };
+	gnutls_x509_crt_t crt = NULL;
+	size_t slen = sizeof(iss->serial);
+	enum sc_err rc;
+	int r;
+
+	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (r = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER)) < 0 ||
+	    (r = gnutls_x509_crt_get_serial(crt, iss->serial, &slen)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "the signed certificate",
+		    r);
+		goto out;
+	}
+	if (slen != PKI_SERIAL_LEN) {
+		rc = sc_error_set(err, SC_INTERNAL, "signed serial of %zu "
+		    "bytes", slen);
+		goto out;
+	}
+	if ((rc = export_crt_pem(crt, &iss->cert_pem, err)) == SC_OK)
+		rc = describe(crt, iss, err);
+out:
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/*
+ * Issue a certificate of profile `pid` for `cn`: for `csr`'s key if
+ * given, else for a fresh key of `type`, which goes into out->key_pem.
+ * The key is made here (it is the worker's, not the CA's); the
+ * certificate is signed by the signer if one runs, else in-process.
+ */
+static enum sc_err
+issue(const struct pki_ca *ca, enum signwire_profile pid, const char *cn,
+    long days, const char *const *sans, size_t nsans, enum pki_key_type type,
+    const struct pki_csr *csr, struct pki_issued *out, struct sc_error *err)
+{
+	const struct profile *prof = profiles[pid];
+	gnutls_x509_privkey_t priv = NULL;
+	gnutls_datum_t spki = { NULL, 0 };
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	struct pki_issued iss;
+	enum sc_err rc;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&iss, 0, sizeof(iss));
+	if (ca->key == NULL && ca->signer == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "%s certificates need the "
+		    "%s CA's key (loaded without it)", prof->kind,
+		    ca_files[prof->ca_role].name);
+		goto out;
+	}
+	if ((rc = check_request(ca, prof, cn, days, err)) != SC_OK)
+		goto out;
+	if (csr != NULL) {
+		if ((r = gnutls_pubkey_export2(csr->key, GNUTLS_X509_FMT_DER,
+		    &spki)) < 0) {
+			rc = pki_tls_error(err, SC_INTERNAL, "CSR key", r);
+			goto out;
+		}
+	} else if (((pid == SIGNWIRE_WORKER && pki_keypool_take(type,
+	    &priv)) || (rc = pki_generate_key(type, &priv, err)) == SC_OK) &&
+	    (rc = spki_of_key(priv, &spki, err)) != SC_OK)
+		goto out;	/* worker keys: from keypool.c's generators */
+	if (rc != SC_OK)
+		goto out;
+	if (ca->key != NULL)
+		rc = pki_cert_build(ca, pid, cn, days, sans, nsans, spki.data,
+		    spki.size, &der, &der_len, err);
+	else
+		rc = pki_signer_issue(ca->signer, pid, cn, days, sans, nsans,
+		    spki.data, spki.size, &der, &der_len, err);
+	if (rc != SC_OK || (rc = read_back(der, der_len, &iss, err)) != SC_OK ||
+	    (priv != NULL && (rc = export_key_pem(priv, &iss, err)) != SC_OK))
 		goto out;
 	*out = iss;
 	memset(&iss, 0, sizeof(iss));
 out:
 	pki_issued_clear(&iss);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	if (key.priv != NULL)
-		gnutls_x509_privkey_deinit(key.priv);
+	free(der);
+	gnutls_free(spki.data);
+	if (priv != NULL)
+		gnutls_x509_privkey_deinit(priv);
 	return rc;
 }
 
@@ -1305,7 +1430,7 @@ pki_issue_worker(const struct pki_ca *ca, const char *name,
     const char *const *sans, size_t nsans, enum pki_key_type type,
     struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &worker_profile, name, worker_profile.days, sans,
+	return issue(ca, SIGNWIRE_WORKER, name, worker_profile.days, sans,
 	    nsans, type, NULL, out, err);
 }
 
@@ -1318,7 +1443,7 @@ pki_issue_worker_for_key(const struct pki_ca *ca, const char *name,
 		memset(out, 0, sizeof(*out));
 		return sc_error_set(err, SC_INTERNAL, "no CSR key to certify");
 	}
-	return issue(ca, &worker_profile, name, worker_profile.days, sans,
+	return issue(ca, SIGNWIRE_WORKER, name, worker_profile.days, sans,
 	    nsans, PKI_DEFAULT_WORKER_KEY, csr, out, err);
 }
 
@@ -1326,7 +1451,7 @@ enum sc_err
 pki_issue_operator(const struct pki_ca *ca, const char *name, int days,
     enum pki_key_type type, struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &operator_profile, name, days, NULL, 0, type, NULL,
+	return issue(ca, SIGNWIRE_OPERATOR, name, days, NULL, 0, type, NULL,
 	    out, err);
 }
 
@@ -1335,7 +1460,7 @@ pki_issue_server(const struct pki_ca *ca, const char *cn,
     const char *const *sans, size_t nsans, enum pki_key_type type,
     struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &server_profile, cn, server_profile.days, sans, nsans,
+	return issue(ca, SIGNWIRE_SERVER, cn, server_profile.days, sans, nsans,
 	    type, NULL, out, err);
 }
 
