@@ -107,6 +107,9 @@ enum sc_err	 pki_crl_build(const struct pki_ca *,
 		    long next_update_secs, unsigned char **der,
 		    size_t *der_len, struct sc_error *);
 
+/* Is the CA's key on a PKCS#11 token (not a key file)? */
+bool		 pki_ca_on_token(const struct pki_ca *);
+
 /* The signer's client (signer.c); pki_signer_current: NULL if none. */
 struct pki_signer *pki_signer_current(void);
 enum sc_err	 pki_signer_issue(struct pki_signer *, enum signwire_profile,

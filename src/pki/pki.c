@@ -18,6 +18,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
+#include <gnutls/pkcs11.h>
 #include <gnutls/x509.h>
 
 #include "err.h"
@@ -72,6 +73,8 @@ static const struct {
 static const struct ca_files {
 	const char	*name;
 	const char	*crt, *key, *crt_tmp, *key_tmp, *crl;
+	/* The key's PKCS#11 URL, in place of the key file (init --ca-key). */
+	const char	*key_url, *key_url_tmp;
 	const char	*common_name;
 } ca_files[PKI_NCA_ROLES] = {
 	[PKI_CA_WORKER] = {
@@ -79,6 +82,7 @@ static const struct ca_files {
 		.crt = "ca.crt", .key = "ca.key",
 		.crt_tmp = ".ca.crt.tmp", .key_tmp = ".ca.key.tmp",
 		.crl = "crl.pem",
+		.key_url = "ca.key.pkcs11", .key_url_tmp = ".ca.key.pkcs11.tmp",
 		.common_name = "DECNET SWARM Root CA",
 	},
 	[PKI_CA_FRONT] = {
@@ -86,6 +90,8 @@ static const struct ca_files {
 		.crt = "front-ca.crt", .key = "front-ca.key",
 		.crt_tmp = ".front-ca.crt.tmp", .key_tmp = ".front-ca.key.tmp",
 		.crl = "front-crl.pem",
+		.key_url = "front-ca.key.pkcs11",
+		.key_url_tmp = ".front-ca.key.pkcs11.tmp",
 		.common_name = "DECNET SWARM Front-end CA",
 	},
 };
@@ -430,12 +436,65 @@ export_crt_pem(gnutls_x509_crt_t crt, char **out, struct sc_error *err)
 	return SC_OK;
 }
 
+/* init --ca-key / --front-ca-key, for the CAs created next. */
+static const char *key_urls[PKI_NCA_ROLES];
+
+void
+pki_ca_key_url_set(enum pki_ca_role role, const char *url)
+{
+	key_urls[role] = url;
+}
+
+/*
+ * The CA key on a PKCS#11 token: the object `url` names, generated there
+ * first (private, sensitive: it never leaves the token) if there is none.
+ */
+static enum sc_err
+token_key(const char *url, enum pki_key_type type, gnutls_privkey_t *key,
+    struct sc_error *err)
+{
+	gnutls_datum_t pub = { NULL, 0 };
+	char label[128];
+	const char *p;
+	size_t i = key_type_index(type), n;
+	int r;
+
+	if ((r = gnutls_privkey_init(key)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "gnutls_privkey_init", r);
+	if (gnutls_privkey_import_url(*key, url, 0) >= 0)
+		return SC_OK;
+	gnutls_privkey_deinit(*key);
+	*key = NULL;
+	if ((p = strstr(url, "object=")) == NULL)
+		return sc_error_set(err, SC_INVALID, "%s: no object= to name "
+		    "the new key", url);
+	p += strlen("object=");
+	if ((n = strcspn(p, ";?%")) == 0 || n >= sizeof(label))
+		return sc_error_set(err, SC_INVALID, "%s: object= must be a "
+		    "plain label of 1 to %zu characters", url,
+		    sizeof(label) - 1);
+	memcpy(label, p, n);
+	label[n] = '\0';
+	if ((r = gnutls_pkcs11_privkey_generate3(url, key_types[i].pk,
+	    key_types[i].bits, label, NULL, GNUTLS_X509_FMT_DER, &pub, 0,
+	    GNUTLS_PKCS11_OBJ_FLAG_LOGIN | GNUTLS_PKCS11_OBJ_FLAG_MARK_PRIVATE |
+	    GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE)) < 0)
+		return pki_tls_error(err, SC_CA_UNAVAILABLE,
+		    "generate the CA key on the token", r);
+	gnutls_free(pub.data);
+	if ((r = gnutls_privkey_init(key)) < 0 ||
+	    (r = gnutls_privkey_import_url(*key, url, 0)) < 0)
+		return pki_tls_error(err, SC_CA_UNAVAILABLE,
+		    "the CA key just generated on the token", r);
+	return SC_OK;
+}
+
 /*
  * A new self-signed CA.  *key_pem (PKCS#8 PEM, to be wiped) and *crt_pem
  * are GnuTLS allocations.
  */
 static enum sc_err
-ca_generate(enum pki_key_type type, const char *common_name,
+ca_generate(enum pki_key_type type, const char *common_name, const char *url,
     gnutls_datum_t *key_pem, gnutls_datum_t *crt_pem, struct sc_error *err)
 {
 	gnutls_x509_privkey_t xkey = NULL;
@@ -447,12 +506,13 @@ ca_generate(enum pki_key_type type, const char *common_name,
 	enum sc_err rc;
 	int r;
 
-	if ((rc = pki_generate_key(type, &xkey, err)) != SC_OK ||
+	if ((url != NULL ? (rc = token_key(url, type, &key, err)) :
+	    (rc = pki_generate_key(type, &xkey, err))) != SC_OK ||
 	    (rc = make_serial(serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
-	    (r = gnutls_privkey_init(&key)) < 0 ||
-	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0 ||
+	    (key == NULL && ((r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0)) ||
 	    (r = gnutls_pubkey_init(&pub)) < 0 ||
 	    (r = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "new CA key", r);
@@ -488,7 +548,8 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		rc = pki_tls_error(err, SC_INTERNAL, "sign CA certificate", r);
 		goto out;
 	}
-	if ((rc = pki_key_export_pem(xkey, key_pem, err)) != SC_OK) {
+	if (xkey != NULL &&
+	    (rc = pki_key_export_pem(xkey, key_pem, err)) != SC_OK) {
 		sc_error_prefix(err, "CA key");
 		goto out;
 	}
@@ -592,24 +653,38 @@ ca_create(int dirfd, const char *ca_dir, enum pki_ca_role role,
 	gnutls_datum_t key = { NULL, 0 }, crt = { NULL, 0 };
 	enum sc_err rc;
 
-	(void)unlinkat(dirfd, f->key_tmp, 0);
+	const char *url = key_urls[role];
+	/* On a token, the URL takes the key file's place. */
+	const char *kfile = url != NULL ? f->key_url : f->key;
+	const char *ktmp = url != NULL ? f->key_url_tmp : f->key_tmp;
+
+	(void)unlinkat(dirfd, ktmp, 0);
 	(void)unlinkat(dirfd, f->crt_tmp, 0);
-	log_info("creating a new %s %s CA in %s", pki_key_type_name(type),
-	    f->name, ca_dir);
-	if ((rc = ca_generate(type, f->common_name, &key, &crt,
-	    err)) != SC_OK ||
-	    (rc = fileio_write_new(dirfd, ca_dir, f->key_tmp, key.data,
+	log_info("creating a new %s %s CA in %s%s", pki_key_type_name(type),
+	    f->name, ca_dir, url != NULL ? ", its key on a PKCS#11 token" : "");
+	if ((rc = ca_generate(type, f->common_name, url, &key, &crt,
+	    err)) != SC_OK)
+		goto out;
+	if (url != NULL) {
+		key.data = (unsigned char *)gnutls_strdup(url);
+		key.size = (unsigned int)strlen(url);
+		if (key.data == NULL) {
+			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	if ((rc = fileio_write_new(dirfd, ca_dir, ktmp, key.data,
 	    key.size, 0600, err)) != SC_OK ||
 	    (rc = fileio_write_new(dirfd, ca_dir, f->crt_tmp, crt.data,
 	    crt.size, 0644, err)) != SC_OK ||
-	    (rc = rename_durably(dirfd, ca_dir, f->key_tmp, f->key,
+	    (rc = rename_durably(dirfd, ca_dir, ktmp, kfile,
 	    err)) != SC_OK ||
 	    (rc = rename_durably(dirfd, ca_dir, f->crt_tmp, f->crt,
 	    err)) != SC_OK)
 		goto out;
 out:
 	if (rc != SC_OK) {
-		(void)unlinkat(dirfd, f->key_tmp, 0);
+		(void)unlinkat(dirfd, ktmp, 0);
 		(void)unlinkat(dirfd, f->crt_tmp, 0);
 	}
 	pki_datum_wipe(&key);
@@ -640,7 +715,8 @@ ca_create_missing(int dirfd, const char *ca_dir, enum pki_ca_role role,
 
 	*created = false;
 	if (fstatat(dirfd, f->crt, &st, 0) == 0) {
-		if (fstatat(dirfd, f->key, &st, 0) == -1)
+		if (fstatat(dirfd, f->key, &st, 0) == -1 &&
+		    fstatat(dirfd, f->key_url, &st, 0) == -1)
 			return sc_error_set(err, SC_CA_UNAVAILABLE,
 			    "%s/%s exists but %s/%s does not (%s); refusing "
 			    "to replace an existing CA", ca_dir, f->crt,
@@ -800,17 +876,37 @@ ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 	enum sc_err rc;
 	int r;
 
-	if ((rc = pki_read_file(ca_dir, f->key, false, &d, &mode,
-	    err)) != SC_OK)
+	const char *name = f->key;
+	bool token = false;
+
+	rc = pki_read_file(ca_dir, f->key, true, &d, &mode, err);
+	if (rc == SC_NOT_FOUND) {
+		/* No key file: is the key on a token (init --ca-key)? */
+		sc_error_clear(err);
+		name = f->key_url;
+		token = true;
+		rc = pki_read_file(ca_dir, f->key_url, true, &d, &mode, err);
+		if (rc == SC_NOT_FOUND) {
+			sc_error_clear(err);
+			rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: neither "
+			    "%s nor %s (a PKCS#11 URL) exists", ca_dir, f->key,
+			    f->key_url);
+		}
+	}
+	if (rc != SC_OK)
 		goto out;
 	if (mode & 077)
 		log_warn("%s/%s is accessible to group or others (mode %04o)",
-		    ca_dir, f->key, (unsigned int)mode);
+		    ca_dir, name, (unsigned int)mode);
+	/* A URL file: one line, the URL (its PIN may be in it). */
+	if (token)
+		d.data[strcspn((char *)d.data, "\r\n")] = '\0';
 	if ((r = gnutls_privkey_init(&ca->key)) < 0 ||
-	    (r = gnutls_privkey_import_x509_raw(ca->key, &d,
-	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+	    (r = token ? gnutls_privkey_import_url(ca->key, (char *)d.data, 0) :
+	    gnutls_privkey_import_x509_raw(ca->key, &d, GNUTLS_X509_FMT_PEM,
+	    NULL, 0)) < 0) {
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: %s", ca_dir,
-		    f->key, gnutls_strerror(r));
+		    name, gnutls_strerror(r));
 		goto out;
 	}
 	rc = check_key_matches(ca->crt, ca->key, ca_dir, f, err);
@@ -891,6 +987,13 @@ pki_ca_free(struct pki_ca *ca)
 		gnutls_x509_crt_deinit(ca->crt);
 	free(ca->cert_pem);
 	free(ca);
+}
+
+bool
+pki_ca_on_token(const struct pki_ca *ca)
+{
+	return ca->key != NULL &&
+	    gnutls_privkey_get_type(ca->key) == GNUTLS_PRIVKEY_PKCS11;
 }
 
 const char *

@@ -81,6 +81,13 @@ const char	*pki_ca_crl_file(enum pki_ca_role);	/* "crl.pem", ... */
  */
 enum sc_err	 pki_ca_init(const char *ca_dir, enum pki_key_type type,
 		    bool created[PKI_NCA_ROLES], struct sc_error *);
+/*
+ * For the CAs pki_ca_init creates next: role's key on a PKCS#11 token
+ * at `url` (NULL: a key file, the default), generated there unless the
+ * object exists.  Instead of the key file, CA_DIR/<key>.pkcs11 (0600)
+ * records the URL, and pki_ca_load signs through the token.
+ */
+void		 pki_ca_key_url_set(enum pki_ca_role, const char *url);
 
 /*
  * A loaded CA: certificate and private key (pki_ca_load), or the

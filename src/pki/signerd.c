@@ -43,6 +43,7 @@ struct signerd {
 	int		 fd[SIGNER_CHANNELS_MAX];
 	size_t		 nfd;
 	struct worker	*first;		/* runs on the main thread */
+	bool		 token;		/* a CA key is on a PKCS#11 token */
 };
 
 struct worker {
@@ -134,6 +135,18 @@ confine(const struct signerd *sd, struct sc_error *err)
 		SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(close),
 		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rseq),
 	};
+	static const int token[] = {
+		SCMP_SYS(openat), SCMP_SYS(read), SCMP_SYS(write),
+		SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek),
+		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+		SCMP_SYS(fcntl), SCMP_SYS(flock), SCMP_SYS(getdents64),
+		SCMP_SYS(mlock), SCMP_SYS(munlock), SCMP_SYS(fsync),
+		SCMP_SYS(fdatasync), SCMP_SYS(access), SCMP_SYS(faccessat),
+		SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(getuid),
+		SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+		SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rename),
+		SCMP_SYS(renameat), SCMP_SYS(ftruncate), SCMP_SYS(umask),
+	};
 	struct sigaction sa;
 	scmp_filter_ctx f;
 	size_t i;
@@ -174,6 +187,14 @@ confine(const struct signerd *sd, struct sc_error *err)
 			r = seccomp_rule_add(f, SCMP_ACT_ALLOW,
 			    SCMP_SYS(recvfrom), 1, SCMP_A0(SCMP_CMP_EQ, fd));
 	}
+	/*
+	 * A PKCS#11 module is a library of its own, in this process: SoftHSM
+	 * reads its token files when it signs.  With a token, files may be
+	 * opened and read; still no socket, exec or ptrace.
+	 */
+	for (i = 0; sd->token && r == 0 && i < sizeof(token) / sizeof(token[0]);
+	    i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, token[i], 0);
 	if (r == 0)
 		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0)
@@ -298,8 +319,10 @@ load_cas(struct signerd *sd, const char *ca_dir)
 
 	for (role = 0; role < PKI_NCA_ROLES; role++) {
 		if (pki_ca_load(ca_dir, (enum pki_ca_role)role, &sd->ca[role],
-		    &err) == SC_OK)
+		    &err) == SC_OK) {
+			sd->token |= pki_ca_on_token(sd->ca[role]);
 			continue;
+		}
 		snprintf(sd->why[role], sizeof(sd->why[role]), "%s (when the "
 		    "CA signer started: restart serve once it is fixed)",
 		    err.msg);
