@@ -183,7 +183,8 @@ supervise(void *arg)
 	struct pki_signer *s = arg;
 	struct timespec delay = { 0, RESTART_DELAY_NS };
 	struct sc_error err = { SC_OK, "" };
-	int fds[CHANNELS_MAX], status;
+	int fds[CHANNELS_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	int status;
 	char how[64];
 	pid_t pid, dead;
 	size_t i;
@@ -236,7 +237,7 @@ enum sc_err
 pki_signer_start(const char *ca_dir, struct sc_error *err)
 {
 	struct pki_signer *s;
-	int fds[CHANNELS_MAX];
+	int fds[CHANNELS_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 	enum sc_err rc;
 	size_t i;
 

@@ -63,9 +63,10 @@ parse_fds(const char *list, struct signerd *sd, struct sc_error *err)
 {
 	const char *p = list;
 	char *end;
-	long v;
 
 	while (*p != '\0') {
+		long v;
+
 		errno = 0;
 		v = strtol(p, &end, 10);
 		if (errno != 0 || end == p || v <= STDERR_FILENO ||

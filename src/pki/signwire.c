@@ -30,7 +30,6 @@ static void
 wr_bytes(struct wr *w, const void *p, size_t n)
 {
 	unsigned char *nb;
-	size_t cap;
 
 	if (w->failed)
 		return;
@@ -39,7 +38,8 @@ wr_bytes(struct wr *w, const void *p, size_t n)
 		return;
 	}
 	if (w->len + n > w->cap) {
-		cap = w->cap ? w->cap : 256;
+		size_t cap = w->cap ? w->cap : 256;
+
 		while (cap < w->len + n)
 			cap *= 2;
 		if ((nb = realloc(w->buf, cap)) == NULL) {
@@ -352,13 +352,13 @@ signwire_answer_encode(enum sc_err status, const unsigned char *der,
     struct sc_error *err)
 {
 	struct wr w = { NULL, 0, 0, false };
-	size_t n;
 
 	wr_uint(&w, (uint64_t)status, 1);
 	if (status == SC_OK)
 		wr_blob(&w, der, der_len, 4);
 	else {
-		n = strlen(msg);
+		size_t n = strlen(msg);
+
 		wr_blob(&w, msg, n < SIGNWIRE_MSG_MAX ? n : SIGNWIRE_MSG_MAX,
 		    2);
 	}
@@ -420,9 +420,9 @@ io_error(struct sc_error *err, const char *what)
 static enum sc_err
 write_all(int fd, const unsigned char *p, size_t n, struct sc_error *err)
 {
-	ssize_t w;
-
 	while (n > 0) {
+		ssize_t w;
+
 		/* MSG_NOSIGNAL: a dead signer is an error, not a SIGPIPE. */
 		if ((w = send(fd, p, n, MSG_NOSIGNAL)) == -1) {
 			if (errno == EINTR)
@@ -438,9 +438,9 @@ write_all(int fd, const unsigned char *p, size_t n, struct sc_error *err)
 static enum sc_err
 read_all(int fd, unsigned char *p, size_t n, struct sc_error *err)
 {
-	ssize_t r;
-
 	while (n > 0) {
+		ssize_t r;
+
 		errno = 0;
 		if ((r = read(fd, p, n)) == -1 && errno == EINTR)
 			continue;

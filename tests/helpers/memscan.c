@@ -46,12 +46,12 @@ scan(int mem, unsigned long start, unsigned long end,
     const struct needle *n, size_t nn, unsigned char *buf)
 {
 	unsigned long at;
-	ssize_t got;
 	size_t i;
 	void *hit;
 
 	for (at = start; at < end; at += CHUNK - NEEDLE_MAX) {
 		size_t want = end - at < CHUNK ? end - at : CHUNK;
+		ssize_t got;
 
 		if ((got = pread(mem, buf, want, (off_t)at)) <= 0)
 			return 0;	/* unreadable (guard pages, vvar) */
