@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -45,6 +46,11 @@ struct channel {
 
 struct pki_signer {
 	char		*ca_dir;
+	/*
+	 * Our own binary, resolved once: execv("/proc/self/exe") would run
+	 * the tool under valgrind, whose /proc/self/exe is its own.
+	 */
+	char		 exe[PATH_MAX];
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	struct channel	 ch[CHANNELS_MAX];
@@ -96,8 +102,8 @@ channel_count(void)
  * nothing of this process's memory (requests, tokens) is in the signer.
  */
 static enum sc_err
-spawn(const char *ca_dir, size_t n, int fds[CHANNELS_MAX], pid_t *pid,
-    struct sc_error *err)
+spawn(const char *exe, const char *ca_dir, size_t n, int fds[CHANNELS_MAX],
+    pid_t *pid, struct sc_error *err)
 {
 	int pair[CHANNELS_MAX][2], devnull = -1;
 	char list[CHANNELS_MAX * 12], *argv[7];
@@ -142,7 +148,7 @@ spawn(const char *ca_dir, size_t n, int fds[CHANNELS_MAX], pid_t *pid,
 		dup2(devnull, STDOUT_FILENO);
 		for (i = 0; i < n; i++)
 			fcntl(pair[i][1], F_SETFD, 0);
-		execv("/proc/self/exe", argv);
+		execv(exe, argv);
 		_exit(127);
 	}
 	*pid = child;
@@ -207,7 +213,8 @@ supervise(void *arg)
 		log_error("CA signer (pid %d) %s: restarting it", (int)pid,
 		    how);
 		nanosleep(&delay, NULL);
-		while (spawn(s->ca_dir, s->nch, fds, &pid, &err) != SC_OK) {
+		while (spawn(s->exe, s->ca_dir, s->nch, fds, &pid,
+		    &err) != SC_OK) {
 			log_error("restarting the CA signer: %s", err.msg);
 			sc_error_clear(&err);
 			nanosleep(&delay, NULL);
@@ -238,8 +245,11 @@ pki_signer_start(const char *ca_dir, struct sc_error *err)
 {
 	struct pki_signer *s;
 	int fds[CHANNELS_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	sigset_t all, was;
 	enum sc_err rc;
+	ssize_t len;
 	size_t i;
+	int r;
 
 	if (current != NULL)
 		return sc_error_set(err, SC_INTERNAL, "CA signer already "
@@ -252,13 +262,28 @@ pki_signer_start(const char *ca_dir, struct sc_error *err)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->nch = channel_count();
-	if ((rc = spawn(ca_dir, s->nch, fds, &s->pid, err)) != SC_OK)
+	if ((len = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1)) ==
+	    -1) {
+		rc = sc_error_set(err, SC_INTERNAL, "/proc/self/exe: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	s->exe[len] = '\0';
+	if ((rc = spawn(s->exe, ca_dir, s->nch, fds, &s->pid, err)) != SC_OK)
 		goto fail;
 	for (i = 0; i < s->nch; i++)
 		s->ch[i].fd = fds[i];
-	if (pthread_create(&s->supervisor, NULL, supervise, s) != 0) {
+	/*
+	 * The supervisor takes no signal: serve waits for SIGTERM, SIGHUP
+	 * and the rest in its own thread, whatever order things start in.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &was);
+	r = pthread_create(&s->supervisor, NULL, supervise, s);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	if (r != 0) {
 		rc = sc_error_set(err, SC_INTERNAL, "CA signer supervisor "
-		    "thread: %s", strerror(errno));
+		    "thread: %s", strerror(r));
 		for (i = 0; i < s->nch; i++)
 			close(s->ch[i].fd);
 		kill(s->pid, SIGKILL);
