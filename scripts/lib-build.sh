@@ -19,11 +19,13 @@
 #   chromium libnss3-tools nodejs fonts-dejavu-core           the console's browser test (console.sh: headless
 #                                                             Chromium, pk12util/certutil, puppeteer-core from npm);
 #                                                             npm too, unless nodejs already brings it
+#   libseccomp-dev                                            the CA signer's syscall filter
+#   softhsm2 p11-kit                                          CA keys in a PKCS#11 token (tests: SoftHSM2)
 SC_PACKAGES="gcc make libc6-dev autoconf automake libtool pkg-config
 libfcgi-dev libgnutls28-dev libpq-dev libjson-c-dev libcurl4-gnutls-dev
 nginx gnutls-bin openssl postgresql curl jq valgrind
 ca-certificates procps iproute2 util-linux passwd libfcgi-bin
-python3-cryptography
+python3-cryptography libseccomp-dev softhsm2 p11-kit
 chromium libnss3-tools nodejs fonts-dejavu-core"
 
 sc_say()

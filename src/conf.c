@@ -50,6 +50,8 @@ enum {
 	OPT_WORKER_DAYS,
 	OPT_STALE_AFTER,
 	OPT_HEARTBEAT_COMMIT,
+	OPT_CA_KEY_URL,
+	OPT_FRONT_CA_KEY_URL,
 };
 
 static const struct option serve_options[] = {
@@ -113,6 +115,8 @@ static const struct option server_cert_options[] = {
 static const struct option init_options[] = {
 	CA_DB_OPTIONS,
 	{ "ca-key-type", required_argument, NULL, OPT_CA_KEY_TYPE },
+	{ "ca-key",	 required_argument, NULL, OPT_CA_KEY_URL },
+	{ "front-ca-key", required_argument, NULL, OPT_FRONT_CA_KEY_URL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -321,6 +325,16 @@ serve_option(struct config *cfg, int opt, const char *arg,
 		return SC_OK;
 	case OPT_CA_DIR:
 		return set_string(&cfg->ca_dir, arg, err);
+	case OPT_CA_KEY_URL:
+	case OPT_FRONT_CA_KEY_URL:
+		/* Only tokens: a key file is what init makes by default. */
+		if (strncmp(arg, "pkcs11:", 7) != 0)
+			return sc_error_set(err, SC_INVALID, "%s %s: expected "
+			    "a PKCS#11 URL (pkcs11:token=...;object=...)",
+			    opt == OPT_CA_KEY_URL ? "--ca-key" :
+			    "--front-ca-key", arg);
+		return set_string(&cfg->ca_key_url[opt == OPT_CA_KEY_URL ?
+		    PKI_CA_WORKER : PKI_CA_FRONT], arg, err);
 	case OPT_DB:
 		return set_string(&cfg->conninfo, arg, err);
 	case OPT_KEY_TYPE:
@@ -553,6 +567,8 @@ config_free(struct config *cfg)
 	free(cfg->cn);
 	free(cfg->service_role);
 	free(cfg->log_file);
+	free(cfg->ca_key_url[PKI_CA_WORKER]);
+	free(cfg->ca_key_url[PKI_CA_FRONT]);
 	for (i = 0; i < cfg->nsans; i++)
 		free(cfg->sans[i]);
 	free(cfg->sans);

@@ -38,6 +38,8 @@ struct config {
 	char			*conninfo;	/* NULL: libpq environment */
 	enum pki_key_type	 key_type;
 	enum pki_key_type	 ca_key_type;
+	/* init --ca-key / --front-ca-key: the CA key on a PKCS#11 token */
+	char			*ca_key_url[PKI_NCA_ROLES];
 	size_t			 max_body;
 	int			 allow_loopback_operator;
 	long			 crl_next_update;	/* seconds */

@@ -61,6 +61,7 @@ sc_err_name(enum sc_err code)
 	case SC_INVALID:		return "invalid";
 	case SC_DB_UNAVAILABLE:		return "database unavailable";
 	case SC_CA_UNAVAILABLE:		return "CA unavailable";
+	case SC_SIGNER_UNAVAILABLE:	return "CA signer unavailable";
 	case SC_CA_DIR_FULL:		return "CA directory full";
 	case SC_CA_DIR_READONLY:	return "CA directory not writable";
 	case SC_SCHEMA_BEHIND:		return "schema behind";

@@ -22,6 +22,7 @@ enum sc_err {
 	SC_CA_UNAVAILABLE,	/* 503: CA files unreadable */
 	SC_CA_DIR_FULL,		/* 503: CA directory out of space (ENOSPC) */
 	SC_CA_DIR_READONLY,	/* 503: CA directory not writable (EROFS) */
+	SC_SIGNER_UNAVAILABLE,	/* 503: the CA signer process died or is gone */
 	SC_SCHEMA_BEHIND,	/* start-up: run `swarmctl migrate` */
 	SC_IO,			/* 500: disk error (full, permissions) */
 	SC_INTERNAL,		/* 500: anything else */

@@ -22,12 +22,19 @@
 
 const char init_usage[] =
     "usage: swarmctl init [--ca-dir DIR] [--db CONNINFO] [--ca-key-type T]\n"
+    "        [--ca-key PKCS11-URL] [--front-ca-key PKCS11-URL]\n"
     "\n"
     "Create the worker CA (DIR/ca.crt, ca.key) and the front-end CA\n"
     "(DIR/front-ca.crt, front-ca.key) unless they exist, and record their\n"
     "fingerprints in the database.  Run `swarmctl migrate` first, and run\n"
     "this as the role that owns the schema, like migrate.  Safe to run\n"
-    "again.\n";
+    "again.\n"
+    "\n"
+    "--ca-key / --front-ca-key: that CA's key lives on a PKCS#11 token\n"
+    "(pkcs11:token=...;object=...;pin-source=FILE or pin-value=PIN):\n"
+    "generated there if the object does not exist, used if it does; no\n"
+    "key file is written, DIR/ca.key.pkcs11 (front-ca.key.pkcs11) holds\n"
+    "the URL for the signer.\n";
 
 static void
 print_cas(const char *ca_dir, const bool created[PKI_NCA_ROLES])
@@ -69,6 +76,8 @@ cmd_init(int argc, char *argv[])
 	    pki_init(&err) != SC_OK)
 		goto fail;
 	pki = true;
+	pki_ca_key_url_set(PKI_CA_WORKER, cfg.ca_key_url[PKI_CA_WORKER]);
+	pki_ca_key_url_set(PKI_CA_FRONT, cfg.ca_key_url[PKI_CA_FRONT]);
 	if (ca_identity_init(db, cfg.ca_dir, cfg.ca_key_type, created,
 	    &err) != SC_OK)
 		goto fail;

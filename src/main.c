@@ -13,6 +13,7 @@
 #include "init.h"
 #include "memlimit.h"
 #include "operator.h"
+#include "pki/pki.h"
 #include "serve.h"
 
 static const char usage[] =
@@ -82,6 +83,9 @@ main(int argc, char *argv[])
 		fprintf(stderr, "swarmctl: %s\n", err.msg);
 		return 1;
 	}
+	/* Not in the table: only pki_signer_start runs it (signerd.c). */
+	if (argc >= 2 && strcmp(argv[1], "signer") == 0)
+		return pki_signer_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 0;

@@ -145,6 +145,9 @@ open_trust(const struct config *cfg, struct trust *t, struct sc_error *err)
 	    (rc = pki_init(err)) != SC_OK)
 		return rc;
 	t->pki = true;
+	/* The same path as serve: the CA key only in a signer process. */
+	if ((rc = pki_signer_start(cfg->ca_dir, err)) != SC_OK)
+		return rc;
 	if ((rc = ca_identity_check(t->db, cfg->ca_dir, err)) != SC_OK)
 		return rc;
 	if ((rc = pki_ca_load(cfg->ca_dir, PKI_CA_FRONT, &t->ca,
@@ -158,6 +161,7 @@ close_trust(struct trust *t)
 {
 	pki_ca_free(t->ca);
 	db_close(t->db);
+	pki_signer_stop();	/* none started: nothing to do */
 	if (t->pki)
 		pki_deinit();
 	memset(t, 0, sizeof(*t));

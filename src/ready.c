@@ -88,6 +88,10 @@ look_at_ca(const char *ca_dir, struct sc_error *err)
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", ca_dir, files[i]);
+		/* Or the key is on a token: its URL file (init --ca-key). */
+		if (i == 1 && access(path, F_OK) == -1 && errno == ENOENT)
+			snprintf(path, sizeof(path), "%s/%s.pkcs11", ca_dir,
+			    files[i]);
 		if (access(path, R_OK) == -1)
 			return sc_error_set(err, SC_CA_UNAVAILABLE, "%s: %s",
 			    path, strerror(errno));

@@ -244,6 +244,15 @@ cmd_serve(int argc, char *argv[])
 	db_set_timeout(cfg.db_timeout);
 	db_set_stale_after(cfg.stale_after);
 	pki_set_worker_days(cfg.worker_days);
+	/*
+	 * Before any thread and before anything reads a CA key: from here
+	 * on only the signer process has the keys (README, "Process layout
+	 * and key custody").
+	 */
+	if (pki_signer_start(cfg.ca_dir, &err) != SC_OK) {
+		log_error("starting the CA signer: %s", err.msg);
+		goto out;
+	}
 	block_signals();
 	if (pki_init(&err) != SC_OK || FCGX_Init() != 0) {
 		log_error("initialising libraries: %s", err.msg);
@@ -290,6 +299,7 @@ cmd_serve(int argc, char *argv[])
 out:
 	/* After server_run: no request is left to ask for a publication. */
 	crl_publisher_stop();
+	pki_signer_stop();
 	if (fd > STDIN_FILENO)
 		close(fd);
 	pki_deinit();

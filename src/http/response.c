@@ -146,6 +146,8 @@ http_error_detail(enum sc_err code)
 		    "migrate";
 	case SC_CA_UNAVAILABLE:
 		return "CA unavailable";
+	case SC_SIGNER_UNAVAILABLE:
+		return "CA signer unavailable";
 	case SC_CA_DIR_FULL:
 		return "CA directory full: no space left";
 	case SC_CA_DIR_READONLY:
@@ -255,6 +257,7 @@ http_status_for(enum sc_err code)
 	case SC_INVALID:		return 422;
 	case SC_DB_UNAVAILABLE:		return 503;
 	case SC_CA_UNAVAILABLE:		return 503;
+	case SC_SIGNER_UNAVAILABLE:	return 503;
 	case SC_CA_DIR_FULL:		return 503;
 	case SC_CA_DIR_READONLY:	return 503;
 	case SC_SCHEMA_BEHIND:		return 503;

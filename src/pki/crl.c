@@ -577,26 +577,30 @@ pki_crl_sign(const struct pki_ca *ca, const struct pki_revoked *revoked,
     size_t *pem_len, struct sc_error *err)
 {
 	gnutls_datum_t der = { NULL, 0 }, text = { NULL, 0 };
+	size_t der_len = 0;
 	enum sc_err rc;
 	int r;
 
 	*pem = NULL;
 	*pem_len = 0;
-	if (ca->key == NULL) {
+	if (ca->key == NULL && ca->signer == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
 		    "without its key: it cannot sign a CRL",
 		    pki_ca_role_name(ca->role));
 		goto out;
 	}
-	if (next_update_secs < 1 || next_update_secs > NEXT_UPDATE_MAX) {
-		rc = sc_error_set(err, SC_INVALID, "CRL next update in %ld "
-		    "seconds (want 1 to %ld)", next_update_secs,
-		    NEXT_UPDATE_MAX);
-		goto out;
+	if (ca->key != NULL)
+		rc = pki_crl_build(ca, revoked, n, number, next_update_secs,
+		    &der.data, &der_len, err);
+	/* Checked here too: the signer's answer is only bytes to us. */
+	else if ((rc = pki_signer_crl(ca->signer, ca->role, revoked, n,
+	    number, next_update_secs, &der.data, &der_len, err)) == SC_OK) {
+		der.size = (unsigned int)der_len;
+		rc = crl_self_check(ca, &der, n, err);
 	}
-	if ((rc = crl_build(ca, revoked, n, number, next_update_secs, &der,
-	    err)) != SC_OK)
+	if (rc != SC_OK)
 		goto out;
+	der.size = (unsigned int)der_len;
 	if ((r = gnutls_pem_base64_encode2("X509 CRL", &der, &text)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "PEM-encode the CRL", r);
 		goto out;
@@ -612,6 +616,32 @@ out:
 	free(der.data);
 	gnutls_free(text.data);
 	return rc;
+}
+
+enum sc_err
+pki_crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
+    size_t n, uint64_t number, long next_update_secs, unsigned char **der,
+    size_t *der_len, struct sc_error *err)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	enum sc_err rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (ca->key == NULL)
+		return sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
+		    "without its key: it cannot sign a CRL",
+		    pki_ca_role_name(ca->role));
+	if (next_update_secs < 1 || next_update_secs > NEXT_UPDATE_MAX)
+		return sc_error_set(err, SC_INVALID, "CRL next update in %ld "
+		    "seconds (want 1 to %ld)", next_update_secs,
+		    NEXT_UPDATE_MAX);
+	if ((rc = crl_build(ca, revoked, n, number, next_update_secs, &d,
+	    err)) != SC_OK)
+		return rc;
+	*der = d.data;
+	*der_len = d.size;
+	return SC_OK;
 }
 
 enum sc_err

@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "pki/pki.h"
+#include "pki/signwire.h"
 
 #define PKI_KEY_ID_MAX	64
 
@@ -24,6 +25,8 @@ struct pki_ca {
 	enum pki_ca_role	 role;
 	gnutls_x509_crt_t	 crt;
 	gnutls_privkey_t	 key;	/* NULL when loaded for verifying only */
+	/* Signs for us when the key lives in the signer process. */
+	struct pki_signer	*signer;
 	char			 fingerprint[PKI_FINGERPRINT_LEN + 1];
 	char			 subject[256];	/* RFC 4514 */
 	char			*cert_pem;
@@ -87,5 +90,35 @@ void		 pki_datum_wipe(gnutls_datum_t *);
 
 /* Lowercase hex of `len` bytes into out (2 * len + 1 bytes). */
 void		 pki_hex(const unsigned char *, size_t len, char *out);
+
+/*
+ * The signing half of issuing and of CRLs, run where the CA key is: in
+ * the signer process (signerd.c), or in-process when no signer runs
+ * (unit tests, benchmarks).  The profile decides everything but the
+ * name, SANs, subject key and a validity within the profile's bound;
+ * the serial is made here.  *der is malloc'd.
+ */
+enum sc_err	 pki_cert_build(const struct pki_ca *, enum signwire_profile,
+		    const char *cn, long days, const char *const *sans,
+		    size_t nsans, const unsigned char *spki, size_t spki_len,
+		    unsigned char **der, size_t *der_len, struct sc_error *);
+enum sc_err	 pki_crl_build(const struct pki_ca *,
+		    const struct pki_revoked *, size_t n, uint64_t number,
+		    long next_update_secs, unsigned char **der,
+		    size_t *der_len, struct sc_error *);
+
+/* Is the CA's key on a PKCS#11 token (not a key file)? */
+bool		 pki_ca_on_token(const struct pki_ca *);
+
+/* The signer's client (signer.c); pki_signer_current: NULL if none. */
+struct pki_signer *pki_signer_current(void);
+enum sc_err	 pki_signer_issue(struct pki_signer *, enum signwire_profile,
+		    const char *cn, long days, const char *const *sans,
+		    size_t nsans, const unsigned char *spki, size_t spki_len,
+		    unsigned char **der, size_t *der_len, struct sc_error *);
+enum sc_err	 pki_signer_crl(struct pki_signer *, enum pki_ca_role,
+		    const struct pki_revoked *, size_t n, uint64_t number,
+		    long next_update_secs, unsigned char **der,
+		    size_t *der_len, struct sc_error *);
 
 #endif

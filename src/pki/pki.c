@@ -18,6 +18,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
+#include <gnutls/pkcs11.h>
 #include <gnutls/x509.h>
 
 #include "err.h"
@@ -82,6 +83,8 @@ static const struct {
 static const struct ca_files {
 	const char	*name;
 	const char	*crt, *key, *crt_tmp, *key_tmp, *crl;
+	/* The key's PKCS#11 URL, in place of the key file (init --ca-key). */
+	const char	*key_url, *key_url_tmp;
 	const char	*common_name;
 } ca_files[PKI_NCA_ROLES] = {
 	[PKI_CA_WORKER] = {
@@ -89,6 +92,7 @@ static const struct ca_files {
 		.crt = "ca.crt", .key = "ca.key",
 		.crt_tmp = ".ca.crt.tmp", .key_tmp = ".ca.key.tmp",
 		.crl = "crl.pem",
+		.key_url = "ca.key.pkcs11", .key_url_tmp = ".ca.key.pkcs11.tmp",
 		.common_name = "DECNET SWARM Root CA",
 	},
 	[PKI_CA_FRONT] = {
@@ -96,6 +100,8 @@ static const struct ca_files {
 		.crt = "front-ca.crt", .key = "front-ca.key",
 		.crt_tmp = ".front-ca.crt.tmp", .key_tmp = ".front-ca.key.tmp",
 		.crl = "front-crl.pem",
+		.key_url = "front-ca.key.pkcs11",
+		.key_url_tmp = ".front-ca.key.pkcs11.tmp",
 		.common_name = "DECNET SWARM Front-end CA",
 	},
 };
@@ -351,45 +357,19 @@ make_serial(unsigned char serial[PKI_SERIAL_LEN], struct sc_error *err)
 	return SC_OK;
 }
 
-/*
- * The key a certificate certifies: one we generated (and hand out), or
- * the public key of a worker's CSR (which it keeps).  Exactly one is set.
- */
-struct subject_key {
-	gnutls_x509_privkey_t	 priv;
-	gnutls_pubkey_t		 pub;
-};
-
+/* The subject key and its subjectKeyIdentifier. */
 static enum sc_err
-set_subject_key(gnutls_x509_crt_t crt, const struct subject_key *sk,
+set_subject_key(gnutls_x509_crt_t crt, gnutls_pubkey_t pub,
     unsigned char *id, size_t *idlen, struct sc_error *err)
 {
 	int r;
 
-	if (sk->pub != NULL) {
-		if ((r = gnutls_x509_crt_set_pubkey(crt, sk->pub)) < 0)
-			return pki_tls_error(err, SC_INTERNAL, "set key", r);
-		r = gnutls_pubkey_get_key_id(sk->pub, GNUTLS_KEYID_USE_SHA1,
-		    id, idlen);
-	} else {
-		if ((r = gnutls_x509_crt_set_key(crt, sk->priv)) < 0)
-			return pki_tls_error(err, SC_INTERNAL, "set key", r);
-		r = gnutls_x509_privkey_get_key_id(sk->priv,
-		    GNUTLS_KEYID_USE_SHA1, id, idlen);
-	}
-	if (r < 0)
+	if ((r = gnutls_x509_crt_set_pubkey(crt, pub)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "set key", r);
+	if ((r = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, id,
+	    idlen)) < 0)
 		return pki_tls_error(err, SC_INTERNAL, "subject key id", r);
 	return SC_OK;
-}
-
-static gnutls_pk_algorithm_t
-subject_key_algorithm(const struct subject_key *sk)
-{
-	if (sk->pub != NULL)
-		return (gnutls_pk_algorithm_t)gnutls_pubkey_get_pk_algorithm(
-		    sk->pub, NULL);
-	return (gnutls_pk_algorithm_t)gnutls_x509_privkey_get_pk_algorithm(
-	    sk->priv);
 }
 
 /*
@@ -399,7 +379,7 @@ subject_key_algorithm(const struct subject_key *sk)
  */
 static enum sc_err
 set_common(gnutls_x509_crt_t crt, const unsigned char *serial, long days,
-    const struct subject_key *key, struct sc_error *err)
+    gnutls_pubkey_t key, struct sc_error *err)
 {
 	unsigned char id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
@@ -466,31 +446,89 @@ export_crt_pem(gnutls_x509_crt_t crt, char **out, struct sc_error *err)
 	return SC_OK;
 }
 
+/* init --ca-key / --front-ca-key, for the CAs created next. */
+static const char *key_urls[PKI_NCA_ROLES];
+
+void
+pki_ca_key_url_set(enum pki_ca_role role, const char *url)
+{
+	key_urls[role] = url;
+}
+
+/*
+ * The CA key on a PKCS#11 token: the object `url` names, generated there
+ * first (private, sensitive: it never leaves the token) if there is none.
+ */
+static enum sc_err
+token_key(const char *url, enum pki_key_type type, gnutls_privkey_t *key,
+    struct sc_error *err)
+{
+	gnutls_datum_t pub = { NULL, 0 };
+	char label[128];
+	const char *p;
+	size_t i = key_type_index(type), n;
+	int r;
+
+	if ((r = gnutls_privkey_init(key)) < 0)
+		return pki_tls_error(err, SC_INTERNAL, "gnutls_privkey_init", r);
+	if (gnutls_privkey_import_url(*key, url, 0) >= 0)
+		return SC_OK;
+	gnutls_privkey_deinit(*key);
+	*key = NULL;
+	if ((p = strstr(url, "object=")) == NULL)
+		return sc_error_set(err, SC_INVALID, "%s: no object= to name "
+		    "the new key", url);
+	p += strlen("object=");
+	if ((n = strcspn(p, ";?%")) == 0 || n >= sizeof(label))
+		return sc_error_set(err, SC_INVALID, "%s: object= must be a "
+		    "plain label of 1 to %zu characters", url,
+		    sizeof(label) - 1);
+	memcpy(label, p, n);
+	label[n] = '\0';
+	if ((r = gnutls_pkcs11_privkey_generate3(url, key_types[i].pk,
+	    key_types[i].bits, label, NULL, GNUTLS_X509_FMT_DER, &pub, 0,
+	    GNUTLS_PKCS11_OBJ_FLAG_LOGIN | GNUTLS_PKCS11_OBJ_FLAG_MARK_PRIVATE |
+	    GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE)) < 0)
+		return pki_tls_error(err, SC_CA_UNAVAILABLE,
+		    "generate the CA key on the token", r);
+	gnutls_free(pub.data);
+	if ((r = gnutls_privkey_init(key)) < 0 ||
+	    (r = gnutls_privkey_import_url(*key, url, 0)) < 0)
+		return pki_tls_error(err, SC_CA_UNAVAILABLE,
+		    "the CA key just generated on the token", r);
+	return SC_OK;
+}
+
 /*
  * A new self-signed CA.  *key_pem (PKCS#8 PEM, to be wiped) and *crt_pem
  * are GnuTLS allocations.
  */
 static enum sc_err
-ca_generate(enum pki_key_type type, const char *common_name,
+ca_generate(enum pki_key_type type, const char *common_name, const char *url,
     gnutls_datum_t *key_pem, gnutls_datum_t *crt_pem, struct sc_error *err)
 {
 	gnutls_x509_privkey_t xkey = NULL;
 	gnutls_privkey_t key = NULL;
+	gnutls_pubkey_t pub = NULL;
 	gnutls_x509_crt_t crt = NULL;
 	unsigned char serial[PKI_SERIAL_LEN], id[PKI_KEY_ID_MAX];
 	size_t idlen = sizeof(id);
 	enum sc_err rc;
 	int r;
 
-	if ((rc = pki_generate_key(type, &xkey, err)) != SC_OK ||
+	if ((url != NULL ? (rc = token_key(url, type, &key, err)) :
+	    (rc = pki_generate_key(type, &xkey, err))) != SC_OK ||
 	    (rc = make_serial(serial, err)) != SC_OK)
 		goto out;
-	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
+	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (key == NULL && ((r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0)) ||
+	    (r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "new CA key", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, serial, CA_DAYS, &(struct subject_key){
-	    .priv = xkey }, err)) != SC_OK ||
+	if ((rc = set_common(crt, serial, CA_DAYS, pub, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
 	    ORGANIZATION, err)) != SC_OK ||
 	    (rc = add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, common_name,
@@ -515,14 +553,13 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		rc = pki_tls_error(err, SC_INTERNAL, "set authority key id", r);
 		goto out;
 	}
-	if ((r = gnutls_privkey_init(&key)) < 0 ||
-	    (r = gnutls_privkey_import_x509(key, xkey, 0)) < 0 ||
-	    (r = gnutls_x509_crt_privkey_sign(crt, crt, key, pki_sign_digest(key),
-	    0)) < 0) {
+	if ((r = gnutls_x509_crt_privkey_sign(crt, crt, key,
+	    pki_sign_digest(key), 0)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "sign CA certificate", r);
 		goto out;
 	}
-	if ((rc = pki_key_export_pem(xkey, key_pem, err)) != SC_OK) {
+	if (xkey != NULL &&
+	    (rc = pki_key_export_pem(xkey, key_pem, err)) != SC_OK) {
 		sc_error_prefix(err, "CA key");
 		goto out;
 	}
@@ -533,6 +570,8 @@ ca_generate(enum pki_key_type type, const char *common_name,
 		goto out;
 	}
 out:
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
 	if (key != NULL)
 		gnutls_privkey_deinit(key);	/* does not own xkey */
 	if (xkey != NULL)
@@ -624,24 +663,38 @@ ca_create(int dirfd, const char *ca_dir, enum pki_ca_role role,
 	gnutls_datum_t key = { NULL, 0 }, crt = { NULL, 0 };
 	enum sc_err rc;
 
-	(void)unlinkat(dirfd, f->key_tmp, 0);
+	const char *url = key_urls[role];
+	/* On a token, the URL takes the key file's place. */
+	const char *kfile = url != NULL ? f->key_url : f->key;
+	const char *ktmp = url != NULL ? f->key_url_tmp : f->key_tmp;
+
+	(void)unlinkat(dirfd, ktmp, 0);
 	(void)unlinkat(dirfd, f->crt_tmp, 0);
-	log_info("creating a new %s %s CA in %s", pki_key_type_name(type),
-	    f->name, ca_dir);
-	if ((rc = ca_generate(type, f->common_name, &key, &crt,
-	    err)) != SC_OK ||
-	    (rc = fileio_write_new(dirfd, ca_dir, f->key_tmp, key.data,
+	log_info("creating a new %s %s CA in %s%s", pki_key_type_name(type),
+	    f->name, ca_dir, url != NULL ? ", its key on a PKCS#11 token" : "");
+	if ((rc = ca_generate(type, f->common_name, url, &key, &crt,
+	    err)) != SC_OK)
+		goto out;
+	if (url != NULL) {
+		key.data = (unsigned char *)gnutls_strdup(url);
+		key.size = (unsigned int)strlen(url);
+		if (key.data == NULL) {
+			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	if ((rc = fileio_write_new(dirfd, ca_dir, ktmp, key.data,
 	    key.size, 0600, err)) != SC_OK ||
 	    (rc = fileio_write_new(dirfd, ca_dir, f->crt_tmp, crt.data,
 	    crt.size, 0644, err)) != SC_OK ||
-	    (rc = rename_durably(dirfd, ca_dir, f->key_tmp, f->key,
+	    (rc = rename_durably(dirfd, ca_dir, ktmp, kfile,
 	    err)) != SC_OK ||
 	    (rc = rename_durably(dirfd, ca_dir, f->crt_tmp, f->crt,
 	    err)) != SC_OK)
 		goto out;
 out:
 	if (rc != SC_OK) {
-		(void)unlinkat(dirfd, f->key_tmp, 0);
+		(void)unlinkat(dirfd, ktmp, 0);
 		(void)unlinkat(dirfd, f->crt_tmp, 0);
 	}
 	pki_datum_wipe(&key);
@@ -672,7 +725,8 @@ ca_create_missing(int dirfd, const char *ca_dir, enum pki_ca_role role,
 
 	*created = false;
 	if (fstatat(dirfd, f->crt, &st, 0) == 0) {
-		if (fstatat(dirfd, f->key, &st, 0) == -1)
+		if (fstatat(dirfd, f->key, &st, 0) == -1 &&
+		    fstatat(dirfd, f->key_url, &st, 0) == -1)
 			return sc_error_set(err, SC_CA_UNAVAILABLE,
 			    "%s/%s exists but %s/%s does not (%s); refusing "
 			    "to replace an existing CA", ca_dir, f->crt,
@@ -832,17 +886,37 @@ ca_load_key(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 	enum sc_err rc;
 	int r;
 
-	if ((rc = pki_read_file(ca_dir, f->key, false, &d, &mode,
-	    err)) != SC_OK)
+	const char *name = f->key;
+	bool token = false;
+
+	rc = pki_read_file(ca_dir, f->key, true, &d, &mode, err);
+	if (rc == SC_NOT_FOUND) {
+		/* No key file: is the key on a token (init --ca-key)? */
+		sc_error_clear(err);
+		name = f->key_url;
+		token = true;
+		rc = pki_read_file(ca_dir, f->key_url, true, &d, &mode, err);
+		if (rc == SC_NOT_FOUND) {
+			sc_error_clear(err);
+			rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s: neither "
+			    "%s nor %s (a PKCS#11 URL) exists", ca_dir, f->key,
+			    f->key_url);
+		}
+	}
+	if (rc != SC_OK)
 		goto out;
 	if (mode & 077)
 		log_warn("%s/%s is accessible to group or others (mode %04o)",
-		    ca_dir, f->key, (unsigned int)mode);
+		    ca_dir, name, (unsigned int)mode);
+	/* A URL file: one line, the URL (its PIN may be in it). */
+	if (token)
+		d.data[strcspn((char *)d.data, "\r\n")] = '\0';
 	if ((r = gnutls_privkey_init(&ca->key)) < 0 ||
-	    (r = gnutls_privkey_import_x509_raw(ca->key, &d,
-	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+	    (r = token ? gnutls_privkey_import_url(ca->key, (char *)d.data, 0) :
+	    gnutls_privkey_import_x509_raw(ca->key, &d, GNUTLS_X509_FMT_PEM,
+	    NULL, 0)) < 0) {
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: %s", ca_dir,
-		    f->key, gnutls_strerror(r));
+		    name, gnutls_strerror(r));
 		goto out;
 	}
 	rc = check_key_matches(ca->crt, ca->key, ca_dir, f, err);
@@ -867,8 +941,11 @@ ca_load(const char *ca_dir, enum pki_ca_role role, bool with_key,
 		goto out;
 	}
 	ca->role = role;
-	if ((rc = ca_load_cert(ca, ca_dir, err)) != SC_OK ||
-	    (with_key && (rc = ca_load_key(ca, ca_dir, err)) != SC_OK))
+	if ((rc = ca_load_cert(ca, ca_dir, err)) != SC_OK)
+		goto out;
+	/* With a signer running, the key stays in the signer. */
+	if (with_key && (ca->signer = pki_signer_current()) == NULL &&
+	    (rc = ca_load_key(ca, ca_dir, err)) != SC_OK)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -920,6 +997,13 @@ pki_ca_free(struct pki_ca *ca)
 		gnutls_x509_crt_deinit(ca->crt);
 	free(ca->cert_pem);
 	free(ca);
+}
+
+bool
+pki_ca_on_token(const struct pki_ca *ca)
+{
+	return ca->key != NULL &&
+	    gnutls_privkey_get_type(ca->key) == GNUTLS_PRIVKEY_PKCS11;
 }
 
 const char *
@@ -1056,6 +1140,11 @@ struct profile {
 	enum pki_ca_role ca_role;
 	const char	*unit;		/* OU */
 	long		 days;		/* default validity */
+	/*
+	 * The longest the signer signs, whatever it is asked: a request
+	 * thread that is taken over cannot get a longer-lived certificate.
+	 */
+	long		 max_days;
 	bool		 server_auth;	/* EKU id-kp-serverAuth */
 	bool		 client_auth;	/* EKU id-kp-clientAuth */
 	bool		 eku_critical;
@@ -1066,7 +1155,8 @@ struct profile {
 /* Workers are TLS servers (agent) and clients (mTLS to the master). */
 static const struct profile worker_profile = {
 	.kind = "worker", .ca_role = PKI_CA_WORKER, .unit = "swarm-worker",
-	.days = PKI_WORKER_DAYS_DEFAULT, .server_auth = true, .client_auth = true,
+	.days = PKI_WORKER_DAYS_DEFAULT, .max_days = PKI_WORKER_DAYS_MAX,
+	.server_auth = true, .client_auth = true,
 	.eku_critical = true, .key_encipherment = true,
 };
 /*
@@ -1077,14 +1167,21 @@ static const struct profile worker_profile = {
  */
 static const struct profile operator_profile = {
 	.kind = "operator", .ca_role = PKI_CA_FRONT, .unit = "swarm-operator",
-	.days = PKI_OPERATOR_DAYS, .server_auth = false, .client_auth = true,
+	.days = PKI_OPERATOR_DAYS, .max_days = CA_DAYS, .server_auth = false, .client_auth = true,
 	.eku_critical = true, .key_encipherment = false,
 };
 /* The front end's certificate: serverAuth alone, non-critical as on the web. */
 static const struct profile server_profile = {
 	.kind = "server", .ca_role = PKI_CA_FRONT, .unit = "swarm-server",
-	.days = SERVER_DAYS, .server_auth = true, .client_auth = false,
+	.days = SERVER_DAYS, .max_days = SERVER_DAYS, .server_auth = true, .client_auth = false,
 	.eku_critical = false, .key_encipherment = true,
+};
+
+/* The signer's requests name a profile by number (signwire.h). */
+static const struct profile *const profiles[SIGNWIRE_NPROFILES] = {
+	[SIGNWIRE_WORKER] = &worker_profile,
+	[SIGNWIRE_OPERATOR] = &operator_profile,
+	[SIGNWIRE_SERVER] = &server_profile,
 };
 
 /*
@@ -1241,72 +1338,204 @@ sign_with_ca(gnutls_x509_crt_t crt, const struct pki_ca *ca,
 }
 
 /*
- * Issue a certificate of profile `prof` for `cn`: for `csr`'s key if
- * given, else for a fresh key of `type`, which goes into out->key_pem.
+ * Checks both halves make: the signer because its caller may be taken
+ * over, the caller to refuse early with the caller's words.
  */
 static enum sc_err
-issue(const struct pki_ca *ca, const struct profile *prof, const char *cn,
-    long days, const char *const *sans, size_t nsans, enum pki_key_type type,
-    const struct pki_csr *csr, struct pki_issued *out, struct sc_error *err)
+check_request(const struct pki_ca *ca, const struct profile *prof,
+    const char *cn, long days, struct sc_error *err)
 {
-	struct subject_key key = { NULL, csr != NULL ? csr->key : NULL };
-	gnutls_x509_crt_t crt = NULL;
-	struct pki_issued iss;
 	size_t cnlen;
+
+	if (ca->role != prof->ca_role)
+		return sc_error_set(err, SC_INTERNAL, "%s certificates are "
+		    "signed by the %s CA, not by the %s CA", prof->kind,
+		    ca_files[prof->ca_role].name, ca_files[ca->role].name);
+	cnlen = cn != NULL ? strlen(cn) : 0;
+	if (cnlen == 0 || cnlen > CN_MAX)
+		return sc_error_set(err, SC_INVALID, "%s name of %zu bytes "
+		    "(want 1 to %d)", prof->kind, cnlen, CN_MAX);
+	if (days < 1 || days > prof->max_days)
+		return sc_error_set(err, SC_INVALID, "%s certificate validity "
+		    "of %ld days (want 1 to %ld)", prof->kind, days,
+		    prof->max_days);
+	return SC_OK;
+}
+
+enum sc_err
+pki_cert_build(const struct pki_ca *ca, enum signwire_profile pid,
+    const char *cn, long days, const char *const *sans, size_t nsans,
+    const unsigned char *spki, size_t spki_len, unsigned char **der,
+    size_t *der_len, struct sc_error *err)
+{
+	const struct profile *prof;
+	gnutls_datum_t in = { (unsigned char *)spki, (unsigned int)spki_len };
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned char serial[PKI_SERIAL_LEN];
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_pubkey_t pub = NULL;
 	enum sc_err rc;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	memset(&iss, 0, sizeof(iss));
-	if (ca->key == NULL || ca->role != prof->ca_role) {
-		rc = sc_error_set(err, SC_INTERNAL, "%s certificates are "
-		    "signed by the %s CA's key, not by the %s CA%s", prof->kind,
-		    ca_files[prof->ca_role].name, ca_files[ca->role].name,
-		    ca->key == NULL ? " (loaded without its key)" : "");
+	*der = NULL;
+	*der_len = 0;
+	if ((unsigned int)pid >= SIGNWIRE_NPROFILES)
+		return sc_error_set(err, SC_INVALID, "no profile %d", (int)pid);
+	prof = profiles[pid];
+	if (ca->key == NULL)
+		return sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
+		    "without its key", ca_files[ca->role].name);
+	if ((rc = check_request(ca, prof, cn, days, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import(pub, &in, GNUTLS_X509_FMT_DER)) < 0) {
+		rc = pki_tls_error(err, SC_INVALID, "subject public key", r);
 		goto out;
 	}
-	cnlen = cn != NULL ? strlen(cn) : 0;
-	if (cnlen == 0 || cnlen > CN_MAX) {
-		rc = sc_error_set(err, SC_INVALID, "%s name of %zu bytes "
-		    "(want 1 to %d)", prof->kind, cnlen, CN_MAX);
-		goto out;
-	}
-	/* Not past the CA's own ten years: nobody would trust the tail. */
-	if (days < 1 || days > CA_DAYS) {
-		rc = sc_error_set(err, SC_INVALID, "%s certificate validity "
-		    "of %ld days (want 1 to %ld)", prof->kind, days, CA_DAYS);
-		goto out;
-	}
-	/* Worker keys come from the low-priority generators (keypool.c). */
-	if (key.pub == NULL && !(prof == &worker_profile &&
-	    pki_keypool_take(type, &key.priv)) &&
-	    (rc = pki_generate_key(type, &key.priv, err)) != SC_OK)
-		goto out;
-	if ((rc = make_serial(iss.serial, err)) != SC_OK)
+	if ((rc = make_serial(serial, err)) != SC_OK)
 		goto out;
 	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
 		goto out;
 	}
-	if ((rc = set_common(crt, iss.serial, days, &key, err)) != SC_OK ||
+	if ((rc = set_common(crt, serial, days, pub, err)) != SC_OK ||
 	    (rc = set_subject(crt, prof, cn, err)) != SC_OK ||
-	    (rc = set_usage(crt, prof, subject_key_algorithm(&key),
-	    err)) != SC_OK ||
+	    (rc = set_usage(crt, prof, (gnutls_pk_algorithm_t)
+	    gnutls_pubkey_get_pk_algorithm(pub, NULL), err)) != SC_OK ||
 	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK ||
-	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK ||
-	    (rc = export_crt_pem(crt, &iss.cert_pem, err)) != SC_OK ||
-	    (rc = describe(crt, &iss, err)) != SC_OK ||
-	    (key.priv != NULL &&
-	    (rc = export_key_pem(key.priv, &iss, err)) != SC_OK))
+	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK)
+		goto out;
+	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &out)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "export certificate", r);
+		goto out;
+	}
+	if ((*der = malloc(out.size)) == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(*der, out.data, out.size);
+	*der_len = out.size;
+out:
+	gnutls_free(out.data);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
+/* DER SubjectPublicKeyInfo of a key we generated. */
+static enum sc_err
+spki_of_key(gnutls_x509_privkey_t priv, gnutls_datum_t *spki,
+    struct sc_error *err)
+{
+	gnutls_privkey_t pk = NULL;
+	gnutls_pubkey_t pub = NULL;
+	int r;
+
+	if ((r = gnutls_privkey_init(&pk)) < 0 ||
+	    (r = gnutls_privkey_import_x509(pk, priv, 0)) < 0 ||
+	    (r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, pk, 0, 0)) < 0 ||
+	    (r = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, spki)) < 0)
+		(void)pki_tls_error(err, SC_INTERNAL, "subject public key", r);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	if (pk != NULL)
+		gnutls_privkey_deinit(pk);
+	return r < 0 ? err->code : SC_OK;
+}
+
+/* The signed certificate, read back: PEM, serial and what describe says. */
+static enum sc_err
+read_back(const unsigned char *der, size_t der_len, struct pki_issued *iss,
+    struct sc_error *err)
+{
+	gnutls_datum_t d = { (unsigned char *)der, (unsigned int)der_len };
+	gnutls_x509_crt_t crt = NULL;
+	size_t slen = sizeof(iss->serial);
+	enum sc_err rc;
+	int r;
+
+	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (r = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER)) < 0 ||
+	    (r = gnutls_x509_crt_get_serial(crt, iss->serial, &slen)) < 0) {
+		rc = pki_tls_error(err, SC_INTERNAL, "the signed certificate",
+		    r);
+		goto out;
+	}
+	if (slen != PKI_SERIAL_LEN) {
+		rc = sc_error_set(err, SC_INTERNAL, "signed serial of %zu "
+		    "bytes", slen);
+		goto out;
+	}
+	if ((rc = export_crt_pem(crt, &iss->cert_pem, err)) == SC_OK)
+		rc = describe(crt, iss, err);
+out:
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/*
+ * Issue a certificate of profile `pid` for `cn`: for `csr`'s key if
+ * given, else for a fresh key of `type`, which goes into out->key_pem.
+ * The key is made here (it is the worker's, not the CA's); the
+ * certificate is signed by the signer if one runs, else in-process.
+ */
+static enum sc_err
+issue(const struct pki_ca *ca, enum signwire_profile pid, const char *cn,
+    long days, const char *const *sans, size_t nsans, enum pki_key_type type,
+    const struct pki_csr *csr, struct pki_issued *out, struct sc_error *err)
+{
+	const struct profile *prof = profiles[pid];
+	gnutls_x509_privkey_t priv = NULL;
+	gnutls_datum_t spki = { NULL, 0 };
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	struct pki_issued iss;
+	enum sc_err rc;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&iss, 0, sizeof(iss));
+	if (ca->key == NULL && ca->signer == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "%s certificates need the "
+		    "%s CA's key (loaded without it)", prof->kind,
+		    ca_files[prof->ca_role].name);
+		goto out;
+	}
+	if ((rc = check_request(ca, prof, cn, days, err)) != SC_OK)
+		goto out;
+	if (csr != NULL) {
+		if ((r = gnutls_pubkey_export2(csr->key, GNUTLS_X509_FMT_DER,
+		    &spki)) < 0) {
+			rc = pki_tls_error(err, SC_INTERNAL, "CSR key", r);
+			goto out;
+		}
+	} else if (((pid == SIGNWIRE_WORKER && pki_keypool_take(type,
+	    &priv)) || (rc = pki_generate_key(type, &priv, err)) == SC_OK) &&
+	    (rc = spki_of_key(priv, &spki, err)) != SC_OK)
+		goto out;	/* worker keys: from keypool.c's generators */
+	if (rc != SC_OK)
+		goto out;
+	if (ca->key != NULL)
+		rc = pki_cert_build(ca, pid, cn, days, sans, nsans, spki.data,
+		    spki.size, &der, &der_len, err);
+	else
+		rc = pki_signer_issue(ca->signer, pid, cn, days, sans, nsans,
+		    spki.data, spki.size, &der, &der_len, err);
+	if (rc != SC_OK || (rc = read_back(der, der_len, &iss, err)) != SC_OK ||
+	    (priv != NULL && (rc = export_key_pem(priv, &iss, err)) != SC_OK))
 		goto out;
 	*out = iss;
 	memset(&iss, 0, sizeof(iss));
 out:
 	pki_issued_clear(&iss);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	if (key.priv != NULL)
-		gnutls_x509_privkey_deinit(key.priv);
+	free(der);
+	gnutls_free(spki.data);
+	if (priv != NULL)
+		gnutls_x509_privkey_deinit(priv);
 	return rc;
 }
 
@@ -1315,7 +1544,7 @@ pki_issue_worker(const struct pki_ca *ca, const char *name,
     const char *const *sans, size_t nsans, enum pki_key_type type,
     struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &worker_profile, name, worker_days, sans, nsans,
+	return issue(ca, SIGNWIRE_WORKER, name, worker_days, sans, nsans,
 	    type, NULL, out, err);
 }
 
@@ -1328,7 +1557,7 @@ pki_issue_worker_for_key(const struct pki_ca *ca, const char *name,
 		memset(out, 0, sizeof(*out));
 		return sc_error_set(err, SC_INTERNAL, "no CSR key to certify");
 	}
-	return issue(ca, &worker_profile, name, worker_days, sans, nsans,
+	return issue(ca, SIGNWIRE_WORKER, name, worker_days, sans, nsans,
 	    PKI_DEFAULT_WORKER_KEY, csr, out, err);
 }
 
@@ -1336,7 +1565,7 @@ enum sc_err
 pki_issue_operator(const struct pki_ca *ca, const char *name, int days,
     enum pki_key_type type, struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &operator_profile, name, days, NULL, 0, type, NULL,
+	return issue(ca, SIGNWIRE_OPERATOR, name, days, NULL, 0, type, NULL,
 	    out, err);
 }
 
@@ -1345,7 +1574,7 @@ pki_issue_server(const struct pki_ca *ca, const char *cn,
     const char *const *sans, size_t nsans, enum pki_key_type type,
     struct pki_issued *out, struct sc_error *err)
 {
-	return issue(ca, &server_profile, cn, server_profile.days, sans, nsans,
+	return issue(ca, SIGNWIRE_SERVER, cn, server_profile.days, sans, nsans,
 	    type, NULL, out, err);
 }
 

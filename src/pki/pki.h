@@ -32,6 +32,21 @@ enum pki_key_type {
 int		 pki_key_type_parse(const char *, enum pki_key_type *);
 const char	*pki_key_type_name(enum pki_key_type);
 
+/*
+ * The CA signer (README, "Process layout and key custody"): start
+ * `swarmctl signer` as a child process holding the CA keys; from then
+ * on pki_ca_load in this process loads certificates only and every
+ * certificate and CRL is signed by the signer, which is restarted if
+ * it dies (requests in flight: SC_SIGNER_UNAVAILABLE).  Before any
+ * thread that could read a key; stop waits for it to exit.
+ * pki_signer_main is the child: `swarmctl signer --ca-dir DIR --fds
+ * N,N...` (started by pki_signer_start only).
+ */
+enum sc_err	 pki_signer_start(const char *ca_dir, struct sc_error *);
+void		 pki_signer_stop(void);
+int		 pki_signer_pid(void);	/* -1 if none */
+int		 pki_signer_main(int argc, char *argv[]);
+
 /* Once per process, before threads: gnutls_global_init. */
 enum sc_err	 pki_init(struct sc_error *);
 void		 pki_deinit(void);
@@ -66,6 +81,13 @@ const char	*pki_ca_crl_file(enum pki_ca_role);	/* "crl.pem", ... */
  */
 enum sc_err	 pki_ca_init(const char *ca_dir, enum pki_key_type type,
 		    bool created[PKI_NCA_ROLES], struct sc_error *);
+/*
+ * For the CAs pki_ca_init creates next: role's key on a PKCS#11 token
+ * at `url` (NULL: a key file, the default), generated there unless the
+ * object exists.  Instead of the key file, CA_DIR/<key>.pkcs11 (0600)
+ * records the URL, and pki_ca_load signs through the token.
+ */
+void		 pki_ca_key_url_set(enum pki_ca_role, const char *url);
 
 /*
  * A loaded CA: certificate and private key (pki_ca_load), or the
