@@ -17,6 +17,13 @@
 #define NEEDLES_MAX	8
 #define NEEDLE_MAX	512
 #define CHUNK		(1024 * 1024)
+/*
+ * A readable mapping larger than this is AddressSanitizer's shadow memory
+ * (terabytes reserved, almost all of it never touched): reading it would
+ * take hours.  Nothing of swarmctl's is that large; a skipped mapping is
+ * named on standard error.
+ */
+#define MAPPING_MAX	(1UL << 30)
 
 struct needle {
 	unsigned char	 b[NEEDLE_MAX];
@@ -102,9 +109,14 @@ main(int argc, char *argv[])
 	while (!found && fgets(line, sizeof(line), maps) != NULL) {
 		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
 			continue;
-		if (perms[0] == 'r')
-			found = scan(mem, start, end, n, (size_t)(argc - 2),
-			    buf);
+		if (perms[0] != 'r')
+			continue;
+		if (end - start > MAPPING_MAX) {
+			fprintf(stderr, "memscan: skipped %lx-%lx (%lu MiB)\n",
+			    start, end, (end - start) >> 20);
+			continue;
+		}
+		found = scan(mem, start, end, n, (size_t)(argc - 2), buf);
 	}
 	fclose(maps);
 	close(mem);
