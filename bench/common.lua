@@ -7,6 +7,12 @@
 --         non2xx=.. sockerr=.. connect=.. read=.. write=.. timeout=.. bytes=..
 -- bench/run parses that line; `wrk --latency` prints the human version.
 
+-- $BENCH_CLOSE: a new TLS connection for every request (the client
+-- asks the server to close after each answer; wrk reconnects).
+if os.getenv("BENCH_CLOSE") then
+   wrk.headers["Connection"] = "close"
+end
+
 local threads = {}
 local next_id = 0
 

@@ -13,6 +13,10 @@ local prefix = os.getenv("BENCH_PREFIX") or "bench"
 local quota_total = tonumber(os.getenv("BENCH_QUOTA") or "")
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
 local headers = { ["Content-Type"] = "application/json" }
+-- $BENCH_CSR_JSON: a CSR (as a JSON string) sent with every enrollment,
+-- so the worker's key is its own and the controller makes none.
+local csr = os.getenv("BENCH_CSR_JSON")
+local csr_field = csr and (',"csr_pem":' .. csr) or ""
 local health = nil
 local quota = nil
 local sent = 0
@@ -48,7 +52,7 @@ function request()
    sent = sent + 1
    return wrk.format("POST", "/swarm/enroll", headers,
       '{"name":"' .. name .. '","address":"' .. addr ..
-      '","agent_port":8765,"sans":[]}')
+      '","agent_port":8765,"sans":[]' .. csr_field .. '}')
 end
 
 local function finish(tag)
