@@ -376,6 +376,35 @@ check_bundle(struct run *r, const struct agent_reply *rep,
 	return 0;
 }
 
+/*
+ * Send a CSR for key_pem to `path` (token redemption or renewal) and
+ * check the bundle that comes back: `expect` is the success status.
+ */
+static int
+certify(struct run *r, const struct agent_http *h, const char *path,
+    int expect, const char *key_pem, size_t key_len,
+    struct agent_reply *rep, struct agent_bundle *b,
+    struct pki_cert_info *info)
+{
+	char *body = NULL;
+	int status;
+
+	if ((status = csr_body(r, key_pem, key_len, &body)) != 0)
+		goto out;
+	if (agent_http_call(h, "POST", path, body, rep, &r->err) != SC_OK) {
+		status = fail(r, EX_TEMPFAIL, "%s", r->err.msg);
+		goto out;
+	}
+	if (rep->status != expect) {
+		status = http_fail(r, path, rep);
+		goto out;
+	}
+	status = check_bundle(r, rep, key_pem, key_len, b, info);
+out:
+	free(body);
+	return status;
+}
+
 /* ------------------------------------------------------------ enroll */
 
 /*
@@ -426,8 +455,7 @@ enroll(struct run *r, struct agent_store *st, const char *token)
 	struct agent_bundle b = { .ca_cert_pem = NULL };
 	struct agent_set set;
 	struct pki_cert_info info;
-	char anchor_file[PATH_MAX], when[32], *anchor = NULL, *key = NULL,
-	    *body = NULL;
+	char anchor_file[PATH_MAX], when[32], *anchor = NULL, *key = NULL;
 	size_t key_len = 0;
 	int status;
 
@@ -444,18 +472,8 @@ enroll(struct run *r, struct agent_store *st, const char *token)
 		status = fail(r, EX_SOFTWARE, "%s", r->err.msg);
 		goto out;
 	}
-	if ((status = csr_body(r, key, key_len, &body)) != 0)
-		goto out;
-	if (agent_http_call(&h, "POST", "/swarm/enroll/token", body, &rep,
-	    &r->err) != SC_OK) {
-		status = fail(r, EX_TEMPFAIL, "%s", r->err.msg);
-		goto out;
-	}
-	if (rep.status != 201) {
-		status = http_fail(r, "POST /swarm/enroll/token", &rep);
-		goto out;
-	}
-	if ((status = check_bundle(r, &rep, key, key_len, &b, &info)) != 0)
+	if ((status = certify(r, &h, "/swarm/enroll/token", 201, key, key_len,
+	    &rep, &b, &info)) != 0)
 		goto out;
 	if (agent_store_commit(st, 0, &(struct agent_files){ .key_pem = key,
 	    .key_len = key_len, .cert_pem = b.worker_cert_pem,
@@ -472,7 +490,6 @@ out:
 	agent_reply_free(&rep);
 	pki_secret_free(key, key_len);
 	free(anchor);
-	free(body);
 	return status;
 }
 
@@ -568,23 +585,13 @@ renew(struct run *r, struct agent_store *st, const struct agent_set *cur,
 	struct agent_bundle b = { .ca_cert_pem = NULL };
 	struct agent_set set;
 	struct pki_cert_info info;
-	char when[32], *key = NULL, *body = NULL, *anchor = NULL;
+	char when[32], *key = NULL, *anchor = NULL;
 	size_t key_len = 0, anchor_len = 0;
 	int status;
 
 	if ((status = renewal_key(r, st, cur_info, &key, &key_len)) != 0 ||
-	    (status = csr_body(r, key, key_len, &body)) != 0)
-		goto out;
-	if (agent_http_call(&h, "POST", "/swarm/renew", body, &rep,
-	    &r->err) != SC_OK) {
-		status = fail(r, EX_TEMPFAIL, "%s", r->err.msg);
-		goto out;
-	}
-	if (rep.status != 200) {
-		status = http_fail(r, "POST /swarm/renew", &rep);
-		goto out;
-	}
-	if ((status = check_bundle(r, &rep, key, key_len, &b, &info)) != 0)
+	    (status = certify(r, &h, "/swarm/renew", 200, key, key_len, &rep,
+	    &b, &info)) != 0)
 		goto out;
 	if (pki_file_read(cur->path, AGENT_CONTROLLER_CA_FILE, false,
 	    PKI_CERT_PEM_MAX, &anchor, &anchor_len, &r->err) != SC_OK) {
@@ -606,7 +613,6 @@ out:
 	agent_reply_free(&rep);
 	pki_secret_free(key, key_len);
 	free(anchor);
-	free(body);
 	return status;
 }
 
