@@ -43,10 +43,11 @@ ca_pem(struct handler_ctx *ctx, enum pki_ca_role role, struct pki_ca **slot,
 
 enum sc_err
 handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	(void)req;
-	(void)param;
+	(void)in;
 	return ca_pem(ctx, PKI_CA_WORKER, &ctx->ca, resp, err);
 }
 
@@ -57,17 +58,19 @@ handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
  */
 enum sc_err
 handle_front_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	(void)req;
-	(void)param;
+	(void)in;
 	return ca_pem(ctx, PKI_CA_FRONT, &ctx->front_ca, resp, err);
 }
 
 /* The CRL file is replaced by rename: one open sees one whole version. */
 enum sc_err
 handle_crl_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	char path[4096], *buf = NULL;
 	struct stat st;
@@ -77,7 +80,7 @@ handle_crl_pem(struct handler_ctx *ctx, const struct http_request *req,
 	enum sc_err rc = SC_OK;
 
 	(void)req;
-	(void)param;
+	(void)in;
 	if ((size_t)snprintf(path, sizeof(path), "%s/crl.pem",
 	    ctx->cfg->ca_dir) >= sizeof(path))
 		return sc_error_set(err, SC_INTERNAL, "CA path too long");
