@@ -73,9 +73,11 @@ codec_utf8_len(const unsigned char *s, size_t avail)
 bool
 codec_utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t i = 0, n;
+	size_t i = 0;
 
 	while (i < len) {
+		size_t n;
+
 		if ((n = codec_utf8_len(s + i, len - i)) == 0)
 			return false;
 		i += n;
