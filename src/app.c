@@ -1,63 +1,93 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
 
 #include "app.h"
 #include "auth.h"
+#include "decode.h"
 #include "handlers/handlers.h"
 #include "http/response.h"
 #include "ready.h"
 #include "router.h"
 
-#define OPERATOR	true
-#define PUBLIC		false
-
+/*
+ * The whole request path, a row per route.  Input and audit columns are
+ * what app_handle does before and after the handler (router.h).
+ */
 static const struct route routes[] = {
-	{ HTTP_GET,	"/health",		handle_health,	false, PUBLIC,
-	    NULL },
-	{ HTTP_GET,	"/swarm/health",	handle_health,	false, PUBLIC,
-	    NULL },
-	{ HTTP_GET,	"/swarm/ready",		handle_ready,	false, PUBLIC,
-	    NULL },
-	{ HTTP_GET,	"/swarm/ca.pem",	handle_ca_pem,	false, PUBLIC,
-	    NULL },
-	{ HTTP_GET,	"/swarm/crl.pem",	handle_crl_pem,	false, PUBLIC,
-	    NULL },
-	{ HTTP_GET,	"/swarm/front-ca.pem",	handle_front_ca_pem, false,
-	    PUBLIC, NULL },
-	{ HTTP_POST,	"/swarm/enroll",	handle_enroll,	true, OPERATOR,
-	    "enroll" },
-	{ HTTP_GET,	"/swarm/hosts",		handle_hosts_list, false,
-	    OPERATOR, NULL },
-	{ HTTP_GET,	"/swarm/hosts/{uuid}",	handle_host_get, false,
-	    OPERATOR, NULL },
-	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	handle_host_delete, false,
-	    OPERATOR, "decommission" },
-	{ HTTP_GET,	"/swarm/audit",		handle_audit,	false,
-	    OPERATOR, NULL },
-	{ HTTP_POST,	"/swarm/tokens",	handle_token_create, true,
-	    OPERATOR, "token-create" },
-	{ HTTP_GET,	"/swarm/tokens",	handle_tokens_list, false,
-	    OPERATOR, NULL },
-	{ HTTP_DELETE,	"/swarm/tokens/{uuid}",	handle_token_revoke, false,
-	    OPERATOR, "token-revoke" },
+	{ .method = HTTP_GET, .pattern = "/health",
+	    .handler = handle_health },
+	{ .method = HTTP_GET, .pattern = "/swarm/health",
+	    .handler = handle_health },
+	{ .method = HTTP_GET, .pattern = "/swarm/ready",
+	    .handler = handle_ready },
+	{ .method = HTTP_GET, .pattern = "/swarm/ca.pem",
+	    .handler = handle_ca_pem },
+	{ .method = HTTP_GET, .pattern = "/swarm/crl.pem",
+	    .handler = handle_crl_pem },
+	{ .method = HTTP_GET, .pattern = "/swarm/front-ca.pem",
+	    .handler = handle_front_ca_pem },
+	{ .method = HTTP_POST, .pattern = "/swarm/enroll",
+	    .handler = handle_enroll, .access = ROUTE_OPERATOR,
+	    .json_body = true, .input = INPUT_ENROLL,
+	    .audit_action = "enroll" },
+	{ .method = HTTP_GET, .pattern = "/swarm/hosts",
+	    .handler = handle_hosts_list, .access = ROUTE_OPERATOR,
+	    .input = INPUT_HOSTS_QUERY },
+	{ .method = HTTP_GET, .pattern = "/swarm/hosts/{uuid}",
+	    .handler = handle_host_get, .access = ROUTE_OPERATOR,
+	    .input = INPUT_UUID, .not_found = "host not found" },
+	{ .method = HTTP_DELETE, .pattern = "/swarm/hosts/{uuid}",
+	    .handler = handle_host_delete, .access = ROUTE_OPERATOR,
+	    .input = INPUT_UUID, .not_found = "host not found",
+	    .audit_action = "decommission" },
+	{ .method = HTTP_GET, .pattern = "/swarm/audit",
+	    .handler = handle_audit, .access = ROUTE_OPERATOR,
+	    .input = INPUT_AUDIT_QUERY },
+	{ .method = HTTP_POST, .pattern = "/swarm/tokens",
+	    .handler = handle_token_create, .access = ROUTE_OPERATOR,
+	    .json_body = true, .input = INPUT_TOKEN_CREATE,
+	    .audit_action = "token-create" },
+	{ .method = HTTP_GET, .pattern = "/swarm/tokens",
+	    .handler = handle_tokens_list, .access = ROUTE_OPERATOR },
+	{ .method = HTTP_DELETE, .pattern = "/swarm/tokens/{uuid}",
+	    .handler = handle_token_revoke, .access = ROUTE_OPERATOR,
+	    .input = INPUT_UUID, .not_found = "token not found",
+	    .audit_action = "token-revoke" },
 	/*
-	 * Public: the bearer token is the credential.  No audit_action: the
-	 * handler audits what names a real token and counts the rest
-	 * (handlers/tokens.c), so anonymous requests cannot flood the trail.
+	 * The bearer token is the credential.  Requests that name no real
+	 * token are counted, not audited (handlers/tokens.c), so anonymous
+	 * requests cannot flood the trail; from a real one on, rows.
 	 */
-	{ HTTP_POST,	"/swarm/enroll/token",	handle_token_redeem, true,
-	    PUBLIC, NULL },
+	{ .method = HTTP_POST, .pattern = "/swarm/enroll/token",
+	    .handler = handle_token_redeem, .access = ROUTE_CREDENTIAL,
+	    .admit = handler_admit_token, .json_body = true,
+	    .input = INPUT_TOKEN_REDEEM, .audit_action = "token-redeem" },
 	/*
 	 * Workers, with their own certificates (worker_auth.h decides, not
-	 * the operator check): public to this table.  The handlers audit
-	 * renewals and count refused heartbeats.
+	 * the operator check).  Renewals are audited; heartbeats never a
+	 * row each, refusals counted.
 	 */
-	{ HTTP_POST,	"/swarm/renew",		handle_renew,	true, PUBLIC,
-	    NULL },
-	{ HTTP_POST,	"/swarm/heartbeat",	handle_heartbeat, true,
-	    PUBLIC, NULL },
+	{ .method = HTTP_POST, .pattern = "/swarm/renew",
+	    .handler = handle_renew, .access = ROUTE_CREDENTIAL,
+	    .admit = handler_admit_renew, .json_body = true,
+	    .input = INPUT_RENEW, .audit_action = "renew" },
+	{ .method = HTTP_POST, .pattern = "/swarm/heartbeat",
+	    .handler = handle_heartbeat, .access = ROUTE_CREDENTIAL,
+	    .admit = handler_admit_heartbeat, .json_body = true,
+	    .input = INPUT_HEARTBEAT, .audit_action = "heartbeat",
+	    .audit = AUDIT_COUNTED },
 };
+
+const struct route *
+app_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
 
 /*
  * Body rules for routes that take JSON: the size cap was enforced while
@@ -80,7 +110,7 @@ audit_refusal(struct handler_ctx *ctx, const struct route *route,
     const struct http_request *req, const char *param,
     const struct sc_error *err)
 {
-	if (route->audit_action == NULL)
+	if (route->access != ROUTE_OPERATOR || route->audit_action == NULL)
 		return;
 	if (http_request_has_client_cert(req))
 		handler_audit(ctx, req, route->audit_action,
@@ -105,7 +135,7 @@ authorise(struct handler_ctx *ctx, const struct route *route,
 {
 	enum sc_err rc;
 
-	if (!route->operator_only)
+	if (route->access != ROUTE_OPERATOR)
 		return SC_OK;
 	rc = auth_operator(ctx, req, actor, err);
 	ctx->actor = actor;
@@ -135,18 +165,58 @@ refuse_cross_site(struct handler_ctx *ctx, const struct route *route,
 	return SC_FORBIDDEN;
 }
 
+/* A refused or failed request after access, audited as the row says. */
+static void
+audit_failure(struct handler_ctx *ctx, const struct route *route,
+    const struct http_request *req, const struct route_input_value *in,
+    enum sc_err rc, const struct sc_error *err)
+{
+	if (route->audit_action == NULL || route->audit != AUDIT_ROWS)
+		return;
+	handler_audit(ctx, req, route->audit_action, route_input_target(in),
+	    handler_outcome(rc), err->msg);
+}
+
+/*
+ * The route's input, decoded into *in, or refused: a 422 detail list is
+ * the response (and audited here, as the row says); other refusals are
+ * returned as errors (400, 404) for app_handle to audit and render.
+ */
+static enum sc_err
+decode(struct handler_ctx *ctx, const struct route *route,
+    const struct http_request *req, const char *param,
+    struct route_input_value *in, struct http_response *resp, bool *done,
+    struct sc_error *err)
+{
+	struct json_object *detail = NULL;
+	enum sc_err rc;
+
+	rc = route_input_decode((enum route_input)route->input, req, param,
+	    ctx->cfg != NULL ? &ctx->cfg->worker_names : NULL,
+	    route->not_found, in, &detail, err);
+	if (rc != SC_INVALID)
+		return rc;
+	audit_failure(ctx, route, req, in, rc, err);
+	sc_error_clear(err);
+	*done = true;
+	return handler_respond_invalid(resp, detail, err);
+}
+
 void
 app_handle(struct handler_ctx *ctx, struct http_request *req,
     enum sc_err parse_rc, http_read_fn rd, void *rdarg,
     struct http_response *resp, struct sc_error *err)
 {
 	char param[ROUTE_PARAM_MAX], allow[64];
+	struct route_input_value in;
 	const char *detail = NULL;
+	bool done = false;
 	struct auth_actor actor;
 	const struct route *route;
 	enum sc_err rc = parse_rc;
 
 	ctx->actor = NULL;
+	memset(&in, 0, sizeof(in));
 	resp->head = req->method == HTTP_HEAD;
 	if (rc != SC_OK)
 		goto out;
@@ -168,7 +238,7 @@ app_handle(struct handler_ctx *ctx, struct http_request *req,
 	 * until the start-up checks have passed -- the database was down
 	 * at start, the schema is behind -- they answer 503 with the reason.
 	 */
-	if (route->operator_only && ready_gate(&detail, err) != SC_OK) {
+	if (route->access == ROUTE_OPERATOR && ready_gate(&detail, err) != SC_OK) {
 		if (http_response_detail(resp, 503, detail) == -1)
 			rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
@@ -179,14 +249,26 @@ app_handle(struct handler_ctx *ctx, struct http_request *req,
 		goto out;
 	if (route->json_body &&
 	    (rc = read_json_body(req, rd, rdarg, err)) != SC_OK) {
-		if (route->audit_action != NULL)
+		if (route->access == ROUTE_OPERATOR &&
+		    route->audit_action != NULL)
 			handler_audit(ctx, req, route->audit_action, NULL,
 			    handler_outcome(rc), err->msg);
 		goto out;
 	}
-	rc = route->handler(ctx, req, param, resp, err);
+	if (route->admit != NULL) {
+		rc = route->admit(ctx, req, &in.caller, resp, &done, err);
+		if (rc != SC_OK || done)
+			goto out;
+	}
+	rc = decode(ctx, route, req, param, &in, resp, &done, err);
+	if (rc == SC_OK && !done)
+		rc = route->handler(ctx, req, &in, resp, err);
+	/* Success is audited by the handler, in its own transaction. */
+	if (rc != SC_OK)
+		audit_failure(ctx, route, req, &in, rc, err);
 out:
 	ctx->actor = NULL;
+	route_input_clear(&in);
 	if (rc != SC_OK && !resp->streaming)
 		http_response_error(resp, err);
 }

@@ -23,4 +23,8 @@ void	app_handle(struct handler_ctx *, struct http_request *,
 	    enum sc_err parse_rc, http_read_fn, void *rdarg,
 	    struct http_response *, struct sc_error *err);
 
+/* The route table (for the fuzzer: each row's declared input). */
+struct route;
+const struct route *app_routes(size_t *n);
+
 #endif

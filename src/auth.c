@@ -93,19 +93,6 @@ forbidden(struct sc_error *err)
 	return sc_error_set(err, SC_FORBIDDEN, "operator certificate required");
 }
 
-/*
- * The front-end CA's certificate, which issues operators (and never the
- * worker CA): loaded once per worker, retried while it cannot be.
- */
-static enum sc_err
-front_ca(struct handler_ctx *ctx, struct sc_error *err)
-{
-	if (ctx->front_ca != NULL)
-		return SC_OK;
-	return pki_ca_load_cert(ctx->cfg->ca_dir, PKI_CA_FRONT, &ctx->front_ca,
-	    err);
-}
-
 static enum sc_err
 certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
     struct auth_actor *actor, struct sc_error *err)
@@ -127,7 +114,7 @@ certificate_operator(struct handler_ctx *ctx, const struct http_request *req,
 	}
 
 	/* Operators are issued by the front-end CA, never the worker CA. */
-	if ((rc = front_ca(ctx, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, PKI_CA_FRONT, err)) != SC_OK)
 		return rc;
 	/* A certificate that does not parse is no operator's. */
 	if (pki_peer_parse(ctx->front_ca, req->client_cert,
@@ -190,7 +177,7 @@ serial_operator(struct handler_ctx *ctx, const struct http_request *req,
 		*actor = *cached;
 		return SC_OK;
 	}
-	if ((rc = front_ca(ctx, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, PKI_CA_FRONT, err)) != SC_OK)
 		return rc;
 	/* Operators are issued by the front-end CA, never the worker CA. */
 	if (strcmp(req->client_issuer, pki_ca_subject(ctx->front_ca)) != 0)

@@ -13,13 +13,14 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "sc_limits.h"
 #include "pki/pki.h"
 #include "policy.h"
 
 #define CONFIG_DEFAULT_WORKERS	4
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_MAX_DAYS		3650	/* the CA's own lifetime */
-#define CONFIG_MAX_SANS		64
+#define CONFIG_MAX_SANS		SC_SANS_MAX
 #define CONFIG_DEFAULT_HOST_CACHE 256
 #define CONFIG_MAX_ROLE_NAME	63	/* PostgreSQL's NAMEDATALEN - 1 */
 #define CONFIG_DEFAULT_READ_TIMEOUT 15	/* seconds */

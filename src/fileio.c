@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "err.h"
 #include "fileio.h"
 
@@ -48,23 +49,12 @@ fileio_write_all(int fd, const void *buf, size_t len)
 static enum sc_err
 tmp_name(char *buf, size_t size, const char *name, struct sc_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[TMP_RANDOM];
 	char suffix[2 * TMP_RANDOM + 1];
-	size_t i;
-	ssize_t n;
+	enum sc_err rc;
 	int len;
 
-	while ((n = getrandom(rnd, sizeof(rnd), 0)) == -1 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(rnd))
-		return sc_error_set(err, SC_INTERNAL, "getrandom: %s",
-		    n == -1 ? strerror(errno) : "short read");
-	for (i = 0; i < sizeof(rnd); i++) {
-		suffix[2 * i] = hex[rnd[i] >> 4];
-		suffix[2 * i + 1] = hex[rnd[i] & 0x0f];
-	}
-	suffix[2 * TMP_RANDOM] = '\0';
+	if ((rc = codec_random_hex(TMP_RANDOM, suffix, err)) != SC_OK)
+		return rc;
 	len = snprintf(buf, size, ".%s.%s", name, suffix);
 	if (len < 0 || (size_t)len >= size)
 		return sc_error_set(err, SC_INTERNAL, "file name too long: %s",

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "log.h"
 
 #define LOG_MESSAGE_MAX	2048	/* a message before escaping */
@@ -21,8 +22,6 @@ static char log_path[PATH_MAX];
 static size_t
 escape_byte(unsigned char c, char esc[4])
 {
-	static const char hex[] = "0123456789abcdef";
-
 	if (c == '\\') {
 		esc[0] = esc[1] = '\\';
 		return 2;
@@ -37,8 +36,8 @@ escape_byte(unsigned char c, char esc[4])
 		return 2;
 	}
 	esc[1] = 'x';
-	esc[2] = hex[c >> 4];
-	esc[3] = hex[c & 0xf];
+	esc[2] = codec_hex_digit(c >> 4);
+	esc[3] = codec_hex_digit(c);
 	return 4;
 }
 

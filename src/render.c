@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "codec.h"
 #include "db/db.h"
 #include "http/response.h"
 #include "pki/pki.h"
@@ -48,8 +49,6 @@ json_string_max(const char *s)
 static char *
 put_json_string(char *p, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	if (s == NULL)
 		return PUT_LITERAL(p, "null");
 	*p++ = '"';
@@ -69,8 +68,8 @@ put_json_string(char *p, const char *s)
 		case '\t':	*p++ = 't'; break;
 		default:
 			p = PUT_LITERAL(p, "u00");
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 0xf];
+			*p++ = codec_hex_digit(c >> 4);
+			*p++ = codec_hex_digit(c);
 			break;
 		}
 	}

@@ -19,17 +19,53 @@ struct http_response;
 
 #define ROUTE_PARAM_MAX	128
 
-typedef enum sc_err (*route_handler)(struct handler_ctx *,
-    const struct http_request *, const char *param, struct http_response *,
-    struct sc_error *);
+struct route_caller;
+struct route_input_value;
 
+/* A handler sees the request's decoded input, never its raw fields. */
+typedef enum sc_err (*route_handler)(struct handler_ctx *,
+    const struct http_request *, const struct route_input_value *,
+    struct http_response *, struct sc_error *);
+/*
+ * A credential route's admission: who the bearer token or worker
+ * certificate names (into *caller), or the answer already given
+ * (*done: 503, 401, 403), before any of the body is decoded.
+ */
+typedef enum sc_err (*route_admit)(struct handler_ctx *,
+    const struct http_request *, struct route_caller *,
+    struct http_response *, bool *done, struct sc_error *);
+
+enum route_access {
+	ROUTE_PUBLIC,		/* anyone */
+	ROUTE_OPERATOR,		/* an operator (auth.h), database ready */
+	ROUTE_CREDENTIAL,	/* what the route's `admit` accepts */
+};
+
+enum route_audit {
+	/* A row per refused or failed request, naming who and what. */
+	AUDIT_ROWS,
+	/* Never a row per request: refusals counted (handlers.h). */
+	AUDIT_COUNTED,
+};
+
+/*
+ * One row per route, written with designated initializers.  app.c does
+ * what a row declares, in order: access (operator check or admission),
+ * the cross-site check, the JSON body, `input` decoded (enum
+ * route_input, decode.h) or refused, then the handler; a refusal or
+ * failure after access is audited once, under `audit_action`, there.
+ */
 struct route {
 	enum http_method method;
 	const char	*pattern;
 	route_handler	 handler;
+	enum route_access access;
+	route_admit	 admit;		/* ROUTE_CREDENTIAL */
 	bool		 json_body;	/* POST body: 413/415/400 checks apply */
-	bool		 operator_only;	/* needs an operator (auth.h) */
-	const char	*audit_action;	/* changes state: refusals are audited */
+	int		 input;		/* enum route_input */
+	const char	*audit_action;	/* changes state: failures audited */
+	enum route_audit audit;
+	const char	*not_found;	/* INPUT_UUID: malformed id's 404 */
 };
 
 enum route_result {

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "codec.h"
 #include "http/request.h"
 #include "pki/bundle.h"
 #include "pki/pki.h"
@@ -79,49 +80,10 @@ validate_host(const char *s)
 }
 
 /*
- * RFC 3629 section 4: well-formed UTF-8 only -- no overlong forms, no
- * UTF-16 surrogates (U+D800-DFFF), nothing above U+10FFFF.  json-c's own
- * check lets overlong and surrogate forms through, and PostgreSQL would
- * then refuse the row: better a 422 that names the field.
+ * RFC 3629 section 4, codec_utf8_valid: json-c's own check lets overlong
+ * and surrogate forms through, and PostgreSQL would then refuse the row:
+ * better a 422 that names the field.
  */
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n, k;
-		unsigned int cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
 
 /*
  * Unpaired UTF-16 surrogate escapes.  RFC 8259 8.2: "\ud800" alone (or
@@ -239,7 +201,7 @@ string_field(struct json_object *obj, const char *field, int index,
 			    "String must not contain NUL characters");
 		return NULL;
 	}
-	if (!utf8_valid((const unsigned char *)s, len)) {
+	if (!codec_utf8_valid((const unsigned char *)s, len)) {
 		add_error(detail, "body", field, index, "string_unicode",
 		    "String must be well-formed UTF-8");
 		return NULL;

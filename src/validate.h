@@ -10,13 +10,14 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "sc_limits.h"
 
 struct json_object;
 struct pki_csr;
 
-#define ENROLL_NAME_MAX		64
+#define ENROLL_NAME_MAX		SC_NAME_MAX
 #define ENROLL_HOST_MAX		253	/* RFC 1035 2.3.4 */
-#define ENROLL_SANS_MAX		64
+#define ENROLL_SANS_MAX		SC_SANS_MAX
 #define ENROLL_NOTES_MAX	4096
 #define ENROLL_DEFAULT_PORT	8765
 #define HOST_STATUS_MAX		32

@@ -68,7 +68,7 @@ worker_auth(struct handler_ctx *ctx, const struct http_request *req,
 	id->result = WORKER_ANONYMOUS;
 	if (!http_request_has_client_cert(req))
 		return SC_OK;
-	if ((rc = handler_require_ca(ctx, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, PKI_CA_WORKER, err)) != SC_OK)
 		return rc;
 	rc = req->client_cert != NULL ? by_certificate(ctx, req, id, err) :
 	    by_serial(ctx, req, id, err);

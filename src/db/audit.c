@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "codec.h"
 #include "err.h"
 #include "db/db.h"
 #include "db/internal.h"
@@ -39,35 +40,6 @@ static const struct db_statement st_list = { "sc_audit_list",
     "target, outcome, client_addr, detail FROM audit_log "
     "ORDER BY id DESC LIMIT $1::integer", 1, false };
 
-/*
- * Length of the UTF-8 sequence at s (RFC 3629 section 4: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0 if it is not one.
- */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) ||	/* overlong */
-	    (s[0] == 0xed && s[1] > 0x9f) ||	/* surrogates */
-	    (s[0] == 0xf0 && s[1] < 0x90) ||	/* overlong */
-	    (s[0] == 0xf4 && s[1] > 0x8f))	/* above U+10FFFF */
-		return 0;
-	return n;
-}
 
 /*
  * Copy `in` to out[FIELD_MAX]: control characters and bytes that are not
@@ -83,7 +55,8 @@ clean(const char *in, char out[FIELD_MAX])
 	if (in == NULL)
 		return NULL;
 	while (*s != '\0') {
-		n = utf8_len(s);
+		/* NUL-terminated: a NUL ends any sequence early. */
+		n = codec_utf8_len(s, 4);
 		if (o + (n == 0 ? 1 : n) >= FIELD_MAX)
 			break;
 		if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {

@@ -12,10 +12,11 @@
 #include <time.h>
 
 #include "err.h"
+#include "sc_limits.h"
 
 #define DB_UUID_LEN	36
 #define DB_TIME_LEN	32	/* "2026-04-18T23:18:33.123456Z" */
-#define DB_FINGERPRINT_LEN 64	/* lowercase hex SHA-256 */
+#define DB_FINGERPRINT_LEN SC_SHA256_HEX_LEN	/* lowercase hex SHA-256 */
 
 struct db;
 
@@ -180,7 +181,7 @@ enum sc_err	 db_hosts_list(struct db *, const struct db_host_filter *f,
  * transaction began at old_since on the server's clock), the directory
  * is an orphan -- if it still holds that certificate.
  */
-#define DB_HOST_NAME_MAX 64
+#define DB_HOST_NAME_MAX SC_NAME_MAX
 struct db_bundle_claim {
 	char	 name[DB_HOST_NAME_MAX + 1];
 	char	 fingerprint[DB_FINGERPRINT_LEN + 1];
@@ -358,7 +359,7 @@ enum sc_err	 db_host_name_exists(struct db *, const char *name, bool *,
  * Bootstrap tokens (src/db/tokens.c).  Only the SHA-256 of a token is
  * stored (token_hash, lowercase hex); the secret never reaches here.
  */
-#define DB_TOKEN_HASH_LEN	64
+#define DB_TOKEN_HASH_LEN	SC_SHA256_HEX_LEN
 struct db_token_new {
 	const char	*token_hash;
 	const char	*name, *address;

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "codec.h"
 #include "db/wire.h"
 
 #define USECS_PER_DAY		INT64_C(86400000000)
@@ -73,7 +74,6 @@ enum sc_err
 wire_uuid(const PGresult *res, int row, int col, char *out, size_t size,
     struct sc_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *v;
 	size_t i, o = 0;
 
@@ -84,8 +84,8 @@ wire_uuid(const PGresult *res, int row, int col, char *out, size_t size,
 	for (i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		out[o++] = hex[v[i] >> 4];
-		out[o++] = hex[v[i] & 0x0f];
+		out[o++] = codec_hex_digit(v[i] >> 4);
+		out[o++] = codec_hex_digit(v[i]);
 	}
 	out[o] = '\0';
 	return SC_OK;

@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "db/db.h"
+#include "decode.h"
 #include "handlers/handlers.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -280,27 +281,19 @@ audit_row(const struct db_audit_row *r, void *arg)
 
 enum sc_err
 handle_audit(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL;
 	struct audit_state st = { resp, 0 };
 	enum sc_err rc;
-	int limit;
 
-	(void)param;
-	rc = validate_audit_query(req->query, &limit, &detail, err);
-	if (rc == SC_INVALID) {
-		sc_error_clear(err);
-		return handler_respond_invalid(resp, detail, err);
-	}
-	if (rc != SC_OK)
-		return rc;
+	(void)req;
 	/* At most 1000 rows: buffered, so a database error is still a 503. */
 	resp->status = 200;
 	resp->content_type = HTTP_JSON;
 	if (http_response_append(resp, "[", 1) == -1)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
-	if ((rc = db_audit_list(ctx->db, limit, audit_row, &st, err)) !=
+	if ((rc = db_audit_list(ctx->db, in->u.audit_limit, audit_row, &st, err)) !=
 	    SC_OK)
 		return rc;
 	if (http_response_append(resp, "]", 1) == -1)

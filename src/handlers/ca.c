@@ -22,20 +22,35 @@
 #define PEM_TYPE	"application/x-pem-file"
 #define CRL_MAX		(8 * 1024 * 1024)
 
-/* A CA's certificate, loaded into *slot (the worker's copy) if need be. */
+enum sc_err
+handler_require_ca(struct handler_ctx *ctx, enum pki_ca_role role,
+    struct sc_error *err)
+{
+	struct pki_ca **slot = role == PKI_CA_WORKER ? &ctx->ca :
+	    &ctx->front_ca;
+	enum sc_err rc;
+
+	if (*slot != NULL)
+		return SC_OK;
+	/* Only the worker CA signs in a worker (enrollment, renewal). */
+	if ((rc = role == PKI_CA_WORKER ?
+	    pki_ca_load(ctx->cfg->ca_dir, role, slot, err) :
+	    pki_ca_load_cert(ctx->cfg->ca_dir, role, slot, err)) != SC_OK)
+		sc_error_prefix(err, role == PKI_CA_WORKER ?
+		    "loading the worker CA" : "loading the front-end CA");
+	return rc;
+}
+
 static enum sc_err
-ca_pem(struct handler_ctx *ctx, enum pki_ca_role role, struct pki_ca **slot,
+ca_pem(struct handler_ctx *ctx, enum pki_ca_role role,
     struct http_response *resp, struct sc_error *err)
 {
 	const char *pem;
 	enum sc_err rc;
 
-	/* The worker CA with its key (enrollment wants it anyway). */
-	if (*slot == NULL && (rc = role == PKI_CA_WORKER ?
-	    pki_ca_load(ctx->cfg->ca_dir, role, slot, err) :
-	    pki_ca_load_cert(ctx->cfg->ca_dir, role, slot, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, role, err)) != SC_OK)
 		return rc;
-	pem = pki_ca_cert_pem(*slot);
+	pem = pki_ca_cert_pem(role == PKI_CA_WORKER ? ctx->ca : ctx->front_ca);
 	if (http_response_blob(resp, 200, PEM_TYPE, pem, strlen(pem)) == -1)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	return SC_OK;
@@ -43,11 +58,12 @@ ca_pem(struct handler_ctx *ctx, enum pki_ca_role role, struct pki_ca **slot,
 
 enum sc_err
 handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	(void)req;
-	(void)param;
-	return ca_pem(ctx, PKI_CA_WORKER, &ctx->ca, resp, err);
+	(void)in;
+	return ca_pem(ctx, PKI_CA_WORKER, resp, err);
 }
 
 /*
@@ -57,17 +73,19 @@ handle_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
  */
 enum sc_err
 handle_front_ca_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	(void)req;
-	(void)param;
-	return ca_pem(ctx, PKI_CA_FRONT, &ctx->front_ca, resp, err);
+	(void)in;
+	return ca_pem(ctx, PKI_CA_FRONT, resp, err);
 }
 
 /* The CRL file is replaced by rename: one open sees one whole version. */
 enum sc_err
 handle_crl_pem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	char path[4096], *buf = NULL;
 	struct stat st;
@@ -77,7 +95,7 @@ handle_crl_pem(struct handler_ctx *ctx, const struct http_request *req,
 	enum sc_err rc = SC_OK;
 
 	(void)req;
-	(void)param;
+	(void)in;
 	if ((size_t)snprintf(path, sizeof(path), "%s/crl.pem",
 	    ctx->cfg->ca_dir) >= sizeof(path))
 		return sc_error_set(err, SC_INTERNAL, "CA path too long");

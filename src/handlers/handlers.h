@@ -11,12 +11,12 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "pki/pki.h"
 
 struct config;
 struct db;
 struct http_request;
 struct http_response;
-struct pki_ca;
 struct auth_actor;
 struct auth_cache;
 struct host_cache;
@@ -34,8 +34,20 @@ struct handler_ctx {
 	const struct auth_actor	*actor;
 };
 
+/*
+ * A handler gets the request's decoded input (decode.h), as its route
+ * row in app.c declares it; refusals of that input, and any failure the
+ * handler returns, are audited by app.c.  A handler audits success (in
+ * its transaction) and the refusals it answers itself.
+ */
+struct route_input_value;
+struct route_caller;
 #define HANDLER_ARGS struct handler_ctx *, const struct http_request *, \
-	const char *, struct http_response *, struct sc_error *
+	const struct route_input_value *, struct http_response *, \
+	struct sc_error *
+#define ADMIT_ARGS struct handler_ctx *, const struct http_request *, \
+	struct route_caller *, struct http_response *, bool *done, \
+	struct sc_error *
 
 enum sc_err	handle_health(HANDLER_ARGS);
 enum sc_err	handle_ready(HANDLER_ARGS);
@@ -53,6 +65,10 @@ enum sc_err	handle_token_redeem(HANDLER_ARGS);
 enum sc_err	handle_front_ca_pem(HANDLER_ARGS);
 enum sc_err	handle_renew(HANDLER_ARGS);
 enum sc_err	handle_heartbeat(HANDLER_ARGS);
+/* Admission of the credential routes (router.h, route_admit). */
+enum sc_err	handler_admit_token(ADMIT_ARGS);
+enum sc_err	handler_admit_renew(ADMIT_ARGS);
+enum sc_err	handler_admit_heartbeat(ADMIT_ARGS);
 
 /*
  * After a failed COMMIT of an enrollment or renewal (`what`) that wrote
@@ -64,8 +80,14 @@ enum sc_err	handle_heartbeat(HANDLER_ARGS);
 void		handler_settle_bundle(struct handler_ctx *, const char *name,
 		    const char *fingerprint, const char *since, int doubt_pid,
 		    const char *what);
-/* Load the worker CA into ctx->ca if it is not yet (hosts.c). */
-enum sc_err	handler_require_ca(struct handler_ctx *, struct sc_error *);
+/*
+ * The worker CA (ctx->ca, signing through the CA signer) or the
+ * front-end CA (ctx->front_ca, its certificate only), loaded on first
+ * use: a CA that could not be loaded when the worker started is retried
+ * by each request that needs it, which gets 503 meanwhile (ca.c).
+ */
+enum sc_err	handler_require_ca(struct handler_ctx *, enum pki_ca_role,
+		    struct sc_error *);
 /* The sans of an enrollment as the JSON array the tables keep. */
 struct enroll_req;
 char		*handler_sans_json(const struct enroll_req *);

@@ -10,14 +10,15 @@
  */
 enum sc_err
 handle_health(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	static const char body[] =
 	    "{\"status\":\"ok\",\"role\":\"swarm-controller\"}";
 
 	(void)ctx;
 	(void)req;
-	(void)param;
+	(void)in;
 	resp->status = 200;
 	resp->content_type = HTTP_JSON;
 	if (http_response_append(resp, body, sizeof(body) - 1) == -1)
@@ -33,7 +34,8 @@ handle_health(struct handler_ctx *ctx, const struct http_request *req,
  */
 enum sc_err
 handle_ready(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	static const char body[] = "{\"status\":\"ready\"}";
 	struct sc_error why = { SC_OK, "" };
@@ -41,7 +43,7 @@ handle_ready(struct handler_ctx *ctx, const struct http_request *req,
 
 	(void)ctx;
 	(void)req;
-	(void)param;
+	(void)in;
 	if (ready_status(&detail, &why) != SC_OK) {
 		/* Logged with the request (a 503): the reason in full. */
 		sc_error_set(err, why.code, "not ready: %s", why.msg);

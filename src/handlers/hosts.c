@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
+#include "decode.h"
 #include "handlers/handlers.h"
 #include "hostcache.h"
 #include "http/request.h"
@@ -39,20 +40,6 @@
 #include "pki/pki.h"
 #include "render.h"
 #include "validate.h"
-
-enum sc_err
-handler_require_ca(struct handler_ctx *ctx, struct sc_error *err)
-{
-	enum sc_err rc;
-
-	/* A worker whose CA load failed at start retries on each request. */
-	if (ctx->ca != NULL)
-		return SC_OK;
-	if ((rc = pki_ca_load(ctx->cfg->ca_dir, PKI_CA_WORKER, &ctx->ca,
-	    err)) != SC_OK)
-		sc_error_prefix(err, "loading the worker CA");
-	return rc;
-}
 
 /*
  * The commit failed.  Unless its outcome is in doubt, the row (or the
@@ -181,7 +168,7 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 
 	memset(&issued, 0, sizeof(issued));
 	memset(&h, 0, sizeof(h));
-	if ((rc = handler_require_ca(ctx, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, PKI_CA_WORKER, err)) != SC_OK)
 		goto out;
 	if ((path = bundle_path(ctx->cfg->ca_dir, er->name)) == NULL ||
 	    (sans = san_list(er, &nsans)) == NULL) {
@@ -264,32 +251,11 @@ out:
 
 enum sc_err
 handle_enroll(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL;
-	struct enroll_req er;
-	enum sc_err rc;
-
-	(void)param;
-	rc = validate_enroll(req->body, req->body_len, &er, &detail, err);
-	if (rc == SC_OK)
-		rc = validate_enroll_policy(&er, &ctx->cfg->worker_names,
-		    &detail, err);
-	if (rc == SC_INVALID) {
-		handler_audit(ctx, req, "enroll", er.name[0] ? er.name : NULL,
-		    "invalid", err->msg);
-		enroll_req_clear(&er);
-		sc_error_clear(err);
-		return handler_respond_invalid(resp, detail, err);
-	}
-	if (rc == SC_OK)
-		rc = handler_enroll(ctx, req, &er, NULL, resp, err);
 	/* Success is audited inside the enrollment transaction. */
-	if (rc != SC_OK)
-		handler_audit(ctx, req, "enroll", er.name[0] ? er.name : NULL,
-		    handler_outcome(rc), err->msg);
-	enroll_req_clear(&er);
-	return rc;
+	return handler_enroll(ctx, req, &in->u.enroll, NULL, resp, err);
 }
 
 /* Streams the list: headers go out with the first row. */
@@ -314,26 +280,19 @@ list_row(const struct db_host *h, void *arg)
 
 enum sc_err
 handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL;
+	const struct hosts_query *q = &in->u.hosts;
 	struct list_state st = { resp, 0 };
 	struct db_host_filter filter;
-	struct hosts_query q;
 	enum sc_err rc;
 
-	(void)param;
-	rc = validate_hosts_query(req->query, &q, &detail, err);
-	if (rc == SC_INVALID) {
-		sc_error_clear(err);
-		return handler_respond_invalid(resp, detail, err);
-	}
-	if (rc != SC_OK)
-		return rc;
-	filter.status = q.has_status ? q.status : NULL;
-	filter.after = q.has_after ? q.after : NULL;
-	filter.limit = q.limit;
-	filter.expiring_days = q.expiring_within;
+	(void)req;
+	filter.status = q->has_status ? q->status : NULL;
+	filter.after = q->has_after ? q->after : NULL;
+	filter.limit = q->limit;
+	filter.expiring_days = q->expiring_within;
 	rc = db_hosts_list(ctx->db, &filter, list_row, &st, err);
 	if (rc != SC_OK)
 		return rc;
@@ -351,10 +310,11 @@ handle_hosts_list(struct handler_ctx *ctx, const struct http_request *req,
 
 enum sc_err
 handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
+	const char *uuid = in->u.uuid;
 	struct db_host h;
-	char uuid[DB_UUID_LEN + 1];
 	const char *kept;
 	uint64_t epoch, now;
 	size_t len;
@@ -362,11 +322,6 @@ handle_host_get(struct handler_ctx *ctx, const struct http_request *req,
 
 	(void)req;
 	memset(&h, 0, sizeof(h));
-	/* A malformed uuid names no host: 404, as the contract says. */
-	if (!validate_uuid(param, uuid)) {
-		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
-		goto out;
-	}
 	/* The epoch before the read: a change during it spoils the entry. */
 	epoch = db_host_epoch(ctx->db);
 	now = host_cache_now_ms();
@@ -399,19 +354,15 @@ out:
 
 enum sc_err
 handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	struct db_bundle_claim claim = { .old_pid = 0 };
+	const char *uuid = in->u.uuid;
 	struct db_audit audit;
-	char uuid[DB_UUID_LEN + 1];
 	const char *name = claim.name;
-	bool valid;
 	enum sc_err rc;
 
-	if (!(valid = validate_uuid(param, uuid))) {
-		rc = sc_error_set(err, SC_NOT_FOUND, "host not found");
-		goto out;
-	}
 	handler_audit_entry(ctx, req, "decommission", uuid, "success", NULL,
 	    &audit);
 	if ((rc = db_host_delete(ctx->db, uuid, &audit, &claim, err)) !=
@@ -443,9 +394,5 @@ handle_host_delete(struct handler_ctx *ctx, const struct http_request *req,
 	log_info("decommissioned %s (%s)", name, uuid);
 	http_response_empty(resp, 204);
 out:
-	/* A well-formed uuid is recorded as looked up: in lower case. */
-	if (rc != SC_OK)
-		handler_audit(ctx, req, "decommission", valid ? uuid : param,
-		    handler_outcome(rc), err->msg);
 	return rc;
 }

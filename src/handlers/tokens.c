@@ -22,6 +22,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "db/db.h"
+#include "decode.h"
 #include "handlers/handlers.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -35,10 +36,11 @@
 
 enum sc_err
 handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL, *obj = NULL;
-	struct token_create_req tr;
+	const struct token_create_req *tr = &in->u.token_create;
+	struct json_object *obj = NULL;
 	struct db_token_new nt;
 	struct db_audit audit;
 	char token[TOKEN_TEXT_LEN + 1], hash[PKI_TOKEN_HASH_LEN + 1];
@@ -46,39 +48,22 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 	char *sans = NULL;
 	enum sc_err rc;
 
-	(void)param;
 	token[0] = '\0';
-	rc = validate_token_create(req->body, req->body_len, &tr, &detail,
-	    err);
-	if (rc == SC_OK)
-		rc = validate_enroll_policy(&tr.er, &ctx->cfg->worker_names,
-		    &detail, err);
-	if (rc == SC_INVALID) {
-		handler_audit(ctx, req, "token-create",
-		    tr.er.name[0] ? tr.er.name : NULL, "invalid", err->msg);
-		sc_error_clear(err);
-		rc = handler_respond_invalid(resp, detail, err);
-		goto out;
-	}
-	if (rc != SC_OK)
-		goto out;
-	if (ctx->front_ca == NULL &&
-	    (rc = pki_ca_load_cert(ctx->cfg->ca_dir, PKI_CA_FRONT,
-	    &ctx->front_ca, err)) != SC_OK)
+	if ((rc = handler_require_ca(ctx, PKI_CA_FRONT, err)) != SC_OK)
 		goto out;
 	if ((rc = pki_token_new(token, err)) != SC_OK ||
 	    (rc = pki_token_hash(token, hash, err)) != SC_OK)
 		goto out;
-	if ((sans = handler_sans_json(&tr.er)) == NULL) {
+	if ((sans = handler_sans_json(&tr->er)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	nt = (struct db_token_new){ .token_hash = hash, .name = tr.er.name,
-	    .address = tr.er.address, .agent_port = tr.er.agent_port,
-	    .sans_json = sans, .notes = tr.er.notes,
+	nt = (struct db_token_new){ .token_hash = hash, .name = tr->er.name,
+	    .address = tr->er.address, .agent_port = tr->er.agent_port,
+	    .sans_json = sans, .notes = tr->er.notes,
 	    .created_by = ctx->actor != NULL ? ctx->actor->name : "anonymous",
-	    .ttl_seconds = tr.ttl_seconds };
-	handler_audit_entry(ctx, req, "token-create", tr.er.name, "success",
+	    .ttl_seconds = tr->ttl_seconds };
+	handler_audit_entry(ctx, req, "token-create", tr->er.name, "success",
 	    NULL, &audit);
 	if ((rc = db_token_create(ctx->db, &nt, &audit, id, expires_at,
 	    err)) != SC_OK)
@@ -89,9 +74,9 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 	}
 	json_object_object_add(obj, "id", json_object_new_string(id));
 	json_object_object_add(obj, "token", json_object_new_string(token));
-	json_object_object_add(obj, "name", json_object_new_string(tr.er.name));
+	json_object_object_add(obj, "name", json_object_new_string(tr->er.name));
 	json_object_object_add(obj, "address",
-	    json_object_new_string(tr.er.address));
+	    json_object_new_string(tr->er.address));
 	json_object_object_add(obj, "expires_at",
 	    json_object_new_string(expires_at));
 	/* What `swarmctl agent enroll --ca-fingerprint` pins TLS to. */
@@ -103,17 +88,12 @@ handle_token_create(struct handler_ctx *ctx, const struct http_request *req,
 		rc = sc_error_set(err, SC_INTERNAL, "rendering token failed");
 	else
 		log_info("bootstrap token %s created for %s, expires %s", id,
-		    tr.er.name, expires_at);
+		    tr->er.name, expires_at);
 out:
-	if (rc != SC_OK && rc != SC_INVALID)
-		handler_audit(ctx, req, "token-create",
-		    tr.er.name[0] ? tr.er.name : NULL, handler_outcome(rc),
-		    err->msg);
 	json_object_put(obj);
 	explicit_bzero(token, sizeof(token));
 	free(sans);
-	token_create_req_clear(&tr);
-	return rc == SC_INVALID ? SC_OK : rc;
+	return rc;
 }
 
 static int
@@ -148,13 +128,14 @@ list_row(const struct db_token *t, void *arg)
 
 enum sc_err
 handle_tokens_list(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
 	struct json_object *list;
 	enum sc_err rc;
 
 	(void)req;
-	(void)param;
+	(void)in;
 	if ((list = json_object_new_array()) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	if ((rc = db_tokens_list(ctx->db, list_row, list, err)) == SC_OK &&
@@ -166,28 +147,20 @@ handle_tokens_list(struct handler_ctx *ctx, const struct http_request *req,
 
 enum sc_err
 handle_token_revoke(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
+	const char *id = in->u.uuid;
 	struct db_audit audit;
-	char id[DB_UUID_LEN + 1];
-	bool valid;
 	enum sc_err rc;
 
-	if (!(valid = validate_uuid(param, id))) {
-		rc = sc_error_set(err, SC_NOT_FOUND, "token not found");
-		goto out;
-	}
 	handler_audit_entry(ctx, req, "token-revoke", id, "success", NULL,
 	    &audit);
 	if ((rc = db_token_revoke(ctx->db, id, &audit, err)) != SC_OK)
-		goto out;
+		return rc;
 	log_info("bootstrap token %s revoked", id);
 	http_response_empty(resp, 204);
-out:
-	if (rc != SC_OK)
-		handler_audit(ctx, req, "token-revoke", valid ? id : param,
-		    handler_outcome(rc), err->msg);
-	return rc;
+	return SC_OK;
 }
 
 /* The one answer to every bad token (RFC 6750 3: a Bearer challenge). */
@@ -208,41 +181,6 @@ refuse_anonymous(struct handler_ctx *ctx, const struct http_request *req,
 	return refuse(resp, err);
 }
 
-/* The enrollment a token stands for, with the worker's CSR. */
-static enum sc_err
-token_enroll_req(const struct db_token *t, struct pki_csr *csr,
-    struct enroll_req *er, struct sc_error *err)
-{
-	struct json_object *sans = NULL;
-	enum sc_err rc = SC_OK;
-	size_t i, n;
-
-	memset(er, 0, sizeof(*er));
-	er->csr = csr;
-	snprintf(er->name, sizeof(er->name), "%s", t->name);
-	snprintf(er->address, sizeof(er->address), "%s", t->address);
-	er->agent_port = t->agent_port;
-	if (t->notes != NULL && (er->notes = strdup(t->notes)) == NULL)
-		return sc_error_set(err, SC_INTERNAL, "out of memory");
-	if ((sans = json_tokener_parse(t->sans_json)) == NULL ||
-	    !json_object_is_type(sans, json_type_array) ||
-	    (n = json_object_array_length(sans)) > ENROLL_SANS_MAX) {
-		rc = sc_error_set(err, SC_INTERNAL, "token %s: bad sans", t->id);
-		goto out;
-	}
-	if (n > 0 && (er->sans = calloc(n, sizeof(*er->sans))) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		snprintf(er->sans[i], sizeof(er->sans[i]), "%s",
-		    json_object_get_string(json_object_array_get_idx(sans, i)));
-	er->nsans = n;
-out:
-	json_object_put(sans);
-	return rc;
-}
-
 /* Is the token still there to be used?  (After a lost race, it is not.) */
 static bool
 token_still_active(struct handler_ctx *ctx, const char *hash)
@@ -258,101 +196,86 @@ token_still_active(struct handler_ctx *ctx, const char *hash)
 	return active;
 }
 
+/*
+ * Admission: the token must name a real, active token.  Anyone can send
+ * guesses: those that name no token are counted, not recorded one row
+ * each (handler_audit_anonymous); from a real token on, the request is
+ * audited under its id, its actor "bootstrap-token <id>".
+ */
 enum sc_err
-handle_token_redeem(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+handler_admit_token(struct handler_ctx *ctx, const struct http_request *req,
+    struct route_caller *caller, struct http_response *resp, bool *done,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL;
-	struct auth_actor actor;
-	struct token_claim claim;
-	struct enroll_req er;
-	struct db_token t;
-	struct pki_csr *csr = NULL;
-	char token[TOKEN_TEXT_LEN + 1], hash[PKI_TOKEN_HASH_LEN + 1];
-	char why[64];
+	struct db_token *t = &caller->token;
+	char token[TOKEN_TEXT_LEN + 1], why[64];
 	const char *gate = NULL;
 	bool found = false;
 	enum sc_err rc;
 
-	(void)param;
+	*done = true;
 	token[0] = '\0';
-	memset(&er, 0, sizeof(er));
-	memset(&t, 0, sizeof(t));
 	/* Public, so not gated by app.c: the database must be usable. */
 	if (ready_gate(&gate, err) != SC_OK) {
 		rc = http_response_detail(resp, 503, gate) == -1 ?
 		    sc_error_set(err, SC_INTERNAL, "out of memory") : SC_OK;
 		goto out;
 	}
-	/*
-	 * Anyone can send guesses: those that name no token are counted,
-	 * not recorded one row each (handler_audit_anonymous).
-	 */
 	if (!validate_bearer_token(req->authorization, token)) {
 		rc = refuse_anonymous(ctx, req, resp, err);
 		goto out;
 	}
-	if ((rc = pki_token_hash(token, hash, err)) != SC_OK ||
-	    (rc = db_token_lookup(ctx->db, hash, &t, &found, err)) != SC_OK)
+	if ((rc = pki_token_hash(token, caller->token_hash, err)) != SC_OK ||
+	    (rc = db_token_lookup(ctx->db, caller->token_hash, t, &found,
+	    err)) != SC_OK)
 		goto out;
 	if (!found) {
 		rc = refuse_anonymous(ctx, req, resp, err);
 		goto out;
 	}
-	/* From here the request names a real token: audited under its id. */
-	snprintf(actor.name, sizeof(actor.name), "bootstrap-token %s", t.id);
-	actor.fingerprint[0] = '\0';
-	actor.loopback = false;
-	ctx->actor = &actor;
-	if (strcmp(t.state, "active") != 0) {
-		snprintf(why, sizeof(why), "token %s", t.state);
-		handler_audit(ctx, req, "token-redeem", t.id, "refused", why);
+	snprintf(caller->actor.name, sizeof(caller->actor.name),
+	    "bootstrap-token %s", t->id);
+	caller->actor.fingerprint[0] = '\0';
+	caller->actor.loopback = false;
+	ctx->actor = &caller->actor;	/* reset by app_handle */
+	if (strcmp(t->state, "active") != 0) {
+		snprintf(why, sizeof(why), "token %s", t->state);
+		handler_audit(ctx, req, "token-redeem", t->id, "refused", why);
 		rc = refuse(resp, err);
 		goto out;
 	}
-	rc = validate_token_redeem(req->body, req->body_len, &csr, &detail,
-	    err);
-	if (rc == SC_OK && (rc = token_enroll_req(&t, csr, &er, err)) ==
-	    SC_OK)
-		rc = validate_enroll_policy(&er, &ctx->cfg->worker_names,
-		    &detail, err);
-	csr = NULL;		/* er owns it now, or validate failed */
-	if (rc == SC_INVALID) {
-		handler_audit(ctx, req, "token-redeem", t.id, "invalid",
-		    err->msg);
-		sc_error_clear(err);
-		rc = handler_respond_invalid(resp, detail, err);
-		goto out;
-	}
-	if (rc != SC_OK) {
-		handler_audit(ctx, req, "token-redeem", t.id,
-		    handler_outcome(rc), err->msg);
-		goto out;
-	}
-	claim.hash = hash;
-	claim.id = t.id;
-	rc = handler_enroll(ctx, req, &er, &claim, resp, err);
+	*done = false;
+out:
+	explicit_bzero(token, sizeof(token));
+	return rc;
+}
+
+enum sc_err
+handle_token_redeem(struct handler_ctx *ctx, const struct http_request *req,
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
+{
+	const struct db_token *t = &in->caller.token;
+	struct token_claim claim;
+	enum sc_err rc;
+
+	claim.hash = in->caller.token_hash;
+	claim.id = t->id;
+	rc = handler_enroll(ctx, req, &in->u.enroll, &claim, resp, err);
 	/* Lost to a concurrent redemption (or expired meanwhile). */
 	if (rc == SC_FORBIDDEN ||
-	    (rc == SC_CONFLICT && !token_still_active(ctx, hash))) {
-		handler_audit(ctx, req, "token-redeem", t.id, "refused",
+	    (rc == SC_CONFLICT && !token_still_active(ctx, claim.hash))) {
+		handler_audit(ctx, req, "token-redeem", t->id, "refused",
 		    "token no longer valid");
 		sc_error_clear(err);
-		rc = refuse(resp, err);
-		goto out;
+		return refuse(resp, err);
 	}
-	/* Success is audited inside the enrollment transaction. */
-	if (rc != SC_OK) {
-		handler_audit(ctx, req, "enroll", er.name, handler_outcome(rc),
-		    err->msg);
-		handler_audit(ctx, req, "token-redeem", t.id,
+	/*
+	 * Success is audited inside the enrollment transaction; a failure
+	 * under "token-redeem" by app.c, and here as the enrollment's.
+	 */
+	if (rc != SC_OK)
+		handler_audit(ctx, req, "enroll", in->u.enroll.name,
 		    handler_outcome(rc), err->msg);
-	}
-out:
-	ctx->actor = NULL;	/* &actor dies here */
-	explicit_bzero(token, sizeof(token));
-	pki_csr_free(csr);
-	enroll_req_clear(&er);
-	db_token_clear(&t);
 	return rc;
 }

@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "crl.h"
 #include "db/db.h"
+#include "decode.h"
 #include "handlers/handlers.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -283,40 +284,46 @@ out:
 	return rc;
 }
 
+/*
+ * Renewal's admission: a worker certificate, the host's current one or
+ * (a lost answer's retry) the one it just superseded; a refusal names
+ * who tried.
+ */
+enum sc_err
+handler_admit_renew(struct handler_ctx *ctx, const struct http_request *req,
+    struct route_caller *caller, struct http_response *resp, bool *done,
+    struct sc_error *err)
+{
+	struct worker_identity *id = &caller->worker;
+	enum sc_err rc;
+
+	if ((rc = identify(ctx, req, "renew", resp, id, done, err)) !=
+	    SC_OK || *done)
+		return rc;
+	actor_for(id, &caller->actor);
+	ctx->actor = &caller->actor;	/* reset by app_handle */
+	if (id->result == WORKER_REFUSED) {
+		*done = true;
+		handler_audit(ctx, req, "renew", id->ref.host_uuid[0] != '\0' ?
+		    id->ref.host_uuid : NULL, "refused", id->why);
+		return respond(resp, 403, WORKER_REFUSED_DETAIL, err);
+	}
+	return SC_OK;
+}
+
 enum sc_err
 handle_renew(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL;
-	struct worker_identity id;
-	struct auth_actor actor;
-	struct pki_csr *csr = NULL;
-	bool given = false, lost = false, done;
+	struct worker_identity id = in->caller.worker;
+	struct pki_csr *csr = in->u.csr;
+	bool given = false, lost = false;
 	const char *target;
-	enum sc_err rc;
+	enum sc_err rc = SC_OK;
 	int attempt;
 
-	(void)param;
-	if ((rc = identify(ctx, req, "renew", resp, &id, &done, err)) !=
-	    SC_OK || done)
-		return rc;
-	actor_for(&id, &actor);
-	/* Reset before returning (out:), while &actor is alive. */
-	/* cppcheck-suppress autoVariables */
-	ctx->actor = &actor;
-	target = id.ref.host_uuid[0] != '\0' ? id.ref.host_uuid : NULL;
-	if (id.result == WORKER_REFUSED) {
-		handler_audit(ctx, req, "renew", target, "refused", id.why);
-		rc = respond(resp, 403, WORKER_REFUSED_DETAIL, err);
-		goto out;
-	}
-	rc = validate_renew(req->body, req->body_len, &csr, &detail, err);
-	if (rc == SC_INVALID) {
-		handler_audit(ctx, req, "renew", target, "invalid", err->msg);
-		sc_error_clear(err);
-		rc = handler_respond_invalid(resp, detail, err);
-		goto out;
-	}
+	target = route_input_target(in);
 	/* A renewal lost to a concurrent one may be that one's retry. */
 	for (attempt = 0; rc == SC_OK && attempt < 2; attempt++) {
 		if (id.result == WORKER_SUPERSEDED) {
@@ -346,45 +353,45 @@ handle_renew(struct handler_ctx *ctx, const struct http_request *req,
 		handler_audit(ctx, req, "renew", target, "refused", err->msg);
 		sc_error_clear(err);
 		rc = respond(resp, 403, WORKER_REFUSED_DETAIL, err);
-	} else if (rc != SC_OK)
-		handler_audit(ctx, req, "renew", target, handler_outcome(rc),
-		    err->msg);
-out:
-	ctx->actor = NULL;	/* &actor dies here */
-	pki_csr_free(csr);
+	}
+	/* Other failures: audited by app.c. */
 	return rc;
+}
+
+/* Heartbeats: the host's current certificate only. */
+enum sc_err
+handler_admit_heartbeat(struct handler_ctx *ctx,
+    const struct http_request *req, struct route_caller *caller,
+    struct http_response *resp, bool *done, struct sc_error *err)
+{
+	enum sc_err rc;
+
+	if ((rc = identify(ctx, req, "heartbeat", resp, &caller->worker,
+	    done, err)) != SC_OK || *done)
+		return rc;
+	if (caller->worker.result != WORKER_CURRENT) {
+		*done = true;
+		handler_audit_anonymous(ctx, req, HANDLER_HEARTBEAT_PRESENTED);
+		return respond(resp, 403, WORKER_REFUSED_DETAIL, err);
+	}
+	return SC_OK;
 }
 
 enum sc_err
 handle_heartbeat(struct handler_ctx *ctx, const struct http_request *req,
-    const char *param, struct http_response *resp, struct sc_error *err)
+    const struct route_input_value *in, struct http_response *resp,
+    struct sc_error *err)
 {
-	struct json_object *detail = NULL, *o = NULL;
-	struct worker_identity id;
-	struct heartbeat_req hr;
+	const struct worker_identity *id = &in->caller.worker;
+	const struct heartbeat_req *hr = &in->u.heartbeat;
+	struct json_object *o = NULL;
 	struct db_heartbeat hb;
-	enum sc_err rc;
-	bool done;
+	enum sc_err rc = SC_OK;
 
-	(void)param;
-	if ((rc = identify(ctx, req, "heartbeat", resp, &id, &done, err)) !=
-	    SC_OK || done)
-		return rc;
-	if (id.result != WORKER_CURRENT) {
-		handler_audit_anonymous(ctx, req, HANDLER_HEARTBEAT_PRESENTED);
-		return respond(resp, 403, WORKER_REFUSED_DETAIL, err);
-	}
-	rc = validate_heartbeat(req->body, req->body_len, &hr, &detail, err);
-	if (rc == SC_INVALID) {
-		sc_error_clear(err);
-		return handler_respond_invalid(resp, detail, err);
-	}
-	if (rc != SC_OK)
-		return rc;
 	hb = (struct db_heartbeat){
-	    .agent_version = hr.has_agent_version ? hr.agent_version : NULL,
-	    .agent_status = hr.has_status ? hr.status : NULL };
-	if ((rc = db_heartbeat(ctx->db, id.ref.host_uuid, id.ref.fingerprint,
+	    .agent_version = hr->has_agent_version ? hr->agent_version : NULL,
+	    .agent_status = hr->has_status ? hr->status : NULL };
+	if ((rc = db_heartbeat(ctx->db, id->ref.host_uuid, id->ref.fingerprint,
 	    ctx->cfg->heartbeat_durable, &hb, err)) != SC_OK)
 		return rc;
 	/* Renewed or decommissioned since the lookup. */
@@ -395,7 +402,7 @@ handle_heartbeat(struct handler_ctx *ctx, const struct http_request *req,
 	if ((o = json_object_new_object()) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	json_object_object_add(o, "host_uuid",
-	    json_object_new_string(id.ref.host_uuid));
+	    json_object_new_string(id->ref.host_uuid));
 	json_object_object_add(o, "status", json_object_new_string("active"));
 	json_object_object_add(o, "last_heartbeat",
 	    json_object_new_string(hb.last_heartbeat));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec.h"
 #include "http/request.h"
 
 static const struct {
@@ -98,17 +99,6 @@ copy_param(char *dst, size_t dstsz, const char *src)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * %XX-decode the client certificate.  '+' stays '+': it is a base64
  * character, and nginx escapes spaces as %20, never as '+'.
@@ -116,38 +106,22 @@ hexval(int c)
 static int
 decode_client_cert(struct http_request *req, const char *s)
 {
-	size_t n = strlen(s), i, o = 0;
+	size_t n = strlen(s);
 	char *out;
+	long o;
 
 	if (n > 3 * HTTP_CLIENT_CERT_MAX)
 		return -1;
 	if ((out = malloc(n + 1)) == NULL)
 		return -1;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
-				goto bad;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0)
-			goto bad;
-		out[o++] = (char)c;
+	if ((o = codec_percent_decode(s, n, false, out, n + 1)) < 0 ||
+	    (size_t)o > HTTP_CLIENT_CERT_MAX) {
+		free(out);
+		return -1;
 	}
-	out[o] = '\0';
-	if (o > HTTP_CLIENT_CERT_MAX)
-		goto bad;
 	req->client_cert = out;
-	req->client_cert_len = o;
+	req->client_cert_len = (size_t)o;
 	return 0;
-bad:
-	free(out);
-	return -1;
 }
 
 bool
@@ -167,7 +141,7 @@ copy_serial(char out[HTTP_SERIAL_MAX + 1], const char *s)
 	if (s == NULL || *s == '\0')
 		return 0;
 	for (i = 0; s[i] != '\0'; i++)
-		if (i == HTTP_SERIAL_MAX || hexval(s[i]) < 0)
+		if (i == HTTP_SERIAL_MAX || codec_hex_value((unsigned char)s[i]) < 0)
 			return -1;
 	memcpy(out, s, i + 1);
 	return 0;
@@ -347,38 +321,6 @@ http_request_clear(struct http_request *req)
 	memset(req, 0, sizeof(*req));
 }
 
-/* Decode [s, s+n) from form encoding into out; -1 if malformed or long. */
-static int
-form_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			int hi, lo;
-
-			/* two hex digits must follow */
-			if (i + 2 >= n)
-				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0 || o + 1 >= outsz)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 int
 http_query_get(const char *query, const char *key, char *out, size_t outsz)
 {
@@ -394,8 +336,8 @@ http_query_get(const char *query, const char *key, char *out, size_t outsz)
 		    p[keylen] == '=') {
 			if (found)
 				return -1;	/* repeated key: ambiguous */
-			if (form_decode(p + keylen + 1, len - keylen - 1,
-			    out, outsz) == -1)
+			if (codec_percent_decode(p + keylen + 1,
+			    len - keylen - 1, true, out, outsz) == -1)
 				return -1;
 			found = 1;
 		} else if (len == keylen && strncmp(p, key, keylen) == 0) {

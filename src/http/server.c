@@ -562,14 +562,11 @@ worker_main(void *arg)
 	    NULL)
 		log_warn("worker %d: no memory for the host cache", w->id);
 	/* A CA that fails to load now is retried per request (503 meanwhile). */
-	if (pki_ca_load(w->cfg->ca_dir, PKI_CA_WORKER, &ctx.ca, &err) != SC_OK)
-		log_error("worker %d: loading the worker CA: %s", w->id,
-		    err.msg);
+	if (handler_require_ca(&ctx, PKI_CA_WORKER, &err) != SC_OK)
+		log_error("worker %d: %s", w->id, err.msg);
 	sc_error_clear(&err);
-	if (pki_ca_load_cert(w->cfg->ca_dir, PKI_CA_FRONT, &ctx.front_ca,
-	    &err) != SC_OK)
-		log_error("worker %d: loading the front-end CA: %s", w->id,
-		    err.msg);
+	if (handler_require_ca(&ctx, PKI_CA_FRONT, &err) != SC_OK)
+		log_error("worker %d: %s", w->id, err.msg);
 	/*
 	 * No listening socket for libfcgi: it reads the connections that
 	 * accept_connection hands it and never accepts one by itself.

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
+#include "sc_limits.h"
 #include "err.h"
 #include "log.h"
 #include "fileio.h"
@@ -28,7 +30,6 @@
  */
 
 #define WORKERS_DIR	"workers"
-#define NAME_MAX_LEN	64
 #define TMP_PREFIX	".tmp-"
 #define TMP_RANDOM	8	/* bytes, printed as 16 hex digits */
 
@@ -51,7 +52,7 @@ bundle_name_valid(const char *name)
 	if (name == NULL)
 		return 0;
 	for (i = 0; name[i] != '\0'; i++)
-		if (i >= NAME_MAX_LEN || !name_char_ok(name[i], i == 0))
+		if (i >= SC_NAME_MAX || !name_char_ok(name[i], i == 0))
 			return 0;
 	return i > 0;
 }
@@ -172,26 +173,10 @@ out:
 static enum sc_err
 make_tmp_name(char *buf, size_t size, struct sc_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[TMP_RANDOM];
-	size_t i, off;
-	ssize_t n;
-
 	if (size < sizeof(TMP_PREFIX) + 2 * TMP_RANDOM)
 		return sc_error_set(err, SC_INTERNAL, "tmp name buffer");
-	while ((n = getrandom(rnd, sizeof(rnd), 0)) == -1 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(rnd))
-		return sc_error_set(err, SC_INTERNAL, "getrandom: %s",
-		    n == -1 ? strerror(errno) : "short read");
 	memcpy(buf, TMP_PREFIX, sizeof(TMP_PREFIX) - 1);
-	off = sizeof(TMP_PREFIX) - 1;
-	for (i = 0; i < sizeof(rnd); i++) {
-		buf[off++] = hex[rnd[i] >> 4];
-		buf[off++] = hex[rnd[i] & 0x0f];
-	}
-	buf[off] = '\0';
-	return SC_OK;
+	return codec_random_hex(TMP_RANDOM, buf + sizeof(TMP_PREFIX) - 1, err);
 }
 
 /*

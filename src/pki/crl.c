@@ -31,6 +31,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
+#include "codec.h"
 #include "err.h"
 #include "fileio.h"
 #include "pki/internal.h"
@@ -62,18 +63,6 @@ struct serial {
 	unsigned char	 b[SERIAL_MAX];
 };
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Leading zero octets go: the value is what entries are compared by. */
 static void
 serial_trim(struct serial *s)
@@ -98,8 +87,9 @@ serial_from_hex(const char *hex, struct serial *out, struct sc_error *err)
 		    "%d hex digits", hex, 2 * SERIAL_MAX);
 	out->len = (digits + 1) / 2;
 	for (i = 0, j = 0; j < out->len; j++) {
-		int hi = (digits % 2 == 1 && j == 0) ? 0 : hex_value(hex[i++]);
-		int lo = hex_value(hex[i++]);
+		int hi = (digits % 2 == 1 && j == 0) ? 0 :
+		    codec_hex_value((unsigned char)hex[i++]);
+		int lo = codec_hex_value((unsigned char)hex[i++]);
 
 		if (hi < 0 || lo < 0)
 			return sc_error_set(err, SC_INVALID, "serial \"%s\" is "

@@ -70,7 +70,12 @@ pem_framed(const char *pem, size_t len)
 		snprintf(begin, sizeof(begin), "-----BEGIN %s-----",
 		    pem_labels[i]);
 		snprintf(end, sizeof(end), "-----END %s-----", pem_labels[i]);
-		if (!starts_with(p, n, begin) || n < strlen(end))
+		/*
+		 * Both markers whole and apart: "-----BEGIN X-----END X-----"
+		 * shares its dashes, and would leave a negative length below.
+		 */
+		if (!starts_with(p, n, begin) ||
+		    n < strlen(begin) + strlen(end))
 			continue;
 		last = p + n - strlen(end);
 		if (memcmp(last, end, strlen(end)) != 0)

@@ -21,6 +21,7 @@
 #include <gnutls/pkcs11.h>
 #include <gnutls/x509.h>
 
+#include "codec.h"
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
@@ -52,8 +53,7 @@ pki_set_worker_days(int days)
 
 /* A CA file larger than this is not ours. */
 #define PEM_FILE_MAX	(1024 * 1024)
-#define PKI_KEY_ID_MAX	64
-#define CN_MAX		64	/* RFC 5280 appendix A: ub-common-name */
+#define CN_MAX		SC_NAME_MAX	/* RFC 5280 appendix A: ub-common-name */
 #define DNS_NAME_MAX	253
 #define SANS_MAX	1024
 
@@ -1219,14 +1219,7 @@ set_usage(gnutls_x509_crt_t crt, const struct profile *prof,
 void
 pki_hex(const unsigned char *bytes, size_t len, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[bytes[i] >> 4];
-		out[2 * i + 1] = hex[bytes[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
+	codec_hex_encode(bytes, len, out);
 }
 
 enum sc_err

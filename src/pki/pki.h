@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "sc_limits.h"
 
 enum pki_key_type {
 	PKI_KEY_RSA2048,
@@ -25,7 +26,7 @@ enum pki_key_type {
 
 #define PKI_DEFAULT_WORKER_KEY	PKI_KEY_RSA2048
 #define PKI_DEFAULT_CA_KEY	PKI_KEY_RSA4096
-#define PKI_FINGERPRINT_LEN	64	/* lowercase hex SHA-256 */
+#define PKI_FINGERPRINT_LEN	SC_SHA256_HEX_LEN	/* lowercase hex SHA-256 */
 #define PKI_SERIAL_LEN		16	/* 128-bit, top bit clear */
 
 /* "rsa-2048", "ecdsa-p256", ... -> enum; -1 if unknown. */
@@ -307,7 +308,7 @@ enum sc_err	 pki_peer_parse(const struct pki_ca *, const char *pem,
  * of TOKEN_SECRET_BYTES random bytes), and the lowercase hex SHA-256 of
  * a token's text: all that is stored of it.  The caller wipes token.
  */
-#define PKI_TOKEN_HASH_LEN	64
+#define PKI_TOKEN_HASH_LEN	SC_SHA256_HEX_LEN
 enum sc_err	 pki_token_new(char *token, struct sc_error *);
 enum sc_err	 pki_token_hash(const char *token,
 		    char hex[PKI_TOKEN_HASH_LEN + 1], struct sc_error *);

@@ -1,25 +1,38 @@
 /*
- * libFuzzer harness over the untrusted request path: CGI parameter
- * parsing, query decoding, routing, uuid and enroll-body validation
- * (csr_pem included: PEM framing, PKCS#10 DER, the proof-of-possession
- * signature check and the key policy, src/pki/csr.c), the issuance
- * policy's allow-list check and name reservation keys.
+ * libFuzzer harness over the real entry point: CGI parameters parsed
+ * (http_request_parse) and the request served by app_handle -- routing,
+ * 405s, the ready gate, access, the cross-site check, body rules --
+ * with a test context that has no database, so the routes that need one
+ * answer 503 from the ready gate or their admission.  Then, since the
+ * gate keeps fuzzed input from the decoders, the matched route's
+ * declared input decoder (decode.h) runs on the same request: uuid,
+ * queries, enroll and token bodies (csr_pem included: PEM framing,
+ * PKCS#10 DER, the signature check, the key policy) and the issuance
+ * policy's allow-list.
  *
  * Input layout: six fields separated by '\n' -- method, path, query,
  * content type, content length, client certificate (URL-escaped PEM, as
  * nginx passes it) -- then the body (the rest).  Seeds in
- * tests/fuzz/corpus/ follow it.  `make fuzz` builds and runs it (clang).
+ * tests/fuzz/corpus/request/ follow it.
  */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "app.h"
+#include "conf.h"
+#include "decode.h"
+#include "handlers/handlers.h"
 #include "http/request.h"
+#include "http/response.h"
+#include "log.h"
 #include "policy.h"
+#include "ready.h"
 #include "router.h"
 #include "validate.h"
 
@@ -40,6 +53,8 @@ param(const char *name, void *arg)
 	struct input *in = arg;
 	size_t i;
 
+	if (strcmp(name, "SSL_CLIENT_VERIFY") == 0)
+		return in->field[5][0] != '\0' ? "SUCCESS" : NULL;
 	for (i = 0; i < FIELDS; i++)
 		if (strcmp(name, names[i]) == 0)
 			return in->field[i];
@@ -58,93 +73,112 @@ body_read(void *arg, char *buf, int n)
 	return (int)take;
 }
 
-/* Handlers are never called: the table only needs distinct rows. */
-static const struct route routes[] = {
-	{ HTTP_GET,	"/health",		NULL, false, false, NULL },
-	{ HTTP_POST,	"/swarm/enroll",	NULL, true, false, NULL },
-	{ HTTP_GET,	"/swarm/hosts",		NULL, false, false, NULL },
-	{ HTTP_GET,	"/swarm/hosts/{uuid}",	NULL, false, false, NULL },
-	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	NULL, false, false, NULL },
-	{ HTTP_GET,	"/swarm/audit",		NULL, false, false, NULL },
-};
-
-/* An allow-list as an operator might configure it (built once). */
-static const struct name_policy *
-fuzz_policy(void)
+static int
+sink_write(void *arg, const char *s, size_t n)
 {
-	static struct name_policy p;
+	(void)arg;
+	(void)s;
+	(void)n;
+	return 0;
+}
+
+/* The start-up checks never pass: there is no database. */
+static enum sc_err
+never_ready(const struct config *cfg, struct db *db, struct sc_error *err)
+{
+	(void)cfg;
+	(void)db;
+	return sc_error_set(err, SC_DB_UNAVAILABLE, "fuzzing: no database");
+}
+
+/*
+ * The test context: a configuration with an allow-list and no database
+ * (the ready gate stays closed: its monitor finds no server to ping).
+ */
+static struct handler_ctx *
+fuzz_ctx(void)
+{
+	static struct config cfg;
+	static struct handler_ctx ctx;
 	static int ready;
 	struct sc_error err = { SC_OK, "" };
 
 	if (!ready) {
-		(void)policy_allow(&p, "swarm.test", &err);
-		(void)policy_allow(&p, "10.0.0.0/8", &err);
-		(void)policy_allow(&p, "2001:db8::/32", &err);
+		cfg.ca_dir = (char *)"/nonexistent/swarmctl-fuzz";
+		cfg.max_body = HTTP_DEFAULT_MAX_BODY;
+		cfg.conninfo = (char *)"host=/nonexistent/swarmctl-fuzz "
+		    "connect_timeout=1";
+		if (ready_start(&cfg, never_ready, false, &err) != SC_OK)
+			abort();
+		(void)policy_allow(&cfg.worker_names, "swarm.test", &err);
+		(void)policy_allow(&cfg.worker_names, "10.0.0.0/8", &err);
+		(void)policy_allow(&cfg.worker_names, "2001:db8::/32", &err);
+		ctx.cfg = &cfg;
 		ready = 1;
 	}
-	return &p;
+	return &ctx;
 }
 
-/* What enrollment does with a valid request before any side effect. */
+/* A token as a redemption would find it (what the decoder reads). */
 static void
-exercise_names(const struct enroll_req *er)
+fake_token(struct route_caller *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->token.id, sizeof(c->token.id),
+	    "00000000-0000-4000-8000-000000000000");
+	c->token.name = strdup("web-1");
+	c->token.address = strdup("10.0.0.1");
+	c->token.sans_json = strdup("[\"web-1.swarm.test\"]");
+	c->token.agent_port = 8765;
+	snprintf(c->token.state, sizeof(c->token.state), "active");
+}
+
+/* The route's declared decoder, past the gate a database would open. */
+static void
+decode_direct(struct handler_ctx *ctx, const struct http_request *req)
 {
 	struct sc_error err = { SC_OK, "" };
 	struct json_object *detail = NULL;
-	const char *names[ENROLL_SANS_MAX + 2], *keys[ENROLL_SANS_MAX + 2];
-	char buf[(ENROLL_SANS_MAX + 2) * (ENROLL_HOST_MAX + 1)];
-	size_t i, n = 0;
+	struct route_input_value in;
+	const struct route *routes, *route;
+	char p[ROUTE_PARAM_MAX], allow[64];
+	size_t n;
 
-	if (validate_enroll_policy(er, fuzz_policy(), &detail, &err) ==
+	routes = app_routes(&n);
+	if (router_match(routes, n, req->method, req->path, &route, p, allow,
+	    sizeof(allow)) != ROUTE_FOUND)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (route->input == INPUT_TOKEN_REDEEM)
+		fake_token(&in.caller);
+	if (route_input_decode((enum route_input)route->input, req, p,
+	    &ctx->cfg->worker_names, "not found", &in, &detail, &err) ==
 	    SC_INVALID)
 		json_object_put(detail);
-	for (i = 0; i < er->nsans; i++)
-		names[n++] = er->sans[i];
-	names[n++] = er->address;
-	names[n++] = er->name;
-	(void)policy_name_keys(names, n, buf, sizeof(buf), keys, n);
+	(void)route_input_target(&in);
+	route_input_clear(&in);
 }
 
 static void
 exercise(struct input *in)
 {
 	struct sc_error err = { SC_OK, "" };
-	struct json_object *detail = NULL;
+	struct handler_ctx *ctx = fuzz_ctx();
+	struct http_sink sink = { sink_write, NULL };
+	struct http_response resp;
 	struct http_request req;
-	struct enroll_req er;
-	struct hosts_query q;
-	const struct route *route;
-	char param_buf[ROUTE_PARAM_MAX], allow[64], uuid[37];
+	enum sc_err parse_rc;
 
-	if (http_request_parse(&req, param, in, 65536, &err) != SC_OK)
-		goto out;
-	if (router_match(routes, sizeof(routes) / sizeof(routes[0]),
-	    req.method, req.path, &route, param_buf, allow,
-	    sizeof(allow)) != ROUTE_FOUND)
-		goto out;
-	if (route->json_body) {
-		if (http_request_read_body(&req, body_read, in, &err) != SC_OK)
-			goto out;
-		if (validate_enroll(req.body, req.body_len, &er, &detail,
-		    &err) == SC_OK) {
-			exercise_names(&er);
-			enroll_req_clear(&er);
-		}
-		json_object_put(detail);
-	} else if (param_buf[0] != '\0') {
-		(void)validate_uuid(param_buf, uuid);
-	} else if (strcmp(route->pattern, "/swarm/audit") == 0) {
-		int limit;
-
-		if (validate_audit_query(req.query, &limit, &detail, &err) ==
-		    SC_INVALID)
-			json_object_put(detail);
-	} else {
-		if (validate_hosts_query(req.query, &q, &detail, &err) ==
-		    SC_INVALID)
-			json_object_put(detail);
-	}
-out:
+	http_response_init(&resp, sink);
+	parse_rc = http_request_parse(&req, param, in, ctx->cfg->max_body,
+	    &err);
+	app_handle(ctx, &req, parse_rc, body_read, in, &resp, &err);
+	(void)http_response_finish(&resp);
+	if (parse_rc == SC_OK && req.body != NULL)
+		decode_direct(ctx, &req);
+	else if (parse_rc == SC_OK && req.method != HTTP_POST)
+		decode_direct(ctx, &req);
+	http_response_free(&resp);
 	http_request_clear(&req);
 }
 

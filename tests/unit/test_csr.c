@@ -398,6 +398,9 @@ test_framing(void)
 		"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
 		    "-----END CERTIFICATE REQUEST-----\n",
 		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+		/* Markers sharing their dashes (found by fuzz_cert). */
+		"-----BEGIN CERTIFICATE REQUEST-----END CERTIFICATE "
+		    "REQUEST-----",
 	};
 	struct sc_error err;
 	struct pki_csr *csr = NULL;

@@ -10,7 +10,8 @@
 #include "tap.h"
 
 static enum sc_err
-h1(struct handler_ctx *c, const struct http_request *r, const char *p,
+h1(struct handler_ctx *c, const struct http_request *r,
+    const struct route_input_value *p,
     struct http_response *o, struct sc_error *e)
 {
 	(void)c; (void)r; (void)p; (void)o; (void)e;
@@ -18,7 +19,8 @@ h1(struct handler_ctx *c, const struct http_request *r, const char *p,
 }
 
 static enum sc_err
-h2(struct handler_ctx *c, const struct http_request *r, const char *p,
+h2(struct handler_ctx *c, const struct http_request *r,
+    const struct route_input_value *p,
     struct http_response *o, struct sc_error *e)
 {
 	(void)c; (void)r; (void)p; (void)o; (void)e;
@@ -26,11 +28,13 @@ h2(struct handler_ctx *c, const struct http_request *r, const char *p,
 }
 
 static const struct route table[] = {
-	{ HTTP_GET,	"/health",		h1, false, false, NULL },
-	{ HTTP_POST,	"/swarm/enroll",	h1, true, false, NULL },
-	{ HTTP_GET,	"/swarm/hosts",		h1, false, false, NULL },
-	{ HTTP_GET,	"/swarm/hosts/{uuid}",	h1, false, false, NULL },
-	{ HTTP_DELETE,	"/swarm/hosts/{uuid}",	h2, false, false, NULL },
+	{ .method = HTTP_GET, .pattern = "/health", .handler = h1 },
+	{ .method = HTTP_POST, .pattern = "/swarm/enroll", .handler = h1 },
+	{ .method = HTTP_GET, .pattern = "/swarm/hosts", .handler = h1 },
+	{ .method = HTTP_GET, .pattern = "/swarm/hosts/{uuid}",
+	    .handler = h1 },
+	{ .method = HTTP_DELETE, .pattern = "/swarm/hosts/{uuid}",
+	    .handler = h2 },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
