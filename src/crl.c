@@ -20,8 +20,9 @@
  * replaced otherwise.  Nothing is remembered across a restart, so
  * start-up compares the files with the database the same way.
  *
- * Publications are at least PUBLISH_GAP_MS apart: revocations arriving
- * meanwhile wait for the next one and share it.
+ * Publications are at least PUBLISH_GAP_MS apart, and after a long one
+ * at least its own length: revocations arriving meanwhile wait for the
+ * next one and share it.
  */
 
 #include <sys/stat.h>
@@ -52,7 +53,15 @@
 
 /* How often the files are compared with the database regardless. */
 #define CHECK_INTERVAL_MS	2000
-/* Between two publications: what revocations in a burst share. */
+/*
+ * Between the end of one publication and the start of the next: what
+ * revocations in a burst share.  At least PUBLISH_GAP_MS, and at least as
+ * long as the last publication took, so that however fast revocations
+ * arrive the publisher (with the signer and PostgreSQL working for it)
+ * is busy at most half the time: a CRL of a large history takes most of
+ * a second to build, and rebuilding it back to back would take a core
+ * from the requests.
+ */
 #define PUBLISH_GAP_MS		500
 /* The same failure is logged again after this long. */
 #define FAILURE_LOG_SECS	60
@@ -69,6 +78,8 @@ struct crl_file {
 	time_t		 next_update;
 	uint64_t	 number;	/* 0: not written by us */
 	size_t		 entries;
+	/* The last publication's phases, wall-clock ms (the log shows them). */
+	long long	 read_ms, sign_ms, client_ms;
 	/* The last failure logged, and when (SC_OK: the last check was fine). */
 	struct sc_error	 failure;
 	time_t		 failure_logged;
@@ -86,6 +97,7 @@ struct publisher {
 };
 
 static struct publisher *running;
+static long long	now_ms(void);
 static atomic_int wake_fd = -1;
 
 static long
@@ -182,24 +194,32 @@ publish(struct db *db, const struct pki_ca *ca, const char *ca_dir,
 	struct pki_revoked *revoked = NULL;
 	const enum pki_ca_role role = pki_ca_role(ca);
 	uint64_t number = 0, revocations = 0;
+	long long t0, t1, t2, t3;
 	struct stat st;
 	time_t next;
 	size_t n = 0;
 	enum sc_err rc;
 
+	t0 = now_ms();
 	if ((rc = db_crl_begin(db, pki_ca_role_name(role), period, &revoked,
 	    &n, &revocations, &number, err)) != SC_OK)
 		goto out;
+	t1 = now_ms();
 	next = time(NULL) + period;
 	rc = pki_crl_write(ca, ca_dir, revoked, n, number, period, err);
+	t2 = now_ms();
 	if (rc == SC_OK)
 		client_crls(ca_dir);
+	t3 = now_ms();
 	if (rc == SC_OK && f != NULL) {
 		f->known = false;
 		if (crl_stat(ca_dir, role, &st) == 0)
 			remember(f, &st, revocations, next);
 		f->number = number;
 		f->entries = n;
+		f->read_ms = t1 - t0;
+		f->sign_ms = t2 - t1;
+		f->client_ms = t3 - t2;
 	}
 	db_crl_done(db);
 out:
@@ -319,9 +339,12 @@ report(struct crl_file *f, enum pki_ca_role role, enum sc_err rc,
 	}
 	if (published)
 		log_info("published the %s CA's CRL (%s): number %llu, "
-		    "%zu entries%s", pki_ca_role_name(role),
+		    "%zu entries in %lld ms (database %lld, signed and "
+		    "written %lld, %s %lld)%s", pki_ca_role_name(role),
 		    pki_ca_crl_file(role), (unsigned long long)f->number,
-		    f->entries, f->failure.code != SC_OK ?
+		    f->entries, f->read_ms + f->sign_ms + f->client_ms,
+		    f->read_ms, f->sign_ms, PKI_CLIENT_CRLS_FILE,
+		    f->client_ms, f->failure.code != SC_OK ?
 		    ", after the failures logged before" : "");
 	sc_error_clear(&f->failure);
 	f->failure_logged = 0;
@@ -378,19 +401,18 @@ static void *
 publisher_main(void *arg)
 {
 	struct publisher *p = arg;
-	long long last_publish, next_check;
+	long long next_publish, next_check;
 	uint64_t seen;
 	bool pending = false;
 
 	seen = db_cert_epoch(p->db);
-	last_publish = now_ms() - PUBLISH_GAP_MS;
+	next_publish = now_ms();
 	next_check = now_ms() + CHECK_INTERVAL_MS;
 	while (!atomic_load(&p->stop)) {
-		long long now = now_ms(), wait;
+		long long now = now_ms(), wait, took;
 		uint64_t epoch;
 
-		wait = (pending ? last_publish + PUBLISH_GAP_MS : next_check) -
-		    now;
+		wait = (pending ? next_publish : next_check) - now;
 		db_cert_wait(p->db, p->wake[0], (int)(wait < 0 ? 0 :
 		    wait > CHECK_INTERVAL_MS ? CHECK_INTERVAL_MS : wait));
 		if (drain(p->wake[0]))
@@ -401,12 +423,15 @@ publisher_main(void *arg)
 		}
 		now = now_ms();
 		if (atomic_load(&p->stop) || (pending ?
-		    now < last_publish + PUBLISH_GAP_MS : now < next_check))
+		    now < next_publish : now < next_check))
 			continue;
 		pending = false;
 		next_check = now + CHECK_INTERVAL_MS;
-		if (converge_all(p))
-			last_publish = now;
+		if (converge_all(p)) {
+			took = now_ms() - now;
+			next_publish = now + took +
+			    (took > PUBLISH_GAP_MS ? took : PUBLISH_GAP_MS);
+		}
 	}
 	return NULL;
 }

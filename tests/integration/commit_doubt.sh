@@ -66,6 +66,14 @@ PGAPPNAME=hold PGUSER=$PG_SUPERUSER psql -X -q \
     -c "SELECT pg_advisory_lock($HOLD_LOCK)" -c "SELECT pg_sleep(600)" \
     </dev/null >/dev/null 2>&1 &
 _track other $!
+# The enrolment must find the lock taken: under a sanitizer build psql
+# can be slower to take it than the enrolment is to reach its COMMIT.
+lock_held()
+{
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	    AND classid = 4242 AND objid = 4242 AND granted")" -ge 1 ]
+}
+wait_for 30 lock_held || bail "the psql session never took the advisory lock"
 
 fire_enroll lost doubt-lost
 lost_pid=$FIRED_PID
