@@ -166,7 +166,10 @@ static const struct db_statement statements[ST_COUNT] = {
 	 * The rest of the enrollment in one round trip: the certificate
 	 * ($1..$7, certs.c's sc_cert_insert), the audit entry ($8..$14,
 	 * audit.c's sc_audit_insert) and the host's fingerprint.  Every
-	 * data-modifying CTE runs to completion whether read or not.
+	 * data-modifying CTE runs to completion whether read or not.  The
+	 * row updated is this transaction's own, which nobody else can have
+	 * read: swarmctl.new_host keeps it from notifying (sql/008), so
+	 * enrollments share WAL flushes.
 	 */
 	[ST_ENROLL_RECORD] = { "sc_enroll_record",
 	    "WITH c AS (INSERT INTO certificates (serial, fingerprint, "
@@ -174,9 +177,10 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint), $7)), "
 	    "a AS (INSERT INTO audit_log (actor, actor_fingerprint, action, "
 	    "target, outcome, client_addr, detail) "
-	    "VALUES ($8, $9, $10, $11, $12, $13, $14)) "
+	    "VALUES ($8, $9, $10, $11, $12, $13, $14)), "
+	    "s AS (SELECT set_config('swarmctl.new_host', 'on', true)) "
 	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2, "
-	    "cert_not_after = to_timestamp($6::bigint) "
+	    "cert_not_after = to_timestamp($6::bigint) FROM s "
 	    "WHERE uuid = $5::uuid", 14, false },
 	/*
 	 * After the connection died during COMMIT: did the row make it, and

@@ -116,6 +116,37 @@ ok "without the trigger, a change shows after the 1 s bound" \
 sql 'CREATE TRIGGER swarm_hosts_notify AFTER UPDATE OR DELETE OR TRUNCATE
     ON swarm_hosts FOR EACH STATEMENT EXECUTE FUNCTION swarmctl_hosts_changed()'
 
+# ---- what is announced: an enrollment only updates its own new row,
+# which nobody can have kept, so it sends no notice (sql/008: notifying
+# transactions commit one at a time); a change to an existing host does.
+# hosts_notices CMD... — notices on swarmctl_hosts a listening session
+# receives while CMD runs.
+listener_waits()
+{
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity
+	    WHERE query = 'SELECT pg_sleep(5)'")" -ge 1 ]
+}
+hosts_notices()
+{
+	local lp
+	PGUSER=$PG_SUPERUSER psql -X -q -c 'LISTEN swarmctl_hosts' \
+	    -c 'SELECT pg_sleep(5)' >"$T/listen.out" 2>&1 </dev/null &
+	lp=$!
+	wait_for 10 listener_waits || { kill "$lp"; echo "no listener"; return; }
+	"$@" >/dev/null
+	wait "$lp"
+	grep -c 'notification "swarmctl_hosts"' "$T/listen.out"
+}
+quiet_enroll()
+{
+	enroll '{"name":"notice-test","address":"192.0.2.90"}'
+	echo "$STATUS" >"$T/notice-enroll.status"
+}
+is "$(hosts_notices quiet_enroll)" 0 "an enrollment sends no notice on swarmctl_hosts"
+is "$(cat "$T/notice-enroll.status")" 201 "... and was enrolled"
+is "$(hosts_notices sql "UPDATE swarm_hosts SET notes = 'n' WHERE name = 'notice-test'")" 1 \
+    "a change to an existing host sends one"
+
 # ---- --host-cache 0: every GET reads the database
 swarmctl_stop
 swarmctl_start --host-cache 0 || bail "swarmctl --host-cache 0"
