@@ -47,6 +47,8 @@ enum sc_err	 pki_tls_error(struct sc_error *, enum sc_err,
 
 /* The digest to sign with the CA key (none of its own for Ed25519). */
 gnutls_digest_algorithm_t pki_sign_digest(gnutls_privkey_t);
+/* The same for a key of that algorithm: what verifies its signatures. */
+gnutls_digest_algorithm_t pki_sign_digest_pk(gnutls_pk_algorithm_t);
 
 /*
  * Read dir/name (a regular file of at most 1 MiB): out->data is a

@@ -423,10 +423,15 @@ add_rdn(gnutls_x509_crt_t crt, const char *oid, const char *value,
 gnutls_digest_algorithm_t
 pki_sign_digest(gnutls_privkey_t key)
 {
-	if (gnutls_privkey_get_pk_algorithm(key, NULL) ==
-	    GNUTLS_PK_EDDSA_ED25519)
-		return GNUTLS_DIG_SHA512;
-	return GNUTLS_DIG_SHA256;
+	return pki_sign_digest_pk((gnutls_pk_algorithm_t)
+	    gnutls_privkey_get_pk_algorithm(key, NULL));
+}
+
+gnutls_digest_algorithm_t
+pki_sign_digest_pk(gnutls_pk_algorithm_t pk)
+{
+	return pk == GNUTLS_PK_EDDSA_ED25519 ? GNUTLS_DIG_SHA512 :
+	    GNUTLS_DIG_SHA256;
 }
 
 /* gnutls PEM export as a malloc'd NUL-terminated string. */

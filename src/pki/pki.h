@@ -275,6 +275,14 @@ enum sc_err	 pki_crl_sign(const struct pki_ca *,
 enum sc_err	 pki_crl_write(const struct pki_ca *, const char *ca_dir,
 		    const struct pki_revoked *, size_t n, uint64_t number,
 		    long next_update_secs, struct sc_error *);
+/*
+ * The CA signer's answer to a CRL request (DER), checked before it is
+ * published: a CRL of exactly n entries as RFC 5280 5.1 shapes it,
+ * signed by this CA; SC_INTERNAL with the reason if not.
+ */
+enum sc_err	 pki_crl_answer_check(const struct pki_ca *,
+		    const unsigned char *der, size_t der_len, size_t n,
+		    struct sc_error *);
 /* nextUpdate of role's CRL file; SC_NOT_FOUND if there is none. */
 enum sc_err	 pki_crl_next_update(const char *ca_dir, enum pki_ca_role,
 		    time_t *, struct sc_error *);

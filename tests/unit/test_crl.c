@@ -8,7 +8,9 @@
  * revocation dates before 2050 and from 2050 on (UTCTime,
  * GeneralizedTime) read back exactly; no entries means no list; a large
  * list is complete; a time DER cannot express is refused; a file lists a
- * set or it does not, and a file signed by another CA is not ours.
+ * set or it does not, and a file signed by another CA is not ours; the
+ * check of the CA signer's answer (pki_crl_answer_check) catches a wrong
+ * count, a changed octet, truncation, trailing octets and another CA.
  */
 #include "config.h"
 
@@ -249,6 +251,53 @@ test_big_and_check(const struct pki_ca *ca, const struct pki_ca *other,
 	free(r);
 }
 
+/*
+ * The check of a signer's answer (pki_crl_answer_check) on a CRL built
+ * here: it passes whole, and fails for the wrong count, a changed entry
+ * or signature, a truncated CRL, trailing bytes and another CA.
+ */
+static void
+test_answer_check(const struct pki_ca *ca, const struct pki_ca *other,
+    const char *what)
+{
+	struct pki_revoked *r = many(BIG);
+	struct sc_error err = { SC_OK, "" };
+	unsigned char *der = NULL, *copy = NULL;
+	size_t len = 0;
+
+	if (r == NULL || pki_crl_build(ca, r, BIG, 3, 3600, &der, &len,
+	    &err) != SC_OK || (copy = malloc(len + 1)) == NULL) {
+		ok(0, "%s: a CRL of %d entries to check (%s)", what, BIG,
+		    err.msg);
+		goto out;
+	}
+	ok(pki_crl_answer_check(ca, der, len, BIG, &err) == SC_OK,
+	    "%s: answer check: a whole CRL of %d entries passes (%s)", what,
+	    BIG, err.msg);
+	is_int(pki_crl_answer_check(ca, der, len, BIG - 1, &err), SC_INTERNAL,
+	    "%s: ... one entry fewer than asked for fails", what);
+	memcpy(copy, der, len);
+	copy[len / 2] ^= 0x01;
+	is_int(pki_crl_answer_check(ca, copy, len, BIG, &err), SC_INTERNAL,
+	    "%s: ... a changed octet in the entries fails", what);
+	memcpy(copy, der, len);
+	copy[len - 1] ^= 0x01;
+	is_int(pki_crl_answer_check(ca, copy, len, BIG, &err), SC_INTERNAL,
+	    "%s: ... a changed signature fails", what);
+	is_int(pki_crl_answer_check(ca, der, len - 1, BIG, &err), SC_INTERNAL,
+	    "%s: ... a truncated CRL fails", what);
+	memcpy(copy, der, len);
+	copy[len] = 0;
+	is_int(pki_crl_answer_check(ca, copy, len + 1, BIG, &err),
+	    SC_INTERNAL, "%s: ... a trailing octet fails", what);
+	is_int(pki_crl_answer_check(other, der, len, BIG, &err), SC_INTERNAL,
+	    "%s: ... checked as another CA's, it fails", what);
+out:
+	free(der);
+	free(copy);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -280,6 +329,7 @@ main(void)
 		test_shapes(worker, ca_dir, what);
 		test_empty_and_refusals(worker, what);
 		test_big_and_check(worker, front, ca_dir, what);
+		test_answer_check(worker, front, what);
 		pki_ca_free(worker);
 		pki_ca_free(front);
 		worker = front = NULL;
