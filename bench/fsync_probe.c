@@ -11,7 +11,9 @@
  *   fsync_probe DIR THREADS SECONDS
  *
  * DIR must exist and should be on the CA directory's file system; the
- * probe leaves it as it found it.
+ * probe leaves what it wrote there, for the caller to remove when
+ * nothing is being timed (deleting files just before a measurement can
+ * slow the next file creations down: bench/run).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -89,26 +91,10 @@ one(int pfd, const struct probe *p, unsigned long n)
 	return rc;
 }
 
-static void
-clean(int pfd, const struct probe *p, unsigned long n)
-{
-	char name[64];
-	int fd;
-
-	snprintf(name, sizeof(name), "probe-%d-%lu", p->id, n);
-	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY)) != -1) {
-		for (int i = 0; i < 3; i++)
-			unlinkat(fd, files[i], 0);
-		close(fd);
-	}
-	unlinkat(pfd, name, AT_REMOVEDIR);
-}
-
 static void *
 run(void *arg)
 {
 	struct probe *p = arg;
-	unsigned long i;
 	int pfd;
 
 	if ((pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
@@ -122,8 +108,6 @@ run(void *arg)
 		}
 		p->ops++;
 	}
-	for (i = 0; i <= p->ops; i++)
-		clean(pfd, p, i);
 	close(pfd);
 	return NULL;
 }
