@@ -28,6 +28,7 @@
 #include <gnutls/x509.h>
 
 #include "err.h"
+#include "pki/internal.h"
 #include "pki/pki.h"
 #include "tap.h"
 #include "testutil.h"
