@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,26 +70,66 @@ dup_field(json_object *o, const char *key, char **out, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * One string field of an answer, named as its struct member: copied into
+ * the char array of `size` bytes at `offset`, or (size 0) a PEM string
+ * strdup'd into the char * there.
+ */
+struct answer_field {
+	const char	*key;
+	size_t		 offset;
+	size_t		 size;
+};
+#define COPIED(type, m)	{ #m, offsetof(type, m), sizeof(((type *)NULL)->m) }
+#define DUPED(type, m)	{ #m, offsetof(type, m), 0 }
+
+static const struct answer_field bundle_fields[] = {
+	COPIED(struct agent_bundle, host_uuid),
+	COPIED(struct agent_bundle, name),
+	COPIED(struct agent_bundle, fingerprint),
+	DUPED(struct agent_bundle, ca_cert_pem),
+	DUPED(struct agent_bundle, worker_cert_pem),
+};
+
+static const struct answer_field beat_fields[] = {
+	COPIED(struct agent_beat, host_uuid),
+	COPIED(struct agent_beat, status),
+	COPIED(struct agent_beat, last_heartbeat),
+	COPIED(struct agent_beat, cert_not_after),
+};
+
+/* The fields into *out, in order; the first missing one is the error. */
+static enum sc_err
+parse_fields(const char *body, size_t len, void *out,
+    const struct answer_field *f, size_t n, struct sc_error *err)
+{
+	json_object *o;
+	enum sc_err rc = SC_OK;
+	size_t i;
+
+	if ((o = parse_object(body, len)) == NULL)
+		return sc_error_set(err, SC_INVALID, "answer is not a JSON "
+		    "object");
+	for (i = 0; i < n && rc == SC_OK; i++) {
+		char *at = (char *)out + f[i].offset;
+
+		rc = f[i].size > 0 ?
+		    copy_field(o, f[i].key, at, f[i].size, err) :
+		    dup_field(o, f[i].key, (char **)(void *)at, err);
+	}
+	json_object_put(o);
+	return rc;
+}
+
 enum sc_err
 agent_bundle_parse(const char *body, size_t len, struct agent_bundle *b,
     struct sc_error *err)
 {
-	json_object *o;
 	enum sc_err rc;
 
 	memset(b, 0, sizeof(*b));
-	if ((o = parse_object(body, len)) == NULL)
-		return sc_error_set(err, SC_INVALID, "answer is not a JSON "
-		    "object");
-	if ((rc = copy_field(o, "host_uuid", b->host_uuid,
-	    sizeof(b->host_uuid), err)) == SC_OK &&
-	    (rc = copy_field(o, "name", b->name, sizeof(b->name),
-	    err)) == SC_OK &&
-	    (rc = copy_field(o, "fingerprint", b->fingerprint,
-	    sizeof(b->fingerprint), err)) == SC_OK &&
-	    (rc = dup_field(o, "ca_cert_pem", &b->ca_cert_pem, err)) == SC_OK)
-		rc = dup_field(o, "worker_cert_pem", &b->worker_cert_pem, err);
-	json_object_put(o);
+	rc = parse_fields(body, len, b, bundle_fields,
+	    sizeof(bundle_fields) / sizeof(bundle_fields[0]), err);
 	if (rc != SC_OK)
 		agent_bundle_free(b);
 	return rc;
@@ -106,23 +147,9 @@ enum sc_err
 agent_beat_parse(const char *body, size_t len, struct agent_beat *b,
     struct sc_error *err)
 {
-	json_object *o;
-	enum sc_err rc;
-
 	memset(b, 0, sizeof(*b));
-	if ((o = parse_object(body, len)) == NULL)
-		return sc_error_set(err, SC_INVALID, "answer is not a JSON "
-		    "object");
-	if ((rc = copy_field(o, "host_uuid", b->host_uuid,
-	    sizeof(b->host_uuid), err)) == SC_OK &&
-	    (rc = copy_field(o, "status", b->status, sizeof(b->status),
-	    err)) == SC_OK &&
-	    (rc = copy_field(o, "last_heartbeat", b->last_heartbeat,
-	    sizeof(b->last_heartbeat), err)) == SC_OK)
-		rc = copy_field(o, "cert_not_after", b->cert_not_after,
-		    sizeof(b->cert_not_after), err);
-	json_object_put(o);
-	return rc;
+	return parse_fields(body, len, b, beat_fields,
+	    sizeof(beat_fields) / sizeof(beat_fields[0]), err);
 }
 
 static char *
