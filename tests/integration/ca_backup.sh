@@ -10,6 +10,8 @@
 # the keys is refused by init rather than replaced by a new CA.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
+# shellcheck source=../lib/crl.sh
+. "$TOP_SRCDIR/tests/lib/crl.sh"
 
 stack_up_or_die
 CA=$T/ca
@@ -57,11 +59,10 @@ is "$STATUS" 201 "a new worker enrolls on the restored CA" || diag "$BODY"
 is "$(openssl verify -CAfile "$CA/ca.crt" "$CA/workers/after/worker.crt" 2>&1)" \
     "$CA/workers/after/worker.crt: OK" "under the same root"
 
-serial=$(openssl x509 -in "$T/before.crt" -noout -serial | cut -d= -f2)
+serial=$(cert_serial "$T/before.crt")
 api DELETE "/swarm/hosts/$OLD_UUID"
 is "$STATUS" 204 "the old worker can be decommissioned" || diag "$BODY"
-crl_lists() { openssl crl -in "$CA/crl.pem" -noout -text 2>/dev/null | grep -qi "Serial Number: $serial"; }
-ok "the restored CA's CRL lists the old worker's serial" wait_for 15 crl_lists
+ok "the restored CA's CRL lists the old worker's serial" wait_for 15 crl_lists "$CA/crl.pem" "$serial"
 like "$(openssl crl -in "$CA/crl.pem" -CAfile "$CA/ca.crt" -noout 2>&1)" 'verify OK' \
     "and verifies against the restored CA"
 

@@ -10,6 +10,8 @@
 # CA_DIR holds the URL files instead of ca.key and front-ca.key.
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
+# shellcheck source=../lib/crl.sh
+. "$TOP_SRCDIR/tests/lib/crl.sh"
 
 require_cmd softhsm2-util
 require_cmd openssl
@@ -63,12 +65,11 @@ is "$STATUS" 201 "enrollment signed by the token's worker CA key" || diag "$BODY
 UUID=$(json .host_uuid)
 is "$(openssl verify -CAfile "$T/ca/ca.crt" "$T/ca/workers/hsm-1/worker.crt" 2>&1)" \
     "$T/ca/workers/hsm-1/worker.crt: OK" "the worker certificate verifies against the CA"
-serial=$(openssl x509 -in "$T/ca/workers/hsm-1/worker.crt" -noout -serial | cut -d= -f2)
+serial=$(cert_serial "$T/ca/workers/hsm-1/worker.crt")
 
 api DELETE "/swarm/hosts/$UUID"
 is "$STATUS" 204 "decommission" || diag "$BODY"
-crl_lists() { openssl crl -in "$T/ca/crl.pem" -noout -text 2>/dev/null | grep -qi "Serial Number: $serial"; }
-ok "the published CRL lists the revoked serial" wait_for 15 crl_lists
+ok "the published CRL lists the revoked serial" wait_for 15 crl_lists "$T/ca/crl.pem" "$serial"
 like "$(openssl crl -in "$T/ca/crl.pem" -CAfile "$T/ca/ca.crt" -noout 2>&1)" 'verify OK' \
     "the CRL verifies against the worker CA (signed on the token)"
 
