@@ -697,12 +697,10 @@ pki_crl_sign(const struct pki_ca *ca, const struct pki_revoked *revoked,
 		rc = pki_tls_error(err, SC_INTERNAL, "PEM-encode the CRL", r);
 		goto out;
 	}
-	if ((*pem = malloc((size_t)text.size + 1)) == NULL) {
+	if ((*pem = pki_datum_strdup(&text)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(*pem, text.data, text.size);
-	(*pem)[text.size] = '\0';
 	*pem_len = text.size;
 out:
 	free(der.data);

@@ -87,6 +87,11 @@ bool		 pki_keypool_take(enum pki_key_type, gnutls_x509_privkey_t *);
 enum sc_err	 pki_key_export_pem(gnutls_x509_privkey_t, gnutls_datum_t *pem,
 		    struct sc_error *);
 
+/*
+ * A malloc'd copy of a GnuTLS datum with a NUL after its bytes (text or
+ * DER alike); NULL when out of memory.
+ */
+char		*pki_datum_strdup(const gnutls_datum_t *);
 /* Wipe a GnuTLS-allocated datum that held a secret, free it, empty it. */
 void		 pki_datum_wipe(gnutls_datum_t *);
 

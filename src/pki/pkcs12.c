@@ -146,11 +146,10 @@ assemble(gnutls_pkcs12_bag_t certs, gnutls_pkcs12_bag_t keys,
 		rc = pki_tls_error(err, SC_INTERNAL, "PKCS#12", r);
 		goto out;
 	}
-	if ((*der = malloc(out.size)) == NULL) {
+	if ((*der = (unsigned char *)pki_datum_strdup(&out)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(*der, out.data, out.size);
 	*len = out.size;
 out:
 	if (out.data != NULL) {

@@ -276,9 +276,9 @@ out:
 	return rc;
 }
 
-/* A malloc'd, NUL-terminated copy of a GnuTLS datum. */
-static char *
-datum_strdup(const gnutls_datum_t *d)
+/* See internal.h. */
+char *
+pki_datum_strdup(const gnutls_datum_t *d)
 {
 	char *s;
 
@@ -444,7 +444,7 @@ export_crt_pem(gnutls_x509_crt_t crt, char **out, struct sc_error *err)
 	*out = NULL;
 	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d)) < 0)
 		return pki_tls_error(err, SC_INTERNAL, "export certificate", r);
-	*out = datum_strdup(&d);
+	*out = pki_datum_strdup(&d);
 	gnutls_free(d.data);
 	if (*out == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory");
@@ -1254,7 +1254,7 @@ export_key_pem(gnutls_x509_privkey_t key, struct pki_issued *iss,
 
 	if ((rc = pki_key_export_pem(key, &d, err)) != SC_OK)
 		goto out;
-	if ((iss->key_pem = datum_strdup(&d)) == NULL) {
+	if ((iss->key_pem = pki_datum_strdup(&d)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -1407,11 +1407,10 @@ pki_cert_build(const struct pki_ca *ca, enum signwire_profile pid,
 		rc = pki_tls_error(err, SC_INTERNAL, "export certificate", r);
 		goto out;
 	}
-	if ((*der = malloc(out.size)) == NULL) {
+	if ((*der = (unsigned char *)pki_datum_strdup(&out)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(*der, out.data, out.size);
 	*der_len = out.size;
 out:
 	gnutls_free(out.data);

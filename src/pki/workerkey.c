@@ -35,12 +35,10 @@ pki_key_generate_pem(enum pki_key_type type, char **pem, size_t *len,
 	if ((rc = pki_generate_key(type, &key, err)) != SC_OK ||
 	    (rc = pki_key_export_pem(key, &d, err)) != SC_OK)
 		goto out;
-	if ((*pem = malloc((size_t)d.size + 1)) == NULL) {
+	if ((*pem = pki_datum_strdup(&d)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(*pem, d.data, d.size);
-	(*pem)[d.size] = '\0';
 	*len = d.size;
 out:
 	pki_datum_wipe(&d);
@@ -133,12 +131,11 @@ pki_csr_make(const char *key_pem, size_t len, const char *cn, char **csr_pem,
 		rc = pki_tls_error(err, SC_INTERNAL, "certificate request", r);
 		goto out;
 	}
-	if ((*csr_pem = malloc((size_t)d.size + 1)) == NULL) {
+	if ((*csr_pem = pki_datum_strdup(&d)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(*csr_pem, d.data, d.size);
-	(*csr_pem)[d.size] = '\0';
+
 out:
 	gnutls_free(d.data);
 	if (crq != NULL)
@@ -197,12 +194,11 @@ pki_cert_inspect(const char *pem, size_t len, struct pki_cert_info *info,
 		rc = pki_tls_error(err, SC_INTERNAL, "export certificate", r);
 		goto out;
 	}
-	if ((*canonical_pem = malloc((size_t)out.size + 1)) == NULL) {
+	if ((*canonical_pem = pki_datum_strdup(&out)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(*canonical_pem, out.data, out.size);
-	(*canonical_pem)[out.size] = '\0';
+
 out:
 	gnutls_free(out.data);
 	for (i = 0; i < n; i++)
