@@ -156,6 +156,24 @@ rd_blob(struct rd *r, size_t width, size_t max, size_t *n)
 	return p;
 }
 
+/*
+ * Room for n elements of `size` bytes, each of which takes at least
+ * min_bytes of what is left of the frame: NULL when n is 0, and NULL with
+ * r->failed when n is over max or the frame cannot hold them (so a frame
+ * never makes us allocate more than it carries) or memory is short.
+ */
+static void *
+rd_array(struct rd *r, size_t n, size_t max, size_t min_bytes, size_t size)
+{
+	void *p = NULL;
+
+	if (r->failed || n > max || n > r->left / min_bytes)
+		r->failed = true;
+	else if (n > 0 && (p = calloc(n, size)) == NULL)
+		r->failed = true;
+	return p;
+}
+
 static bool
 is_hex_serial(const char *s)
 {
@@ -250,16 +268,10 @@ decode_issue(struct rd *r, struct signwire_issue *is)
 	is->days = (uint32_t)rd_uint(r, 4);
 	rd_str(r, 1, is->cn, SIGNWIRE_CN_MAX);
 	is->nsans = (size_t)rd_uint(r, 2);
-	/* Each SAN takes at least 3 bytes: no allocation the frame lacks. */
-	if (r->failed || is->nsans > SIGNWIRE_SANS_MAX ||
-	    is->nsans > r->left / 3) {
-		r->failed = true;
-		is->nsans = 0;
-		return;
-	}
-	if (is->nsans > 0 &&
-	    (is->sans = calloc(is->nsans, sizeof(*is->sans))) == NULL) {
-		r->failed = true;
+	/* Each SAN takes at least 3 bytes. */
+	is->sans = rd_array(r, is->nsans, SIGNWIRE_SANS_MAX, 3,
+	    sizeof(*is->sans));
+	if (r->failed) {
 		is->nsans = 0;
 		return;
 	}
@@ -291,14 +303,9 @@ decode_crl(struct rd *r, struct signwire_crl *c)
 	c->next_update_secs = (uint32_t)rd_uint(r, 4);
 	c->n = (size_t)rd_uint(r, 4);
 	/* Each entry takes at least 11 bytes. */
-	if (r->failed || c->n > SIGNWIRE_CRL_MAX || c->n > r->left / 11) {
-		r->failed = true;
-		c->n = 0;
-		return;
-	}
-	if (c->n > 0 &&
-	    (c->revoked = calloc(c->n, sizeof(*c->revoked))) == NULL) {
-		r->failed = true;
+	c->revoked = rd_array(r, c->n, SIGNWIRE_CRL_MAX, 11,
+	    sizeof(*c->revoked));
+	if (r->failed) {
 		c->n = 0;
 		return;
 	}
