@@ -97,8 +97,16 @@ struct publisher {
 };
 
 static struct publisher *running;
-static long long	now_ms(void);
 static atomic_int wake_fd = -1;
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static long
 effective_period(long next_update_secs)
@@ -370,15 +378,6 @@ converge_all(struct publisher *p)
 	if (pki_client_crls_stale(p->ca_dir))
 		client_crls(p->ca_dir);
 	return any;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Empty the wake-up pipe; true if anyone wrote to it. */

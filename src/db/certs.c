@@ -79,8 +79,10 @@ static const struct db_statement st_operator_revoke = {
 
 /* Serialises CRL writers until their transaction ends (db_crl_done). */
 /*
- * The CRL writers' lock, and room to sort a long list in memory (the
- * default 4 MB spills 100,000 entries to disk) for this transaction.
+ * The CRL writers' lock, and room to sort a long list in memory for this
+ * transaction, should the planner scan and sort rather than read
+ * certificates_crl_idx in order (the default 4 MB spills 100,000 entries
+ * to disk).
  */
 static const struct db_statement st_crl_lock = { "sc_crl_lock",
     "SELECT pg_advisory_xact_lock(" DB_LOCK_CLASS ", " DB_LOCK_CRL "), "
