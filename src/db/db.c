@@ -155,12 +155,15 @@ static const struct db_statement statements[ST_COUNT] = {
 	/*
 	 * A name another transaction has just reserved makes this one wait
 	 * for it to end, then skip the name (it committed) or take it (it
-	 * rolled back): the names left out of RETURNING are taken.
+	 * rolled back): the names left out of RETURNING are taken.  The
+	 * host is found by its name ($2), so that this statement can go in
+	 * the same round trip as ST_HOST_INSERT: the only row of that name
+	 * this transaction can see is the one it has just inserted.
 	 */
 	[ST_NAMES_RESERVE] = { "sc_names_reserve",
 	    "INSERT INTO swarm_host_names (name, host_uuid) "
-	    "SELECT k, $2::uuid FROM unnest($1::text[]) WITH ORDINALITY "
-	    "AS t(k, i) ORDER BY i "
+	    "SELECT t.k, h.uuid FROM swarm_hosts h, unnest($1::text[]) "
+	    "WITH ORDINALITY AS t(k, i) WHERE h.name = $2::text ORDER BY t.i "
 	    "ON CONFLICT DO NOTHING RETURNING name", 2, false },
 	/*
 	 * The rest of the enrollment in one round trip: the certificate
@@ -169,7 +172,12 @@ static const struct db_statement statements[ST_COUNT] = {
 	 * data-modifying CTE runs to completion whether read or not.  The
 	 * row updated is this transaction's own, which nobody else can have
 	 * read: swarmctl.new_host keeps it from notifying (sql/008), so
-	 * enrollments share WAL flushes.
+	 * enrollments share WAL flushes.  The COMMIT is pipelined behind
+	 * this statement, so a miss must fail it rather than be counted
+	 * afterwards: 1 / count(*) of the rows updated divides by zero
+	 * (SQLSTATE 22012) when there was none, and the server then skips
+	 * the COMMIT.  (An aggregate is never folded at planning time, as a
+	 * constant error would be.)
 	 */
 	[ST_ENROLL_RECORD] = { "sc_enroll_record",
 	    "WITH c AS (INSERT INTO certificates (serial, fingerprint, "
@@ -178,10 +186,11 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "a AS (INSERT INTO audit_log (actor, actor_fingerprint, action, "
 	    "target, outcome, client_addr, detail) "
 	    "VALUES ($8, $9, $10, $11, $12, $13, $14)), "
-	    "s AS (SELECT set_config('swarmctl.new_host', 'on', true)) "
-	    "UPDATE swarm_hosts SET client_cert_fingerprint = $2, "
+	    "s AS (SELECT set_config('swarmctl.new_host', 'on', true)), "
+	    "u AS (UPDATE swarm_hosts SET client_cert_fingerprint = $2, "
 	    "cert_not_after = to_timestamp($6::bigint) FROM s "
-	    "WHERE uuid = $5::uuid", 14, false },
+	    "WHERE uuid = $5::uuid RETURNING 1) "
+	    "SELECT 1 / count(*) FROM u", 14, false },
 	/*
 	 * After the connection died during COMMIT: did the row make it, and
 	 * is the old session (which might still be committing) gone?
@@ -991,6 +1000,135 @@ db_in_tx(const struct db *db)
 	return db->in_tx;
 }
 
+/*
+ * Several statements in one round trip (libpq's pipeline mode): all sent,
+ * then one Sync, then the results read in order.  Each round trip costs
+ * both processes a wakeup and a context switch, which on two shared
+ * cores is a good part of what an enrollment costs the machine.
+ *
+ * After a statement fails, the server skips the rest up to the Sync
+ * (libpq reports them as PGRES_PIPELINE_ABORTED): a COMMIT pipelined
+ * behind a statement that failed never runs, and an explicit
+ * transaction is left in its failed state for ROLLBACK.
+ */
+struct pipe_step {
+	const struct db_statement	*st;
+	const char *const		*values;
+	ExecStatusType			 want;
+	PGresult			*res;	/* out: its result, status want */
+	char				 sqlstate[6];	/* out: its error's */
+};
+
+/*
+ * The results of one step, up to the NULL that ends them.  rc is the
+ * pipeline's so far: only its first error is reported.
+ */
+static enum sc_err
+pipe_read_step(struct db *db, struct pipe_step *s, enum sc_err rc,
+    struct sc_error *err)
+{
+	PGresult *r;
+
+	for (;;) {
+		if (rc == SC_OK)
+			rc = await(db, s->st->name, err);
+		else
+			(void)await(db, s->st->name, NULL);
+		if ((r = PQgetResult(db->conn)) == NULL)
+			break;
+		if (rc == SC_OK && s->res == NULL &&
+		    PQresultStatus(r) == s->want) {
+			s->res = r;
+			continue;
+		}
+		if (rc == SC_OK && PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
+			rc = sc_error_set(err, SC_INTERNAL, "%s: skipped with "
+			    "no error before it", s->st->name);
+		else if (rc == SC_OK) {
+			rc = db_result_error(db, r, s->st->name, err);
+			snprintf(s->sqlstate, sizeof(s->sqlstate), "%s",
+			    PQresultErrorField(r, PG_DIAG_SQLSTATE) != NULL ?
+			    PQresultErrorField(r, PG_DIAG_SQLSTATE) : "");
+		}
+		PQclear(r);
+	}
+	if (rc == SC_OK && s->res == NULL)
+		rc = db_result_error(db, NULL, s->st->name, err);
+	return rc;
+}
+
+/* The Sync's own result ends the pipeline; anything else: a lost one. */
+static bool
+pipe_read_sync(struct db *db)
+{
+	PGresult *r;
+	bool synced;
+
+	(void)await(db, "pipeline sync", NULL);
+	r = PQgetResult(db->conn);
+	synced = r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	return synced;
+}
+
+/*
+ * Run steps[0..n) in one pipeline.  Each step that succeeded has its
+ * result in res, which the caller frees (pipe_clear) whatever the
+ * outcome: a BEGIN that ran opened a transaction even if what followed
+ * it failed.  A pipeline that cannot be seen through to its Sync ends
+ * the session (cut): what the server did of it is then for the caller
+ * to find out, as with any lost connection.
+ */
+static enum sc_err
+pipeline(struct db *db, struct pipe_step *steps, size_t n,
+    struct sc_error *err)
+{
+	enum sc_err rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		steps[i].res = NULL;
+		steps[i].sqlstate[0] = '\0';
+	}
+	if ((rc = db_connect(db, err)) != SC_OK)
+		return rc;
+	/* Prepared first, each once per connection (its own round trip). */
+	for (i = 0; i < n; i++)
+		if ((rc = prepare(db, steps[i].st, err)) != SC_OK)
+			return rc;
+	if (!PQenterPipelineMode(db->conn))
+		return db_result_error(db, NULL, "pipeline mode", err);
+	for (i = 0; i < n && rc == SC_OK; i++)
+		if (!send_prepared(db, steps[i].st, steps[i].values))
+			rc = db_result_error(db, NULL, steps[i].st->name, err);
+	if (rc != SC_OK || !PQpipelineSync(db->conn)) {
+		if (rc == SC_OK)
+			rc = db_result_error(db, NULL, "pipeline sync", err);
+		cut(db);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		rc = pipe_read_step(db, &steps[i], rc, err);
+	if (!pipe_read_sync(db) || !PQexitPipelineMode(db->conn)) {
+		if (rc == SC_OK)
+			rc = db_result_error(db, NULL, "pipeline", err);
+		cut(db);
+	}
+out:
+	return rc;
+}
+
+static void
+pipe_clear(struct pipe_step *steps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		PQclear(steps[i].res);
+		steps[i].res = NULL;
+	}
+}
+
 enum sc_err
 db_copy_text(const PGresult *res, int row, int col, bool nullable,
     char **out, struct sc_error *err)
@@ -1181,61 +1319,19 @@ db_host_clear(struct db_host *h)
 	memset(h, 0, sizeof(*h));
 }
 
-enum sc_err
-db_enroll_begin(struct db *db, struct db_host *h, struct sc_error *err)
+/* The new row's uuid and enrolled_at, from ST_HOST_INSERT's RETURNING. */
+static enum sc_err
+inserted_row(const PGresult *res, struct db_host *h, struct sc_error *err)
 {
-	struct sc_error insert_err;
-	PGresult *res = NULL;
-	const char *values[6];
-	char port[16];
-	enum sc_err rc;
-
-	sc_error_clear(&insert_err);
-	snprintf(port, sizeof(port), "%d", h->agent_port);
-	values[0] = h->name;
-	values[1] = h->address;
-	values[2] = port;
-	values[3] = h->cert_bundle_path;
-	values[4] = h->notes;
-	values[5] = h->sans_json;
-	if ((rc = db_tx_begin(db, err)) != SC_OK)
-		goto out;
-	/*
-	 * ST_HOST_INSERT takes the bundle lock (shared) and the name's lock
-	 * before inserting, held to the COMMIT: a decommission's bundle
-	 * removal (db_bundle_settle_begin) never runs while this enrollment
-	 * writes its bundle under the same name.
-	 *
-	 * A concurrent INSERT of the same name waits here on the unique
-	 * index until the first transaction ends, then fails (it committed)
-	 * or goes ahead (it rolled back): exactly one enrollment wins.
-	 */
-	rc = exec_once(db, ST_HOST_INSERT, values, PGRES_TUPLES_OK, &res,
-	    &insert_err);
-	if (rc == SC_CONFLICT) {
-		rc = sc_error_set(err, SC_CONFLICT,
-		    "host name '%s' is already enrolled", h->name);
-		goto out;
-	}
-	if (rc != SC_OK) {
-		sc_error_set(err, rc, "%s", insert_err.msg);
-		goto out;
-	}
 	if (PQntuples(res) != 1 || PQnfields(res) != 2 ||
 	    PQgetlength(res, 0, 0) != DB_UUID_LEN ||
-	    PQgetlength(res, 0, 1) > DB_TIME_LEN) {
-		rc = sc_error_set(err, SC_INTERNAL,
+	    PQgetlength(res, 0, 1) > DB_TIME_LEN)
+		return sc_error_set(err, SC_INTERNAL,
 		    "insert host: unexpected RETURNING row");
-		goto out;
-	}
 	memcpy(h->uuid, PQgetvalue(res, 0, 0), DB_UUID_LEN + 1);
 	memcpy(h->enrolled_at, PQgetvalue(res, 0, 1),
 	    (size_t)PQgetlength(res, 0, 1) + 1);
-out:
-	if (rc != SC_OK)
-		db_tx_abort(db);
-	PQclear(res);
-	return rc;
+	return SC_OK;
 }
 
 /*
@@ -1288,36 +1384,90 @@ first_taken(const PGresult *res, const char *const *keys, size_t n)
 	return NULL;
 }
 
-enum sc_err
-db_enroll_reserve_names(struct db *db, const char *uuid,
-    const char *const *keys, size_t n, struct sc_error *err)
+struct enroll_begin {
+	struct db_host		*h;
+	const char		*host_values[6];
+	const char		*names_values[2];
+	const char *const	*keys;
+	size_t			 nkeys;
+	const char		**taken;
+};
+
+/*
+ * BEGIN, the host's row and its DNS names in one round trip.
+ *
+ * ST_HOST_INSERT takes the bundle lock (shared) and the name's lock
+ * before inserting, held to the COMMIT: a decommission's bundle removal
+ * (db_bundle_settle_begin) never runs while this enrollment writes its
+ * bundle under the same name.  A concurrent INSERT of the same name
+ * waits on the unique index until the first transaction ends, then
+ * fails (it committed) or goes ahead (it rolled back): exactly one
+ * enrollment wins.  A taken host name fails the INSERT and the server
+ * skips the names.
+ */
+static enum sc_err
+enroll_begin_attempt(struct db *db, void *arg, struct sc_error *err)
 {
-	PGresult *res = NULL;
-	const char *values[2], *taken;
-	char *array = NULL;
+	struct enroll_begin *e = arg;
+	struct pipe_step steps[3] = {
+		{ &statements[ST_BEGIN], NULL, PGRES_COMMAND_OK, NULL, "" },
+		{ &statements[ST_HOST_INSERT], e->host_values,
+		    PGRES_TUPLES_OK, NULL, "" },
+		{ &statements[ST_NAMES_RESERVE], e->names_values,
+		    PGRES_TUPLES_OK, NULL, "" },
+	};
+	const char *taken;
 	enum sc_err rc;
 
-	if (!db->in_tx) {
+	rc = pipeline(db, steps, 3, err);
+	/* Whatever failed after it, a BEGIN that ran opened a transaction. */
+	if (steps[0].res != NULL)
+		db->in_tx = true;
+	if (rc == SC_CONFLICT) {
+		sc_error_clear(err);
+		rc = sc_error_set(err, SC_CONFLICT,
+		    "host name '%s' is already enrolled", e->h->name);
+	}
+	if (rc == SC_OK)
+		rc = inserted_row(steps[1].res, e->h, err);
+	if (rc == SC_OK && (taken = first_taken(steps[2].res, e->keys,
+	    e->nkeys)) != NULL) {
+		*e->taken = taken;
+		rc = sc_error_set(err, SC_CONFLICT, "DNS name '%s' already "
+		    "belongs to another enrolled host", taken);
+	}
+	pipe_clear(steps, 3);
+	return rc;
+}
+
+enum sc_err
+db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
+    size_t nkeys, const char **taken, struct sc_error *err)
+{
+	struct enroll_begin e;
+	char port[16], *array = NULL;
+	enum sc_err rc;
+
+	if (db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "no enrollment transaction is open");
+		    "a transaction is already open");
 		goto out;
 	}
-	if ((array = text_array(keys, n)) == NULL) {
+	if ((array = text_array(keys, nkeys)) == NULL) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	values[0] = array;
-	values[1] = uuid;
-	if ((rc = exec_once(db, ST_NAMES_RESERVE, values, PGRES_TUPLES_OK,
-	    &res, err)) != SC_OK)
-		goto out;
-	if ((taken = first_taken(res, keys, n)) != NULL)
-		rc = sc_error_set(err, SC_CONFLICT, "DNS name '%s' already "
-		    "belongs to another enrolled host", taken);
-out:
+	snprintf(port, sizeof(port), "%d", h->agent_port);
+	*taken = NULL;
+	e = (struct enroll_begin){ .h = h, .keys = keys, .nkeys = nkeys,
+	    .taken = taken,
+	    .host_values = { h->name, h->address, port, h->cert_bundle_path,
+	    h->notes, h->sans_json }, .names_values = { array, h->name } };
+	/* Nothing has happened yet if the session turns out to be dead. */
+	rc = with_retry(db, enroll_begin_attempt, &e, NULL, err);
 	if (rc != SC_OK)
 		db_tx_abort(db);
-	PQclear(res);
+out:
 	free(array);
 	return rc;
 }
@@ -1376,100 +1526,162 @@ out:
 }
 
 /*
- * Inside an enrollment's or a renewal's transaction: the certificate, the
- * audit entry, the host's fingerprint (ST_ENROLL_RECORD, ST_RENEW_RECORD:
- * a renewal also supersedes old_fingerprint, and changes nothing if the
- * host no longer names it).
+ * The parameters of ST_ENROLL_RECORD and ST_RENEW_RECORD: the
+ * certificate ($1..$7, certs.c's sc_cert_insert), the audit entry
+ * ($8..$14, audit.c's sc_audit_insert) and, for a renewal, the
+ * fingerprint it supersedes ($15).
  */
+struct record_args {
+	struct db_cert		 cert;
+	struct db_cert_params	 cp;
+	struct db_audit_params	*ap;	/* 7 KiB: off the 512 KiB stack */
+	const char		*values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS + 1];
+};
+
 static enum sc_err
-record(struct db *db, enum stmt id, const char *uuid,
+record_args(struct record_args *ra, const char *uuid,
     const struct db_cert *cert, const struct db_audit *audit,
     const char *old_fingerprint, struct sc_error *err)
 {
-	struct db_audit_params *ap = NULL;
-	struct db_cert_params cp;
-	const char *values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS + 1];
-	PGresult *res = NULL;
-	struct db_cert c;
 	enum sc_err rc;
 
-	if (cert == NULL || audit == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL,
+	ra->ap = NULL;
+	if (cert == NULL || audit == NULL)
+		return sc_error_set(err, SC_INTERNAL,
 		    "host %s: no certificate or audit entry", uuid);
-		goto out;
-	}
 	/* The certificate belongs to the host of this transaction. */
-	c = *cert;
-	c.host_uuid = uuid;
-	/* 7 KiB of cleaned strings: off the 512 KiB thread stack. */
-	if ((ap = malloc(sizeof(*ap))) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
-		goto out;
-	}
-	if ((rc = db_cert_params(&c, &cp, err)) != SC_OK ||
-	    (rc = db_audit_params(audit, ap, err)) != SC_OK)
-		goto out;
-	memcpy(values, cp.values, sizeof(cp.values));
-	memcpy(values + DB_CERT_NPARAMS, ap->values, sizeof(ap->values));
+	ra->cert = *cert;
+	ra->cert.host_uuid = uuid;
+	if ((ra->ap = malloc(sizeof(*ra->ap))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	if ((rc = db_cert_params(&ra->cert, &ra->cp, err)) != SC_OK ||
+	    (rc = db_audit_params(audit, ra->ap, err)) != SC_OK)
+		return rc;
+	memcpy(ra->values, ra->cp.values, sizeof(ra->cp.values));
+	memcpy(ra->values + DB_CERT_NPARAMS, ra->ap->values,
+	    sizeof(ra->ap->values));
 	/* Sent only to ST_RENEW_RECORD: ST_ENROLL_RECORD takes 14. */
-	values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS] = old_fingerprint;
-	if ((rc = exec_once(db, id, values, PGRES_COMMAND_OK, &res, err)) !=
-	    SC_OK)
-		goto out;
-	/* A renewal holds the row lock: a miss is checked all the same. */
-	if (strcmp(PQcmdTuples(res), "1") != 0)
-		rc = old_fingerprint != NULL ?
-		    sc_error_set(err, SC_FORBIDDEN, "host %s: certificate "
-		    "superseded meanwhile", uuid) :
-		    sc_error_set(err, SC_INTERNAL, "enrollment %s: row not "
-		    "found", uuid);
-out:
-	PQclear(res);
-	free(ap);
-	return rc;
+	ra->values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS] = old_fingerprint;
+	return SC_OK;
 }
 
-/* record(), then COMMIT; a COMMIT cut off is looked into (commit_in_doubt). */
+/*
+ * A COMMIT that failed: if the session died during it, whether the
+ * transaction committed is looked into (commit_in_doubt); otherwise it
+ * was rolled back (or is, by db_tx_abort).
+ */
 static enum sc_err
-record_commit(struct db *db, enum stmt id, const char *uuid,
-    const struct db_cert *cert, const struct db_audit *audit,
-    const char *old_fingerprint, int *doubt_pid, struct sc_error *err)
+commit_failed(struct db *db, enum sc_err rc, const char *uuid,
+    const char *fingerprint, int pid, const struct sc_error *why,
+    int *doubt_pid, struct sc_error *err)
+{
+	if (PQstatus(db->conn) == CONNECTION_BAD) {
+		db->in_tx = false;
+		return commit_in_doubt(db, uuid, fingerprint, pid, why,
+		    doubt_pid, err);
+	}
+	return sc_error_set(err, rc, "%s", why->msg);
+}
+
+/*
+ * A renewal, inside its transaction: the certificate, the audit entry,
+ * the old certificate superseded and the host's fingerprint
+ * (ST_RENEW_RECORD, which changes nothing if the host no longer names
+ * old_fingerprint), then COMMIT.
+ */
+static enum sc_err
+renew_commit(struct db *db, const char *uuid, const struct db_cert *cert,
+    const struct db_audit *audit, const char *old_fingerprint,
+    int *doubt_pid, struct sc_error *err)
 {
 	struct sc_error commit_err;
-	const char *fingerprint = cert != NULL ? cert->fingerprint : NULL;
+	struct record_args ra;
+	PGresult *res = NULL;
 	enum sc_err rc;
 	int pid;
 
 	sc_error_clear(&commit_err);
 	*doubt_pid = 0;
+	ra.ap = NULL;
 	if (!db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
 		    "host %s: no transaction is open", uuid);
 		goto out;
 	}
-	if ((rc = record(db, id, uuid, cert, audit, old_fingerprint, err)) !=
-	    SC_OK)
+	if ((rc = record_args(&ra, uuid, cert, audit, old_fingerprint,
+	    err)) != SC_OK ||
+	    (rc = exec_once(db, ST_RENEW_RECORD, ra.values, PGRES_COMMAND_OK,
+	    &res, err)) != SC_OK)
 		goto out;
+	/* The row lock is held: a miss is checked all the same. */
+	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		rc = sc_error_set(err, SC_FORBIDDEN, "host %s: certificate "
+		    "superseded meanwhile", uuid);
+		goto out;
+	}
 	pid = PQbackendPID(db->conn);
-	rc = db_tx_commit(db, &commit_err);
-	if (rc != SC_OK && PQstatus(db->conn) == CONNECTION_BAD) {
-		db->in_tx = false;
-		rc = commit_in_doubt(db, uuid, fingerprint, pid, &commit_err,
-		    doubt_pid, err);
-	} else if (rc != SC_OK)
-		sc_error_set(err, rc, "%s", commit_err.msg);
+	if ((rc = db_tx_commit(db, &commit_err)) != SC_OK)
+		rc = commit_failed(db, rc, uuid, cert->fingerprint, pid,
+		    &commit_err, doubt_pid, err);
 out:
 	if (rc != SC_OK)
 		db_tx_abort(db);
+	PQclear(res);
+	free(ra.ap);
 	return rc;
 }
 
+/*
+ * The rest of an enrollment and its COMMIT in one round trip
+ * (ST_ENROLL_RECORD fails rather than miss its row, so the COMMIT
+ * behind it never runs for a half-recorded enrollment).
+ */
 enum sc_err
 db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
     const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
 {
-	return record_commit(db, ST_ENROLL_RECORD, uuid, cert, audit, NULL,
-	    doubt_pid, err);
+	struct pipe_step steps[2];
+	struct sc_error commit_err;
+	struct record_args ra;
+	enum sc_err rc;
+	int pid;
+
+	sc_error_clear(&commit_err);
+	*doubt_pid = 0;
+	ra.ap = NULL;
+	memset(steps, 0, sizeof(steps));
+	if (!db->in_tx) {
+		rc = sc_error_set(err, SC_INTERNAL,
+		    "enrollment %s: no transaction is open", uuid);
+		goto out;
+	}
+	if ((rc = record_args(&ra, uuid, cert, audit, NULL, err)) != SC_OK)
+		goto out;
+	steps[0] = (struct pipe_step){ &statements[ST_ENROLL_RECORD],
+	    ra.values, PGRES_TUPLES_OK, NULL, "" };
+	steps[1] = (struct pipe_step){ &statements[ST_COMMIT], NULL,
+	    PGRES_COMMAND_OK, NULL, "" };
+	pid = PQbackendPID(db->conn);
+	rc = pipeline(db, steps, 2, &commit_err);
+	if (rc == SC_OK && strcmp(PQcmdStatus(steps[1].res), "COMMIT") != 0)
+		rc = sc_error_set(&commit_err, SC_INTERNAL,
+		    "COMMIT: the transaction was rolled back");
+	if (rc == SC_OK) {
+		db->in_tx = false;
+		goto out;
+	}
+	if (strcmp(steps[0].sqlstate, "22012") == 0)
+		rc = sc_error_set(err, SC_INTERNAL, "enrollment %s: row not "
+		    "found", uuid);
+	else
+		rc = commit_failed(db, rc, uuid, cert->fingerprint, pid,
+		    &commit_err, doubt_pid, err);
+out:
+	if (rc != SC_OK)
+		db_tx_abort(db);
+	pipe_clear(steps, 2);
+	free(ra.ap);
+	return rc;
 }
 
 void
@@ -1994,7 +2206,7 @@ db_renew_commit(struct db *db, const char *old_fingerprint,
 {
 	enum sc_err rc;
 
-	rc = record_commit(db, ST_RENEW_RECORD, cert->host_uuid, cert, audit,
+	rc = renew_commit(db, cert->host_uuid, cert, audit,
 	    old_fingerprint, doubt_pid, err);
 	/* The host's row changed (or may have): forget what was kept. */
 	atomic_fetch_add(&host_writes, 1);

@@ -119,28 +119,26 @@ struct db_cert {
 };
 
 /*
- * Enrollment, step 1: BEGIN; take the shared bundle lock (see
- * db_bundles_lock) and the name's lock (see db_bundle_settle_begin),
- * both held to the end of the transaction; INSERT the row (uuid from
- * gen_random_uuid(), empty fingerprint, status 'enrolled').  A unique
- * violation on name rolls back and returns SC_CONFLICT.  On SC_OK the
- * transaction stays open and h->uuid and h->enrolled_at are filled in.
- * Reads name, address, agent_port, cert_bundle_path, notes from *h.
+ * Enrollment, step 1, in one round trip: BEGIN; take the shared bundle
+ * lock (see db_bundles_lock) and the name's lock (see
+ * db_bundle_settle_begin), both held to the end of the transaction;
+ * INSERT the row (uuid from gen_random_uuid(), empty fingerprint, status
+ * 'enrolled'); reserve the host's DNS names `keys` (policy_name_keys:
+ * lower case, sorted; rows go with the host, ON DELETE CASCADE).  A
+ * unique violation on name, or a DNS name that another host holds (or
+ * that a concurrent enrollment holds and then commits), rolls back and
+ * returns SC_CONFLICT (*taken: the DNS name, NULL for the host name).
+ * On SC_OK the transaction stays open and h->uuid and h->enrolled_at are
+ * filled in.  Reads name, address, agent_port, cert_bundle_path, notes,
+ * sans_json from *h.
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
+		    const char *const *keys, size_t nkeys, const char **taken,
 		    struct sc_error *);
 /*
- * Step 1b: reserve the host's DNS names (policy_name_keys: lower case,
- * sorted) for the row step 1 inserted.  A name that another host holds,
- * or that a concurrent enrollment holds and then commits, rolls back and
- * returns SC_CONFLICT naming it.  Rows go with the host (ON DELETE
- * CASCADE).
- */
-enum sc_err	 db_enroll_reserve_names(struct db *, const char *uuid,
-		    const char *const *keys, size_t n, struct sc_error *);
-/*
- * Step 2: set the fingerprint, record the certificate (cert->host_uuid is
- * the new host) and the audit entry, COMMIT.  On failure: rolled back,
+ * Step 2, in one round trip: set the fingerprint, record the
+ * certificate (cert->host_uuid is the new host) and the audit entry,
+ * COMMIT.  On failure: rolled back,
  * unless the connection died during COMMIT; then the row is looked for on
  * a fresh connection (found: SC_OK), and *doubt_pid is set to the backend
  * that ran the transaction when whether it committed cannot be known yet

@@ -109,25 +109,19 @@ san_list(const struct enroll_req *er, size_t *n)
 }
 
 /*
- * Reserve the host's DNS names in the open enrollment transaction: a
- * name (compared without regard to case, RFC 4343) that another host's
+ * The host's DNS names as the enrollment reserves them: a name
+ * (compared without regard to case, RFC 4343) that another host's
  * certificate carries would let either host pass for the other.
  */
 static enum sc_err
-reserve_names(struct handler_ctx *ctx, const char *uuid,
-    const char *const *sans, size_t nsans, struct sc_error *err)
+name_keys(const char *const *sans, size_t nsans, const char **keys,
+    size_t nkeys_max, char *buf, size_t size, size_t *n,
+    struct sc_error *err)
 {
-	const char *keys[ENROLL_SANS_MAX + 2];
-	char buf[(ENROLL_SANS_MAX + 2) * (ENROLL_HOST_MAX + 1)];
-	size_t n;
-
-	n = policy_name_keys(sans, nsans, buf, sizeof(buf), keys,
-	    sizeof(keys) / sizeof(keys[0]));
-	if (n == SIZE_MAX) {
-		db_rollback(ctx->db);
+	*n = policy_name_keys(sans, nsans, buf, size, keys, nkeys_max);
+	if (*n == SIZE_MAX)
 		return sc_error_set(err, SC_INTERNAL, "too many names");
-	}
-	return db_enroll_reserve_names(ctx->db, uuid, keys, n, err);
+	return SC_OK;
 }
 
 /*
@@ -159,9 +153,10 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	struct db_audit audit;
 	struct db_cert cert;
 	struct db_host h;
-	const char **sans = NULL;
+	const char **sans = NULL, *keys[ENROLL_SANS_MAX + 2], *taken;
 	char *path = NULL, *sans_json = NULL;
-	size_t nsans = 0;
+	char keybuf[(ENROLL_SANS_MAX + 2) * (ENROLL_HOST_MAX + 1)];
+	size_t nsans = 0, nkeys = 0;
 	bool in_txn = false;
 	int doubt_pid;
 	enum sc_err rc;
@@ -186,8 +181,12 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	h.sans_json = sans_json;
-	if ((rc = db_enroll_begin(ctx->db, &h, err)) != SC_OK) {
-		if (rc == SC_CONFLICT) {
+	if ((rc = name_keys(sans, nsans, keys, sizeof(keys) / sizeof(keys[0]),
+	    keybuf, sizeof(keybuf), &nkeys, err)) != SC_OK)
+		goto out;
+	if ((rc = db_enroll_begin(ctx->db, &h, keys, nkeys, &taken,
+	    err)) != SC_OK) {
+		if (rc == SC_CONFLICT && taken == NULL) {
 			sc_error_clear(err);
 			rc = sc_error_set(err, SC_CONFLICT,
 			    "Worker '%s' is already enrolled", er->name);
@@ -195,10 +194,6 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	in_txn = true;
-	if ((rc = reserve_names(ctx, h.uuid, sans, nsans, err)) != SC_OK) {
-		in_txn = false;		/* rolled back */
-		goto out;
-	}
 	if (claim != NULL &&
 	    (rc = claim_token(ctx, req, claim, &h, err)) != SC_OK) {
 		in_txn = false;		/* rolled back */
