@@ -34,6 +34,7 @@
 #include "codec.h"
 #include "err.h"
 #include "fileio.h"
+#include "pki/der.h"
 #include "pki/internal.h"
 #include "pki/pki.h"
 
@@ -43,19 +44,10 @@
 #define NEXT_UPDATE_MAX		(366L * 24 * 60 * 60)
 /* RFC 5280 4.1.2.2: a serial is at most 20 octets. */
 #define SERIAL_MAX		20
-/* X.690 8.1: a one-octet tag and a length of at most 1 + 8 octets. */
-#define DER_HEADER_MAX		10
-/* Time: UTCTime (13 characters) or GeneralizedTime (15), RFC 5280 4.1.2.5. */
-#define DER_TIME_MAX		(2 + 15)
 /* An entry: SEQUENCE { INTEGER (a 0 octet + 20), Time }, under 128. */
 #define ENTRY_MAX		(2 + (2 + 1 + SERIAL_MAX) + DER_TIME_MAX)
 
-#define TAG_INTEGER		0x02
-#define TAG_BIT_STRING		0x03
-#define TAG_UTC_TIME		0x17
-#define TAG_GENERALIZED_TIME	0x18
-#define TAG_SEQUENCE		0x30
-#define TAG_CONTEXT_0		0xa0	/* crlExtensions [0] EXPLICIT */
+#define TAG_CONTEXT_0		DER_CONTEXT_CONS(0)	/* crlExtensions [0] */
 
 /* A serial number's value: big-endian, no leading zero octets. */
 struct serial {
@@ -129,94 +121,10 @@ crl_number_bytes(uint64_t number, unsigned char out[9])
 	return 9 - start;
 }
 
-/* ------------------------------------------------------------ DER */
-
-/* X.690 8.1.2-8.1.3: tag and definite length; returns the octets used. */
-static size_t
-der_header(unsigned char out[DER_HEADER_MAX], unsigned char tag, size_t len)
-{
-	size_t n = 0, octets = 0, v;
-
-	out[n++] = tag;
-	if (len < 0x80) {
-		out[n++] = (unsigned char)len;
-		return n;
-	}
-	for (v = len; v > 0; v >>= 8)
-		octets++;
-	out[n++] = (unsigned char)(0x80 | octets);
-	while (octets > 0) {
-		octets--;
-		out[n++] = (unsigned char)(len >> (8 * octets));
-	}
-	return n;
-}
-
-/*
- * The element at p, within `avail` octets: its tag, the length of its
- * header and of its contents.  False when it does not fit or is not DER
- * we wrote or GnuTLS writes (multi-octet tags, indefinite lengths).
- */
-static bool
-der_element(const unsigned char *p, size_t avail, unsigned char *tag,
-    size_t *header, size_t *len)
-{
-	size_t v = 0;
-
-	if (avail < 2 || (p[0] & 0x1f) == 0x1f)
-		return false;
-	*tag = p[0];
-	if (p[1] < 0x80) {
-		*header = 2;
-		v = p[1];
-	} else {
-		size_t i, octets = p[1] & 0x7f;
-
-		if (octets == 0 || octets > sizeof(size_t) - 1 ||
-		    avail < 2 + octets)
-			return false;
-		for (i = 0; i < octets; i++)
-			v = v << 8 | p[2 + i];
-		*header = 2 + octets;
-	}
-	if (v > avail - *header)
-		return false;
-	*len = v;
-	return true;
-}
-
 static bool
 is_time_tag(unsigned char tag)
 {
-	return tag == TAG_UTC_TIME || tag == TAG_GENERALIZED_TIME;
-}
-
-/*
- * RFC 5280 5.1.2.6 (as 4.1.2.5): UTCTime through 2049, GeneralizedTime
- * from 2050, in UTC with seconds and "Z".  Returns the octets used, 0 if
- * the time cannot be expressed.
- */
-static size_t
-der_time(time_t t, unsigned char out[DER_TIME_MAX])
-{
-	struct tm tm;
-	char text[32];
-	int year, len;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		return 0;
-	year = tm.tm_year + 1900;
-	if (year < 1950 || year > 9999)
-		return 0;
-	len = snprintf(text, sizeof(text), "%0*d%02d%02d%02d%02d%02dZ",
-	    year < 2050 ? 2 : 4, year < 2050 ? year % 100 : year,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (len != (year < 2050 ? 13 : 15))
-		return 0;
-	out[0] = year < 2050 ? TAG_UTC_TIME : TAG_GENERALIZED_TIME;
-	out[1] = (unsigned char)len;
-	memcpy(out + 2, text, (size_t)len);
-	return 2 + (size_t)len;
+	return tag == DER_UTC_TIME || tag == DER_GENERALIZED_TIME;
 }
 
 /* One entry (RFC 5280 5.1): SEQUENCE { userCertificate, revocationDate }. */
@@ -237,8 +145,8 @@ encode_entry(const struct pki_revoked *r, unsigned char *out, size_t *used,
 		    (long long)r->revoked_at);
 	/* X.690 8.3.2: a leading zero octet keeps a high top bit positive. */
 	ilen = s.len + ((s.b[0] & 0x80) ? 1 : 0);
-	n = der_header(out, TAG_SEQUENCE, 2 + ilen + tlen);
-	n += der_header(out + n, TAG_INTEGER, ilen);
+	n = der_header(out, DER_SEQUENCE, 2 + ilen + tlen);
+	n += der_header(out + n, DER_INTEGER, ilen);
 	if (ilen > s.len)
 		out[n++] = 0;
 	memcpy(out + n, s.b, s.len);
@@ -277,7 +185,7 @@ encode_entries(const struct pki_revoked *revoked, size_t n,
 			goto out;
 		at += used;
 	}
-	hlen = der_header(head, TAG_SEQUENCE, at - DER_HEADER_MAX);
+	hlen = der_header(head, DER_SEQUENCE, at - DER_HEADER_MAX);
 	memcpy(buf + DER_HEADER_MAX - hlen, head, hlen);
 	memmove(buf, buf + DER_HEADER_MAX - hlen, at - DER_HEADER_MAX + hlen);
 	*len = at - DER_HEADER_MAX + hlen;
@@ -385,21 +293,21 @@ static enum sc_err
 split_template(const gnutls_datum_t *der, struct crl_parts *parts,
     struct sc_error *err)
 {
-	static const unsigned char head[] = { TAG_INTEGER, TAG_SEQUENCE,
-	    TAG_SEQUENCE, 0, 0 };
-	static const unsigned char sequence[] = { TAG_SEQUENCE };
+	static const unsigned char head[] = { DER_INTEGER, DER_SEQUENCE,
+	    DER_SEQUENCE, 0, 0 };
+	static const unsigned char sequence[] = { DER_SEQUENCE };
 	const unsigned char *p, *end, *tbs, *tbs_end;
 	unsigned char tag;
 	size_t header, len;
 
 	p = der->data;
 	if (!der_element(p, der->size, &tag, &header, &len) ||
-	    tag != TAG_SEQUENCE)
+	    tag != DER_SEQUENCE)
 		goto bad;
 	p += header;
 	end = p + len;
 	if (!der_element(p, (size_t)(end - p), &tag, &header, &len) ||
-	    tag != TAG_SEQUENCE)
+	    tag != DER_SEQUENCE)
 		goto bad;
 	tbs = p + header;
 	tbs_end = tbs + len;
@@ -414,7 +322,7 @@ split_template(const gnutls_datum_t *der, struct crl_parts *parts,
 	parts->head = tbs;
 	parts->head_len = (size_t)(p - tbs);
 	/* An empty list GnuTLS may have left in goes. */
-	if (p < tbs_end && *p == TAG_SEQUENCE &&
+	if (p < tbs_end && *p == DER_SEQUENCE &&
 	    !skip_elements(&p, tbs_end, sequence, 1))
 		goto bad;
 	if (p < tbs_end && *p != TAG_CONTEXT_0)
@@ -425,47 +333,6 @@ split_template(const gnutls_datum_t *der, struct crl_parts *parts,
 bad:
 	return sc_error_set(err, SC_INTERNAL, "GnuTLS's CRL is not shaped as "
 	    "RFC 5280 5.1 says");
-}
-
-/* SEQUENCE { parts... } into a fresh datum (malloc'd). */
-static enum sc_err
-der_sequence(const unsigned char *const *part, const size_t *part_len,
-    size_t nparts, gnutls_datum_t *out, struct sc_error *err)
-{
-	size_t i, body = 0, at;
-
-	out->data = NULL;
-	out->size = 0;
-	for (i = 0; i < nparts; i++)
-		body += part_len[i];
-	if (body > UINT32_MAX / 2 ||
-	    (out->data = malloc(DER_HEADER_MAX + body)) == NULL)
-		return sc_error_set(err, SC_INTERNAL, "out of memory for a CRL "
-		    "of %zu bytes", body);
-	at = der_header(out->data, TAG_SEQUENCE, body);
-	for (i = 0; i < nparts; i++) {
-		if (part_len[i] > 0)
-			memcpy(out->data + at, part[i], part_len[i]);
-		at += part_len[i];
-	}
-	out->size = (unsigned int)at;
-	return SC_OK;
-}
-
-/* The signatureValue BIT STRING (no unused bits) around `sig`. */
-static enum sc_err
-signature_value(const gnutls_datum_t *sig, gnutls_datum_t *out,
-    struct sc_error *err)
-{
-	size_t at;
-
-	if ((out->data = malloc(DER_HEADER_MAX + 1 + sig->size)) == NULL)
-		return sc_error_set(err, SC_INTERNAL, "out of memory");
-	at = der_header(out->data, TAG_BIT_STRING, 1 + (size_t)sig->size);
-	out->data[at++] = 0;
-	memcpy(out->data + at, sig->data, sig->size);
-	out->size = (unsigned int)(at + sig->size);
-	return SC_OK;
 }
 
 /* What nginx, openssl and verifiers will make of it, before they see it. */
@@ -509,23 +376,23 @@ out:
 static bool
 tbs_shape(const unsigned char *p, const unsigned char *end, size_t n)
 {
-	static const unsigned char head[] = { TAG_INTEGER, TAG_SEQUENCE,
-	    TAG_SEQUENCE, 0, 0 };
-	static const unsigned char entry[] = { TAG_INTEGER, 0 };
+	static const unsigned char head[] = { DER_INTEGER, DER_SEQUENCE,
+	    DER_SEQUENCE, 0, 0 };
+	static const unsigned char entry[] = { DER_INTEGER, 0 };
 	const unsigned char *list_end, *e;
 	unsigned char tag;
 	size_t header, len, count = 0;
 
 	if (!skip_elements(&p, end, head, sizeof(head)))
 		return false;
-	if (p < end && *p == TAG_SEQUENCE) {
+	if (p < end && *p == DER_SEQUENCE) {
 		if (!der_element(p, (size_t)(end - p), &tag, &header, &len))
 			return false;
 		p += header;
 		list_end = p + len;
 		while (p < list_end) {
 			if (!der_element(p, (size_t)(list_end - p), &tag,
-			    &header, &len) || tag != TAG_SEQUENCE)
+			    &header, &len) || tag != DER_SEQUENCE)
 				return false;
 			e = p + header;
 			p = e + len;
@@ -552,7 +419,7 @@ enum sc_err
 pki_crl_answer_check(const struct pki_ca *ca, const unsigned char *der,
     size_t der_len, size_t n, struct sc_error *err)
 {
-	static const unsigned char sequence[] = { TAG_SEQUENCE };
+	static const unsigned char sequence[] = { DER_SEQUENCE };
 	const unsigned char *p, *end;
 	gnutls_datum_t tbs, sig;
 	gnutls_pubkey_t pub = NULL;
@@ -565,19 +432,19 @@ pki_crl_answer_check(const struct pki_ca *ca, const unsigned char *der,
 	p = der;
 	if (der_len > UINT32_MAX / 2 ||
 	    !der_element(p, der_len, &tag, &header, &len) ||
-	    tag != TAG_SEQUENCE || header + len != der_len)
+	    tag != DER_SEQUENCE || header + len != der_len)
 		goto bad;
 	p += header;
 	end = p + len;
 	if (!der_element(p, (size_t)(end - p), &tag, &header, &len) ||
-	    tag != TAG_SEQUENCE || !tbs_shape(p + header, p + header + len, n))
+	    tag != DER_SEQUENCE || !tbs_shape(p + header, p + header + len, n))
 		goto bad;
 	tbs.data = (unsigned char *)p;
 	tbs.size = (unsigned int)(header + len);
 	p += header + len;
 	if (!skip_elements(&p, end, sequence, 1) ||
 	    !der_element(p, (size_t)(end - p), &tag, &header, &len) ||
-	    tag != TAG_BIT_STRING || len < 2 || p[header] != 0 ||
+	    tag != DER_BIT_STRING || len < 2 || p[header] != 0 ||
 	    p + header + len != end)
 		goto bad;
 	sig.data = (unsigned char *)p + header + 1;
@@ -640,7 +507,7 @@ crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
 		rc = pki_tls_error(err, SC_INTERNAL, "sign the CRL", r);
 		goto out;
 	}
-	if ((rc = signature_value(&sig, &bits, err)) != SC_OK)
+	if ((rc = der_signature_value(&sig, &bits, err)) != SC_OK)
 		goto out;
 	part[0] = tbs.data;
 	part_len[0] = tbs.size;

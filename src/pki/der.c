@@ -1,0 +1,256 @@
+#include "config.h"
+
+/*
+ * DER (X.690) writing, shared by the CRL builder (crl.c) and the
+ * certificate builder (certder.c): definite lengths and one-octet tags,
+ * which is all RFC 5280's structures need.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "pki/der.h"
+
+/* X.690 8.1.2-8.1.3: tag and definite length; returns the octets used. */
+size_t
+der_header(unsigned char out[DER_HEADER_MAX], unsigned char tag, size_t len)
+{
+	size_t n = 0, octets = 0, v;
+
+	out[n++] = tag;
+	if (len < 0x80) {
+		out[n++] = (unsigned char)len;
+		return n;
+	}
+	for (v = len; v > 0; v >>= 8)
+		octets++;
+	out[n++] = (unsigned char)(0x80 | octets);
+	while (octets > 0) {
+		octets--;
+		out[n++] = (unsigned char)(len >> (8 * octets));
+	}
+	return n;
+}
+
+/*
+ * The element at p, within `avail` octets: its tag, the length of its
+ * header and of its contents.  False when it does not fit or is not DER
+ * we wrote or GnuTLS writes (multi-octet tags, indefinite lengths).
+ */
+bool
+der_element(const unsigned char *p, size_t avail, unsigned char *tag,
+    size_t *header, size_t *len)
+{
+	size_t v = 0;
+
+	if (avail < 2 || (p[0] & 0x1f) == 0x1f)
+		return false;
+	*tag = p[0];
+	if (p[1] < 0x80) {
+		*header = 2;
+		v = p[1];
+	} else {
+		size_t i, octets = p[1] & 0x7f;
+
+		if (octets == 0 || octets > sizeof(size_t) - 1 ||
+		    avail < 2 + octets)
+			return false;
+		for (i = 0; i < octets; i++)
+			v = v << 8 | p[2 + i];
+		*header = 2 + octets;
+	}
+	if (v > avail - *header)
+		return false;
+	*len = v;
+	return true;
+}
+
+/*
+ * RFC 5280 4.1.2.5 (and 5.1.2.6 for CRLs): UTCTime through 2049,
+ * GeneralizedTime from 2050.
+ */
+size_t
+der_time(time_t t, unsigned char out[DER_TIME_MAX])
+{
+	struct tm tm;
+	char text[32];
+	int year, len;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return 0;
+	year = tm.tm_year + 1900;
+	if (year < 1950 || year > 9999)
+		return 0;
+	len = snprintf(text, sizeof(text), "%0*d%02d%02d%02d%02d%02dZ",
+	    year < 2050 ? 2 : 4, year < 2050 ? year % 100 : year,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (len != (year < 2050 ? 13 : 15))
+		return 0;
+	out[0] = year < 2050 ? DER_UTC_TIME : DER_GENERALIZED_TIME;
+	out[1] = (unsigned char)len;
+	memcpy(out + 2, text, (size_t)len);
+	return 2 + (size_t)len;
+}
+
+/* SEQUENCE { parts... } into a fresh datum (malloc'd). */
+enum sc_err
+der_sequence(const unsigned char *const *part, const size_t *part_len,
+    size_t nparts, gnutls_datum_t *out, struct sc_error *err)
+{
+	size_t i, body = 0, at;
+
+	out->data = NULL;
+	out->size = 0;
+	for (i = 0; i < nparts; i++)
+		body += part_len[i];
+	if (body > UINT32_MAX / 2 ||
+	    (out->data = malloc(DER_HEADER_MAX + body)) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory for %zu "
+		    "bytes of DER", body);
+	at = der_header(out->data, DER_SEQUENCE, body);
+	for (i = 0; i < nparts; i++) {
+		if (part_len[i] > 0)
+			memcpy(out->data + at, part[i], part_len[i]);
+		at += part_len[i];
+	}
+	out->size = (unsigned int)at;
+	return SC_OK;
+}
+
+/* The signatureValue BIT STRING (no unused bits) around `sig`. */
+enum sc_err
+der_signature_value(const gnutls_datum_t *sig, gnutls_datum_t *out,
+    struct sc_error *err)
+{
+	size_t at;
+
+	if ((out->data = malloc(DER_HEADER_MAX + 1 + sig->size)) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
+	at = der_header(out->data, DER_BIT_STRING, 1 + (size_t)sig->size);
+	out->data[at++] = 0;
+	memcpy(out->data + at, sig->data, sig->size);
+	out->size = (unsigned int)(at + sig->size);
+	return SC_OK;
+}
+
+/* Room for n more octets; false (and failed) when there is none. */
+static bool
+reserve(struct der_buf *b, size_t n)
+{
+	unsigned char *p;
+	size_t cap;
+
+	if (b->failed)
+		return false;
+	if (n <= b->cap - b->len)
+		return true;
+	cap = b->cap > 0 ? b->cap : 512;
+	while (cap - b->len < n) {
+		if (cap > SIZE_MAX / 2) {
+			b->failed = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	if ((p = realloc(b->p, cap)) == NULL) {
+		b->failed = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void
+der_put(struct der_buf *b, const void *data, size_t n)
+{
+	if (n == 0 || !reserve(b, n))
+		return;
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+void
+der_put_tlv(struct der_buf *b, unsigned char tag, const void *data, size_t n)
+{
+	unsigned char h[DER_HEADER_MAX];
+
+	der_put(b, h, der_header(h, tag, n));
+	der_put(b, data, n);
+}
+
+/*
+ * X.690 8.19: the first two arcs in one subidentifier (40 * a + b), each
+ * subidentifier in base 128, high bit set on all but its last octet.
+ * Only ever given the constant OIDs of certder.c; one that is not
+ * dotted decimal with two arcs or more fails the buffer.
+ */
+void
+der_put_oid(struct der_buf *b, const char *dotted)
+{
+	unsigned char out[64];
+	unsigned long arc[2] = { 0, 0 }, v;
+	size_t n = 0, i, narcs = 0;
+	const char *p = dotted;
+	char *end;
+
+	while (*p != '\0' && !b->failed) {
+		if (*p < '0' || *p > '9')
+			break;
+		v = strtoul(p, &end, 10);
+		p = *end == '.' ? end + 1 : end;
+		if (narcs < 2) {
+			arc[narcs++] = v;
+			if (narcs < 2)
+				continue;
+			v = 40 * arc[0] + arc[1];
+		} else
+			narcs++;
+		for (i = 1; (v >> (7 * i)) != 0; i++)
+			;
+		if (n + i > sizeof(out))
+			break;
+		while (i-- > 0)
+			out[n++] = (unsigned char)(((v >> (7 * i)) & 0x7f) |
+			    (i > 0 ? 0x80 : 0));
+	}
+	if (*p != '\0' || narcs < 2) {
+		b->failed = true;
+		return;
+	}
+	der_put_tlv(b, DER_OID, out, n);
+}
+
+size_t
+der_open(const struct der_buf *b)
+{
+	return b->len;
+}
+
+void
+der_close(struct der_buf *b, unsigned char tag, size_t start)
+{
+	unsigned char h[DER_HEADER_MAX];
+	size_t hlen, clen;
+
+	if (b->failed || start > b->len)
+		return;
+	clen = b->len - start;
+	hlen = der_header(h, tag, clen);
+	if (!reserve(b, hlen))
+		return;
+	memmove(b->p + start + hlen, b->p + start, clen);
+	memcpy(b->p + start, h, hlen);
+	b->len += hlen;
+}
+
+void
+der_buf_free(struct der_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
