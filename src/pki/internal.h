@@ -20,6 +20,8 @@
 #include "pki/signwire.h"
 
 #define PKI_KEY_ID_MAX	64
+/* A subjectKeyIdentifier we make: SHA-1 of the SubjectPublicKeyInfo. */
+#define PKI_SKI_LEN	20
 
 struct pki_ca {
 	enum pki_ca_role	 role;
@@ -33,6 +35,8 @@ struct pki_ca {
 	/* Our subjectKeyIdentifier: the authorityKeyIdentifier we sign. */
 	unsigned char		 key_id[PKI_KEY_ID_MAX];
 	size_t			 key_id_len;
+	/* Its subject as DER: the issuer of what it signs. */
+	gnutls_datum_t		 subject_der;
 };
 
 /* A checked CSR (csr.c): only its public key survives the parse. */
@@ -116,6 +120,44 @@ enum sc_err	 pki_crl_build(const struct pki_ca *,
 
 /* Is the CA's key on a PKCS#11 token (not a key file)? */
 bool		 pki_ca_on_token(const struct pki_ca *);
+
+/* A subjectAltName, parsed (pki.c): an iPAddress or a dNSName. */
+#define PKI_DNS_NAME_MAX	253
+struct pki_san {
+	gnutls_x509_subject_alt_name_t	 type;	/* IPADDRESS or DNSNAME */
+	unsigned char			 data[PKI_DNS_NAME_MAX];
+	size_t				 len;
+};
+
+/*
+ * Everything a certificate we issue says (certder.c writes it; pki.c's
+ * profiles decide it).  Pointers are borrowed.
+ */
+struct certder_spec {
+	const unsigned char	*serial;	/* DER INTEGER contents */
+	size_t			 serial_len;
+	gnutls_sign_algorithm_t	 sign_algo;
+	const gnutls_datum_t	*issuer;	/* the CA's subject, DER */
+	time_t			 not_before, not_after;
+	const char		*organization, *unit, *cn;
+	const gnutls_datum_t	*spki;		/* SubjectPublicKeyInfo, DER */
+	const unsigned char	*key_id;	/* subjectKeyIdentifier */
+	size_t			 key_id_len;
+	unsigned int		 key_usage;	/* GNUTLS_KEY_* */
+	bool			 server_auth, client_auth, eku_critical;
+	const struct pki_san	*sans;
+	size_t			 nsans;
+	const unsigned char	*issuer_key_id;	/* authorityKeyIdentifier */
+	size_t			 issuer_key_id_len;
+};
+
+/* The TBSCertificate of spec (tbs->data malloc'd). */
+enum sc_err	 pki_certder_tbs(const struct certder_spec *,
+		    gnutls_datum_t *tbs, struct sc_error *);
+/* Sign tbs with key: the Certificate's DER (*der malloc'd). */
+enum sc_err	 pki_certder_sign(gnutls_privkey_t, gnutls_sign_algorithm_t,
+		    const gnutls_datum_t *tbs, unsigned char **der,
+		    size_t *der_len, struct sc_error *);
 
 /* The signer's client (signer.c); pki_signer_current: NULL if none. */
 struct pki_signer *pki_signer_current(void);

@@ -54,7 +54,7 @@ pki_set_worker_days(int days)
 /* A CA file larger than this is not ours. */
 #define PEM_FILE_MAX	(1024 * 1024)
 #define CN_MAX		SC_NAME_MAX	/* RFC 5280 appendix A: ub-common-name */
-#define DNS_NAME_MAX	253
+#define DNS_NAME_MAX	PKI_DNS_NAME_MAX
 #define SANS_MAX	1024
 
 static const struct {
@@ -123,13 +123,6 @@ pki_ca_crl_file(enum pki_ca_role role)
 {
 	return ca_files[role].crl;
 }
-
-/* A subjectAltName candidate, parsed. */
-struct san {
-	gnutls_x509_subject_alt_name_t	 type;
-	unsigned char			 data[DNS_NAME_MAX];
-	size_t				 len;
-};
 
 int
 pki_key_type_parse(const char *s, enum pki_key_type *out)
@@ -865,6 +858,17 @@ ca_load_cert(struct pki_ca *ca, const char *ca_dir, struct sc_error *err)
 			goto out;
 		}
 	}
+	/* The issuer of what it signs, as it is in its certificate. */
+	if ((r = gnutls_x509_crt_get_raw_dn(ca->crt, &dn)) < 0 ||
+	    (ca->subject_der.data = (unsigned char *)pki_datum_strdup(&dn)) ==
+	    NULL) {
+		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: subject: %s",
+		    ca_dir, f->crt, r < 0 ? gnutls_strerror(r) : "no memory");
+		goto out;
+	}
+	ca->subject_der.size = dn.size;
+	gnutls_free(dn.data);
+	dn.data = NULL;
 	if ((r = gnutls_x509_crt_get_dn3(ca->crt, &dn, 0)) < 0 ||
 	    dn.size >= sizeof(ca->subject)) {
 		rc = sc_error_set(err, SC_CA_UNAVAILABLE, "%s/%s: subject: %s",
@@ -1000,6 +1004,7 @@ pki_ca_free(struct pki_ca *ca)
 		gnutls_privkey_deinit(ca->key);
 	if (ca->crt != NULL)
 		gnutls_x509_crt_deinit(ca->crt);
+	free(ca->subject_der.data);
 	free(ca->cert_pem);
 	free(ca);
 }
@@ -1038,7 +1043,7 @@ ascii_caseeq(const unsigned char *a, const unsigned char *b, size_t len)
 }
 
 static int
-san_equal(const struct san *a, const struct san *b)
+san_equal(const struct pki_san *a, const struct pki_san *b)
 {
 	if (a->type != b->type || a->len != b->len)
 		return 0;
@@ -1053,7 +1058,7 @@ san_equal(const struct san *a, const struct san *b)
  * else a dNSName, which is an IA5String: printable ASCII only.
  */
 static enum sc_err
-san_parse(const char *s, struct san *san, struct sc_error *err)
+san_parse(const char *s, struct pki_san *san, struct sc_error *err)
 {
 	size_t i, len;
 
@@ -1082,15 +1087,21 @@ san_parse(const char *s, struct san *san, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * The subjectAltNames, parsed, duplicates (the same address, or the same
+ * DNS name in another case) dropped: the first one stays.  *out is
+ * malloc'd (NULL when there are none).
+ */
 static enum sc_err
-set_sans(gnutls_x509_crt_t crt, const char *const *sans, size_t nsans,
-    struct sc_error *err)
+parse_sans(const char *const *sans, size_t nsans, struct pki_san **out,
+    size_t *nout, struct sc_error *err)
 {
-	struct san *seen = NULL;
+	struct pki_san *seen = NULL;
 	size_t i, j, nseen = 0;
 	enum sc_err rc = SC_OK;
-	int r;
 
+	*out = NULL;
+	*nout = 0;
 	if (nsans == 0)
 		goto out;
 	if (nsans > SANS_MAX) {
@@ -1112,19 +1123,12 @@ set_sans(gnutls_x509_crt_t crt, const char *const *sans, size_t nsans,
 		for (j = 0; j < nseen; j++)
 			if (san_equal(&seen[j], &seen[nseen]))
 				break;
-		if (j < nseen)
-			continue;	/* a duplicate: the first one stays */
-		/* FSAN_SET drops the names set so far: APPEND after one. */
-		r = gnutls_x509_crt_set_subject_alt_name(crt, seen[nseen].type,
-		    seen[nseen].data, (unsigned int)seen[nseen].len,
-		    nseen == 0 ? GNUTLS_FSAN_SET : GNUTLS_FSAN_APPEND);
-		if (r < 0) {
-			rc = sc_error_set(err, SC_INTERNAL, "subjectAltName "
-			    "\"%s\": %s", sans[i], gnutls_strerror(r));
-			goto out;
-		}
-		nseen++;
+		if (j == nseen)
+			nseen++;
 	}
+	*out = seen;
+	*nout = nseen;
+	seen = NULL;
 out:
 	free(seen);
 	return rc;
@@ -1190,35 +1194,19 @@ static const struct profile *const profiles[SIGNWIRE_NPROFILES] = {
 };
 
 /*
- * keyUsage (always critical in gnutls).  keyEncipherment only makes sense
- * for RSA, whose key can carry a TLS 1.2 RSA key exchange; for ECDSA
- * (RFC 5480 section 3) and Ed25519 (RFC 8410 section 5) it is not an
- * allowed usage, so those keys get digitalSignature alone.
+ * keyUsage (critical).  keyEncipherment only makes sense for RSA, whose
+ * key can carry a TLS 1.2 RSA key exchange; for ECDSA (RFC 5480 section
+ * 3) and Ed25519 (RFC 8410 section 5) it is not an allowed usage, so
+ * those keys get digitalSignature alone.
  */
-static enum sc_err
-set_usage(gnutls_x509_crt_t crt, const struct profile *prof,
-    gnutls_pk_algorithm_t pk, struct sc_error *err)
+static unsigned int
+key_usage(const struct profile *prof, gnutls_pk_algorithm_t pk)
 {
 	unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
-	int r;
 
 	if (prof->key_encipherment && pk == GNUTLS_PK_RSA)
 		usage |= GNUTLS_KEY_KEY_ENCIPHERMENT;
-	/* RFC 5280 4.2.1.9: critical, CA:FALSE. */
-	if ((r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0)
-		return pki_tls_error(err, SC_INTERNAL, "set basicConstraints",
-		    r);
-	if ((r = gnutls_x509_crt_set_key_usage(crt, usage)) < 0)
-		return pki_tls_error(err, SC_INTERNAL, "set keyUsage", r);
-	if (prof->server_auth && (r = gnutls_x509_crt_set_key_purpose_oid(crt,
-	    GNUTLS_KP_TLS_WWW_SERVER, prof->eku_critical)) < 0)
-		return pki_tls_error(err, SC_INTERNAL, "set extendedKeyUsage",
-		    r);
-	if (prof->client_auth && (r = gnutls_x509_crt_set_key_purpose_oid(crt,
-	    GNUTLS_KP_TLS_WWW_CLIENT, prof->eku_critical)) < 0)
-		return pki_tls_error(err, SC_INTERNAL, "set extendedKeyUsage",
-		    r);
-	return SC_OK;
+	return usage;
 }
 
 void
@@ -1300,41 +1288,6 @@ out:
 	return rc;
 }
 
-/* The subject: O, OU, CN appended in DER order (most significant first). */
-static enum sc_err
-set_subject(gnutls_x509_crt_t crt, const struct profile *prof,
-    const char *cn, struct sc_error *err)
-{
-	enum sc_err rc;
-
-	if ((rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
-	    ORGANIZATION, err)) != SC_OK ||
-	    (rc = add_rdn(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
-	    prof->unit, err)) != SC_OK)
-		return rc;
-	return add_rdn(crt, GNUTLS_OID_X520_COMMON_NAME, cn, err);
-}
-
-/* Sign crt with the CA, through gnutls_privkey_t (PKCS#11 can slot in). */
-static enum sc_err
-sign_with_ca(gnutls_x509_crt_t crt, const struct pki_ca *ca,
-    const struct profile *prof, struct sc_error *err)
-{
-	char what[64];
-	int r;
-
-	if ((r = gnutls_x509_crt_set_authority_key_id(crt, ca->key_id,
-	    ca->key_id_len)) < 0)
-		return pki_tls_error(err, SC_INTERNAL, "set authority key id",
-		    r);
-	if ((r = gnutls_x509_crt_privkey_sign(crt, ca->crt, ca->key,
-	    pki_sign_digest(ca->key), 0)) < 0) {
-		snprintf(what, sizeof(what), "sign %s certificate", prof->kind);
-		return pki_tls_error(err, SC_INTERNAL, what, r);
-	}
-	return SC_OK;
-}
-
 /*
  * Checks both halves make: the signer because its caller may be taken
  * over, the caller to refuse early with the caller's words.
@@ -1360,6 +1313,45 @@ check_request(const struct pki_ca *ca, const struct profile *prof,
 	return SC_OK;
 }
 
+/*
+ * The subject's key as the certificate carries it: parsed (what GnuTLS
+ * does not take as a public key is refused), written again in GnuTLS's
+ * canonical DER, its algorithm, and its subjectKeyIdentifier as
+ * gnutls_pubkey_get_key_id makes it: SHA-1 of that DER (RFC 5280
+ * 4.2.1.2 leaves the method open; it only has to tell keys apart).
+ */
+static enum sc_err
+subject_key(const unsigned char *spki, size_t spki_len, gnutls_datum_t *canon,
+    gnutls_pk_algorithm_t *pk, unsigned char id[PKI_SKI_LEN],
+    struct sc_error *err)
+{
+	gnutls_datum_t in = { (unsigned char *)spki, (unsigned int)spki_len };
+	gnutls_pubkey_t pub = NULL;
+	enum sc_err rc = SC_OK;
+	int r;
+
+	canon->data = NULL;
+	canon->size = 0;
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import(pub, &in, GNUTLS_X509_FMT_DER)) < 0 ||
+	    (r = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, canon)) < 0) {
+		rc = pki_tls_error(err, SC_INVALID, "subject public key", r);
+		goto out;
+	}
+	*pk = (gnutls_pk_algorithm_t)gnutls_pubkey_get_pk_algorithm(pub, NULL);
+	if ((r = gnutls_hash_fast(GNUTLS_DIG_SHA1, canon->data, canon->size,
+	    id)) < 0)
+		rc = pki_tls_error(err, SC_INTERNAL, "subject key id", r);
+out:
+	if (rc != SC_OK) {
+		gnutls_free(canon->data);
+		canon->data = NULL;
+	}
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
 enum sc_err
 pki_cert_build(const struct pki_ca *ca, enum signwire_profile pid,
     const char *cn, long days, const char *const *sans, size_t nsans,
@@ -1367,13 +1359,14 @@ pki_cert_build(const struct pki_ca *ca, enum signwire_profile pid,
     size_t *der_len, struct sc_error *err)
 {
 	const struct profile *prof;
-	gnutls_datum_t in = { (unsigned char *)spki, (unsigned int)spki_len };
-	gnutls_datum_t out = { NULL, 0 };
-	unsigned char serial[PKI_SERIAL_LEN];
-	gnutls_x509_crt_t crt = NULL;
-	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t key = { NULL, 0 }, tbs = { NULL, 0 };
+	unsigned char serial[PKI_SERIAL_LEN], key_id[PKI_SKI_LEN];
+	struct pki_san *parsed = NULL;
+	struct certder_spec spec;
+	gnutls_pk_algorithm_t pk = GNUTLS_PK_UNKNOWN;
+	size_t nparsed = 0;
+	time_t start;
 	enum sc_err rc;
-	int r;
 
 	*der = NULL;
 	*der_len = 0;
@@ -1383,41 +1376,37 @@ pki_cert_build(const struct pki_ca *ca, enum signwire_profile pid,
 	if (ca->key == NULL)
 		return sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
 		    "without its key", ca_files[ca->role].name);
-	if ((rc = check_request(ca, prof, cn, days, err)) != SC_OK)
+	if ((rc = check_request(ca, prof, cn, days, err)) != SC_OK ||
+	    (rc = subject_key(spki, spki_len, &key, &pk, key_id, err)) !=
+	    SC_OK ||
+	    (rc = parse_sans(sans, nsans, &parsed, &nparsed, err)) != SC_OK ||
+	    (rc = make_serial(serial, err)) != SC_OK)
 		goto out;
-	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
-	    (r = gnutls_pubkey_import(pub, &in, GNUTLS_X509_FMT_DER)) < 0) {
-		rc = pki_tls_error(err, SC_INVALID, "subject public key", r);
-		goto out;
-	}
-	if ((rc = make_serial(serial, err)) != SC_OK)
-		goto out;
-	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crt_init", r);
-		goto out;
-	}
-	if ((rc = set_common(crt, serial, days, pub, err)) != SC_OK ||
-	    (rc = set_subject(crt, prof, cn, err)) != SC_OK ||
-	    (rc = set_usage(crt, prof, (gnutls_pk_algorithm_t)
-	    gnutls_pubkey_get_pk_algorithm(pub, NULL), err)) != SC_OK ||
-	    (rc = set_sans(crt, sans, nsans, err)) != SC_OK ||
-	    (rc = sign_with_ca(crt, ca, prof, err)) != SC_OK)
-		goto out;
-	if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &out)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "export certificate", r);
-		goto out;
-	}
-	if ((*der = (unsigned char *)pki_datum_strdup(&out)) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
-		goto out;
-	}
-	*der_len = out.size;
+	start = time(NULL) - BACKDATE_SECS;
+	spec = (struct certder_spec){
+		.serial = serial, .serial_len = sizeof(serial),
+		.sign_algo = gnutls_pk_to_sign((gnutls_pk_algorithm_t)
+		    gnutls_privkey_get_pk_algorithm(ca->key, NULL),
+		    pki_sign_digest(ca->key)),
+		.issuer = &ca->subject_der,
+		.not_before = start, .not_after = start + days * DAY_SECS,
+		.organization = ORGANIZATION, .unit = prof->unit, .cn = cn,
+		.spki = &key, .key_id = key_id, .key_id_len = sizeof(key_id),
+		.key_usage = key_usage(prof, pk),
+		.server_auth = prof->server_auth,
+		.client_auth = prof->client_auth,
+		.eku_critical = prof->eku_critical,
+		.sans = parsed, .nsans = nparsed,
+		.issuer_key_id = ca->key_id,
+		.issuer_key_id_len = ca->key_id_len,
+	};
+	if ((rc = pki_certder_tbs(&spec, &tbs, err)) == SC_OK)
+		rc = pki_certder_sign(ca->key, spec.sign_algo, &tbs, der,
+		    der_len, err);
 out:
-	gnutls_free(out.data);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	if (pub != NULL)
-		gnutls_pubkey_deinit(pub);
+	gnutls_free(key.data);
+	free(tbs.data);
+	free(parsed);
 	return rc;
 }
 

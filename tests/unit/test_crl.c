@@ -30,12 +30,11 @@
 #include "err.h"
 #include "pki/internal.h"
 #include "pki/pki.h"
+#include "pkitest.h"
 #include "tap.h"
 #include "testutil.h"
 
 #define BIG	5000
-
-static char top[64];
 
 /* Hex of a serial's value: leading zero octets dropped. */
 static void
@@ -299,43 +298,23 @@ out:
 	free(r);
 }
 
+static void
+each_ca(struct pki_ca *worker, struct pki_ca *front, const char *ca_dir,
+    const char *what)
+{
+	test_shapes(worker, ca_dir, what);
+	test_empty_and_refusals(worker, what);
+	test_big_and_check(worker, front, ca_dir, what);
+	test_answer_check(worker, front, what);
+}
+
 int
 main(void)
 {
 	static const enum pki_key_type types[] = {
 		PKI_KEY_ECDSA_P256, PKI_KEY_ED25519, PKI_KEY_RSA2048,
 	};
-	struct sc_error err = { SC_OK, "" };
-	struct pki_ca *worker = NULL, *front = NULL;
-	bool created[PKI_NCA_ROLES];
-	char ca_dir[128];
-	size_t i;
 
-	snprintf(top, sizeof(top), "/var/tmp/test_crl.XXXXXX");
-	if (mkdtemp(top) == NULL || pki_init(&err) != SC_OK) {
-		printf("Bail out! set up: %s\n", err.msg);
-		return 1;
-	}
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		const char *what = pki_key_type_name(types[i]);
-
-		snprintf(ca_dir, sizeof(ca_dir), "%s/%s", top, what);
-		if (pki_ca_init(ca_dir, types[i], created, &err) != SC_OK ||
-		    pki_ca_load(ca_dir, PKI_CA_WORKER, &worker, &err) !=
-		    SC_OK ||
-		    pki_ca_load(ca_dir, PKI_CA_FRONT, &front, &err) != SC_OK) {
-			printf("Bail out! %s CAs: %s\n", what, err.msg);
-			return 1;
-		}
-		test_shapes(worker, ca_dir, what);
-		test_empty_and_refusals(worker, what);
-		test_big_and_check(worker, front, ca_dir, what);
-		test_answer_check(worker, front, what);
-		pki_ca_free(worker);
-		pki_ca_free(front);
-		worker = front = NULL;
-	}
-	pki_deinit();
-	tu_rm_rf(top);
-	return done_testing();
+	return pt_each_ca("test_crl", types, sizeof(types) / sizeof(types[0]),
+	    each_ca);
 }
