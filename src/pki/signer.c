@@ -346,7 +346,16 @@ channel_give(struct pki_signer *s, struct channel *ch)
 {
 	pthread_mutex_lock(&s->lock);
 	ch->busy = false;
-	pthread_cond_broadcast(&s->cond);
+	/*
+	 * One channel came free: one waiting request can take it, and
+	 * waking every one of them (most go straight back to sleep) costs
+	 * each a context switch.  The supervisor, while it swaps the
+	 * channels, waits for all of them to come free: then everyone.
+	 */
+	if (s->swapping)
+		pthread_cond_broadcast(&s->cond);
+	else
+		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
 
