@@ -4,8 +4,9 @@
  * is good only under the host epoch it was read in (db_host_epoch: moves
  * on any change to host rows) and for HOST_CACHE_TTL_MS at most (at
  * least half of it, depending on the uuid), so a delayed notification
- * can cost at most that long.  Direct-mapped: each
- * uuid has one slot and a newer host in it replaces the older.  Owned by
+ * can cost at most that long.  Set-associative: a uuid may sit in any
+ * of the HOST_CACHE_WAYS slots of either of its two sets, and a newer
+ * host replaces an entry of no use any more, else the oldest.  Owned by
  * one worker thread: no locking.  Hosts hold no secrets, so nothing is
  * wiped.
  */
@@ -19,6 +20,8 @@
 /* Larger views (long notes) are not kept: they would crowd memory. */
 #define HOST_CACHE_MAX_BODY	2048
 #define HOST_CACHE_MAX_SLOTS	65536
+/* Slots a set: a cache of N slots has N / 4 sets (all of them, below 4). */
+#define HOST_CACHE_WAYS		4
 
 struct host_cache;
 

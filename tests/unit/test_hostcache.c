@@ -1,13 +1,17 @@
 /*
  * The per-worker host cache (src/hostcache.c): an entry is served only
  * for its own uuid, under the epoch it was stored in, for less than
- * HOST_CACHE_TTL_MS; collisions replace; oversized views are not kept.
+ * HOST_CACHE_TTL_MS; collisions replace; oversized views are not kept;
+ * uuids whose hashes meet share two sets (100 hosts in the default 256
+ * slots are all kept), and full sets give up their oldest entry, or
+ * first one read under an older epoch.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "db/db.h"
 #include "hostcache.h"
 #include "tap.h"
 
@@ -81,10 +85,54 @@ test_collisions(void)
 	    "more slots than the maximum are refused");
 }
 
+static void
+test_sets(void)
+{
+	char uuids[100][DB_UUID_LEN + 1], body[16];
+	struct host_cache *c;
+	size_t i, kept = 0;
+
+	if ((c = host_cache_new(256)) == NULL) {
+		ok(0, "host_cache_new(256)");
+		return;
+	}
+	for (i = 0; i < 100; i++) {
+		snprintf(uuids[i], sizeof(uuids[i]),
+		    "%08x-0000-4000-8000-%012x",
+		    (unsigned int)(i * 2654435761u), (unsigned int)i);
+		snprintf(body, sizeof(body), "host %zu", i);
+		host_cache_put(c, uuids[i], 1, 0, body, strlen(body));
+	}
+	for (i = 0; i < 100; i++) {
+		snprintf(body, sizeof(body), "host %zu", i);
+		kept += holds(c, uuids[i], 1, 1, body);
+	}
+	is_int((int)kept, 100, "100 hosts in 256 slots: every one is kept");
+	host_cache_free(c);
+
+	/* Four slots: one set. */
+	if ((c = host_cache_new(4)) == NULL) {
+		ok(0, "host_cache_new(4)");
+		return;
+	}
+	for (i = 0; i < 5; i++)
+		host_cache_put(c, uuids[i], 1, i, "x", 1);
+	ok(holds(c, uuids[0], 1, 5, NULL), "a full set gives up its oldest");
+	for (i = 1, kept = 0; i < 5; i++)
+		kept += holds(c, uuids[i], 1, 5, "x");
+	is_int((int)kept, 4, "... and keeps the other four");
+	host_cache_put(c, uuids[1], 2, 6, "y", 1);
+	host_cache_put(c, uuids[0], 2, 7, "z", 1);
+	ok(holds(c, uuids[1], 2, 8, "y") && holds(c, uuids[0], 2, 8, "z"),
+	    "entries of an older epoch go first, before the oldest current one");
+	host_cache_free(c);
+}
+
 int
 main(void)
 {
 	test_lifetime();
 	test_collisions();
+	test_sets();
 	return done_testing();
 }
