@@ -178,8 +178,10 @@ void
 der_put_tlv(struct der_buf *b, unsigned char tag, const void *data, size_t n)
 {
 	unsigned char h[DER_HEADER_MAX];
+	size_t hlen;
 
-	der_put(b, h, der_header(h, tag, n));
+	hlen = der_header(h, tag, n);
+	der_put(b, h, hlen);
 	der_put(b, data, n);
 }
 
@@ -193,12 +195,14 @@ void
 der_put_oid(struct der_buf *b, const char *dotted)
 {
 	unsigned char out[64];
-	unsigned long arc[2] = { 0, 0 }, v;
+	unsigned long arc[2] = { 0, 0 };
 	size_t n = 0, i, narcs = 0;
 	const char *p = dotted;
 	char *end;
 
 	while (*p != '\0' && !b->failed) {
+		unsigned long v;
+
 		if (*p < '0' || *p > '9')
 			break;
 		v = strtoul(p, &end, 10);
