@@ -25,8 +25,7 @@ struct slot {
  * in pairs, and a worker read PostgreSQL for a sixth of its GETs.)
  */
 struct host_cache {
-	struct slot	*slots;
-	size_t		 nslots;	/* nsets * ways */
+	struct slot	*slots;		/* nsets * ways of them */
 	size_t		 nsets, ways;
 };
 
@@ -40,8 +39,8 @@ host_cache_new(size_t nslots)
 		return NULL;
 	c->ways = nslots < HOST_CACHE_WAYS ? nslots : HOST_CACHE_WAYS;
 	c->nsets = nslots / c->ways;
-	c->nslots = c->nsets * c->ways;
-	if ((c->slots = calloc(c->nslots, sizeof(*c->slots))) == NULL) {
+	if ((c->slots = calloc(c->nsets * c->ways, sizeof(*c->slots))) ==
+	    NULL) {
 		free(c);
 		return NULL;
 	}
@@ -55,7 +54,7 @@ host_cache_free(struct host_cache *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nslots; i++)
+	for (i = 0; i < c->nsets * c->ways; i++)
 		free(c->slots[i].body);
 	free(c->slots);
 	free(c);
@@ -124,11 +123,11 @@ static struct slot *
 victim(struct host_cache *c, const char *uuid, uint64_t epoch,
     uint64_t now_ms)
 {
-	struct slot *set[2], *first[2] = { NULL, NULL }, *oldest;
+	struct slot *set[2], *first[2] = { NULL, NULL }, *own, *oldest;
 	size_t i, k, nspent[2] = { 0, 0 };
 
-	if ((oldest = find(c, uuid)) != NULL)
-		return oldest;
+	if ((own = find(c, uuid)) != NULL)
+		return own;
 	sets_for(c, uuid, set);
 	oldest = set[0];
 	for (k = 0; k < 2; k++)
@@ -164,10 +163,8 @@ host_cache_get(struct host_cache *c, const char *uuid, uint64_t epoch,
 {
 	struct slot *s;
 
-	if (c == NULL || (s = find(c, uuid)) == NULL)
-		return NULL;
-	if (s->epoch != epoch || now_ms < s->stored_ms ||
-	    now_ms >= s->expires_ms)
+	if (c == NULL || (s = find(c, uuid)) == NULL ||
+	    spent(s, epoch, now_ms))
 		return NULL;
 	*len = s->len;
 	return s->body;

@@ -975,9 +975,20 @@ db_tx_abort(struct db *db)
 }
 
 /*
- * COMMIT.  A COMMIT of a transaction that had failed "succeeds" with the
- * tag ROLLBACK: check the tag, not just the status.
+ * A COMMIT of a transaction that had failed "succeeds" with the tag
+ * ROLLBACK: the tag is checked, not just the status.  On success the
+ * session is out of its transaction.
  */
+static enum sc_err
+commit_tag(struct db *db, PGresult *res, struct sc_error *err)
+{
+	if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		return sc_error_set(err, SC_INTERNAL,
+		    "COMMIT: the transaction was rolled back");
+	db->in_tx = false;
+	return SC_OK;
+}
+
 enum sc_err
 db_tx_commit(struct db *db, struct sc_error *err)
 {
@@ -985,11 +996,8 @@ db_tx_commit(struct db *db, struct sc_error *err)
 	enum sc_err rc;
 
 	rc = exec_once(db, ST_COMMIT, NULL, PGRES_COMMAND_OK, &res, err);
-	if (rc == SC_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0)
-		rc = sc_error_set(err, SC_INTERNAL,
-		    "COMMIT: the transaction was rolled back");
 	if (rc == SC_OK)
-		db->in_tx = false;
+		rc = commit_tag(db, res, err);
 	PQclear(res);
 	return rc;
 }
@@ -1105,7 +1113,7 @@ pipeline(struct db *db, struct pipe_step *steps, size_t n,
 		if (rc == SC_OK)
 			rc = db_result_error(db, NULL, "pipeline sync", err);
 		cut(db);
-		goto out;
+		return rc;
 	}
 	for (i = 0; i < n; i++)
 		rc = pipe_read_step(db, &steps[i], rc, err);
@@ -1114,7 +1122,6 @@ pipeline(struct db *db, struct pipe_step *steps, size_t n,
 			rc = db_result_error(db, NULL, "pipeline", err);
 		cut(db);
 	}
-out:
 	return rc;
 }
 
@@ -1448,6 +1455,7 @@ db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
 	char port[16], *array = NULL;
 	enum sc_err rc;
 
+	*taken = NULL;
 	if (db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
 		    "a transaction is already open");
@@ -1458,7 +1466,6 @@ db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
 		goto out;
 	}
 	snprintf(port, sizeof(port), "%d", h->agent_port);
-	*taken = NULL;
 	e = (struct enroll_begin){ .h = h, .keys = keys, .nkeys = nkeys,
 	    .taken = taken,
 	    .host_values = { h->name, h->address, port, h->cert_bundle_path,
@@ -1663,13 +1670,10 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	    PGRES_COMMAND_OK, NULL, "" };
 	pid = PQbackendPID(db->conn);
 	rc = pipeline(db, steps, 2, &commit_err);
-	if (rc == SC_OK && strcmp(PQcmdStatus(steps[1].res), "COMMIT") != 0)
-		rc = sc_error_set(&commit_err, SC_INTERNAL,
-		    "COMMIT: the transaction was rolled back");
-	if (rc == SC_OK) {
-		db->in_tx = false;
+	if (rc == SC_OK)
+		rc = commit_tag(db, steps[1].res, &commit_err);
+	if (rc == SC_OK)
 		goto out;
-	}
 	if (strcmp(steps[0].sqlstate, "22012") == 0)
 		rc = sc_error_set(err, SC_INTERNAL, "enrollment %s: row not "
 		    "found", uuid);

@@ -40,8 +40,10 @@
 static bool
 printable_char(unsigned char c)
 {
+	/* strchr would find the terminator for c == '\0'. */
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || strchr(" '()+,-./:=?", c) != NULL;
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr(" '()+,-./:=?", c) != NULL);
 }
 
 /* One RDN: SET { SEQUENCE { type, PrintableString or UTF8String } }. */
@@ -52,7 +54,7 @@ put_rdn(struct der_buf *b, const char *oid, const char *value)
 	unsigned char tag = DER_PRINTABLE_STRING;
 
 	for (i = 0; i < len; i++)
-		if (value[i] == '\0' || !printable_char((unsigned char)value[i]))
+		if (!printable_char((unsigned char)value[i]))
 			tag = DER_UTF8_STRING;
 	set = der_open(b);
 	seq = der_open(b);

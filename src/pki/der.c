@@ -216,8 +216,11 @@ der_put_oid(struct der_buf *b, const char *dotted)
 			narcs++;
 		for (i = 1; (v >> (7 * i)) != 0; i++)
 			;
-		if (n + i > sizeof(out))
-			break;
+		if (n + i > sizeof(out)) {
+			/* p is past this arc already: fail here, not below. */
+			b->failed = true;
+			return;
+		}
 		while (i-- > 0)
 			out[n++] = (unsigned char)(((v >> (7 * i)) & 0x7f) |
 			    (i > 0 ? 0x80 : 0));

@@ -54,7 +54,6 @@ pki_set_worker_days(int days)
 /* A CA file larger than this is not ours. */
 #define PEM_FILE_MAX	(1024 * 1024)
 #define CN_MAX		SC_NAME_MAX	/* RFC 5280 appendix A: ub-common-name */
-#define DNS_NAME_MAX	PKI_DNS_NAME_MAX
 #define SANS_MAX	1024
 
 static const struct {
@@ -1073,9 +1072,9 @@ san_parse(const char *s, struct pki_san *san, struct sc_error *err)
 		return SC_OK;
 	}
 	len = strlen(s);
-	if (len == 0 || len > DNS_NAME_MAX)
+	if (len == 0 || len > PKI_DNS_NAME_MAX)
 		return sc_error_set(err, SC_INVALID, "subjectAltName of %zu "
-		    "bytes (want 1 to %d)", len, DNS_NAME_MAX);
+		    "bytes (want 1 to %d)", len, PKI_DNS_NAME_MAX);
 	for (i = 0; i < len; i++)
 		if (s[i] <= ' ' || s[i] > '~')
 			return sc_error_set(err, SC_INVALID, "subjectAltName "
