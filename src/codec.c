@@ -119,19 +119,55 @@ codec_percent_decode(const char *s, size_t n, bool plus_space, char *out,
 	return (long)o;
 }
 
-enum sc_err
-codec_random_hex(size_t nbytes, char *out, struct sc_error *err)
+static enum sc_err
+random_bytes(unsigned char *out, size_t nbytes, struct sc_error *err)
 {
-	unsigned char rnd[RANDOM_MAX];
 	ssize_t n;
 
-	if (nbytes > sizeof(rnd))
-		return sc_error_set(err, SC_INTERNAL, "random name too long");
-	while ((n = getrandom(rnd, nbytes, 0)) == -1 && errno == EINTR)
+	while ((n = getrandom(out, nbytes, 0)) == -1 && errno == EINTR)
 		;
 	if (n != (ssize_t)nbytes)
 		return sc_error_set(err, SC_INTERNAL, "getrandom: %s",
 		    n == -1 ? strerror(errno) : "short read");
+	return SC_OK;
+}
+
+enum sc_err
+codec_random_hex(size_t nbytes, char *out, struct sc_error *err)
+{
+	unsigned char rnd[RANDOM_MAX];
+	enum sc_err rc;
+
+	if (nbytes > sizeof(rnd))
+		return sc_error_set(err, SC_INTERNAL, "random name too long");
+	if ((rc = random_bytes(rnd, nbytes, err)) != SC_OK)
+		return rc;
 	codec_hex_encode(rnd, nbytes, out);
+	return SC_OK;
+}
+
+enum sc_err
+codec_uuid_v4(char out[CODEC_UUID_LEN + 1], struct sc_error *err)
+{
+	/* Where the groups of 8-4-4-4-12 digits end, in bytes. */
+	static const size_t dash_after[] = { 4, 6, 8, 10 };
+	unsigned char b[16];
+	size_t i, d = 0, o = 0;
+	enum sc_err rc;
+
+	if ((rc = random_bytes(b, sizeof(b), err)) != SC_OK)
+		return rc;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	for (i = 0; i < sizeof(b); i++) {
+		if (d < sizeof(dash_after) / sizeof(dash_after[0]) &&
+		    i == dash_after[d]) {
+			out[o++] = '-';
+			d++;
+		}
+		codec_hex_encode(&b[i], 1, out + o);
+		o += 2;
+	}
+	out[o] = '\0';
 	return SC_OK;
 }

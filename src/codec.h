@@ -1,7 +1,9 @@
 /*
  * Byte-level codecs used across the tree, one home each: hexadecimal,
- * UTF-8 well-formedness, percent (%XX) decoding and random hex names.
- * No allocation, no I/O except getrandom(2) in codec_random_hex.
+ * UTF-8 well-formedness, percent (%XX) decoding, random hex names and
+ * UUIDs.
+ * No allocation, no I/O except getrandom(2) in codec_random_hex and
+ * codec_uuid_v4.
  */
 #ifndef SC_CODEC_H
 #define SC_CODEC_H
@@ -41,6 +43,14 @@ long		 codec_percent_decode(const char *s, size_t n, bool plus_space,
  * NUL, for temporary names nobody can guess or collide with.
  */
 enum sc_err	 codec_random_hex(size_t nbytes, char *out,
+		    struct sc_error *);
+
+/*
+ * A random (version 4, RFC 4122 4.4) UUID in PostgreSQL's text form:
+ * lower-case hex digits, 8-4-4-4-12.
+ */
+#define CODEC_UUID_LEN	36
+enum sc_err	 codec_uuid_v4(char out[CODEC_UUID_LEN + 1],
 		    struct sc_error *);
 
 #endif

@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "codec.h"
 #include "err.h"
 #include "log.h"
 #include "db/db.h"
@@ -101,7 +102,7 @@ enum stmt {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_NAME_LOCK,
-	ST_HOST_INSERT,
+	ST_HOST_NAME_TAKEN,
 	ST_ENROLL_RECORD,
 	ST_COMMIT_CHECK,
 	ST_HOST_GET,
@@ -135,62 +136,64 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "SELECT pg_advisory_xact_lock(" DB_LOCK_NAMES ", "
 	    "hashtext(lower($1)))", 1, false },
 	/*
-	 * The bundle lock, shared (enrollments run side by side; only the
-	 * sweep excludes), then the name's lock (ST_NAME_LOCK's), then the
-	 * row: one round trip.  The MATERIALIZED CTE is the INSERT's only
-	 * row source, so both locks are held before the row reaches the
-	 * unique index.  The fingerprint is set by db_enroll_commit, once
-	 * the cert exists.
+	 * An enrollment's first statement: the bundle lock, shared
+	 * (enrollments run side by side; only the sweep excludes), then the
+	 * name's lock (ST_NAME_LOCK's), then its DNS names for the uuid it
+	 * chose ($3).  The MATERIALIZED CTE is the INSERT's only row source,
+	 * so both locks are held before the first name reaches the index.
+	 * A name another transaction has just reserved makes this one wait
+	 * for it to end, then skip the name (it committed) or take it (it
+	 * rolled back): the names left out of RETURNING are taken.  Their
+	 * host row comes with ST_ENROLL_RECORD; the reference is checked at
+	 * COMMIT (sql/010).
 	 */
-	[ST_HOST_INSERT] = { "sc_host_insert",
+	[ST_NAMES_RESERVE] = { "sc_names_reserve",
 	    "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared("
 	    DB_LOCK_CLASS ", " DB_LOCK_BUNDLES ") AS b, "
 	    "pg_advisory_xact_lock(" DB_LOCK_NAMES ", "
-	    "hashtext(lower($1::text))) AS n) "
-	    "INSERT INTO swarm_hosts (name, address, agent_port, "
-	    "client_cert_fingerprint, cert_bundle_path, notes, sans) "
-	    "SELECT $1::text, $2::text, $3::integer, '', $4::text, $5::text, "
-	    "coalesce($6::jsonb, '[]') FROM l "
-	    "RETURNING uuid::text, " DB_UTC_TIME("enrolled_at"), 6, false },
-	/*
-	 * A name another transaction has just reserved makes this one wait
-	 * for it to end, then skip the name (it committed) or take it (it
-	 * rolled back): the names left out of RETURNING are taken.  The
-	 * host is found by its name ($2), so that this statement can go in
-	 * the same round trip as ST_HOST_INSERT: the only row of that name
-	 * this transaction can see is the one it has just inserted.
-	 */
-	[ST_NAMES_RESERVE] = { "sc_names_reserve",
+	    "hashtext(lower($2::text))) AS n) "
 	    "INSERT INTO swarm_host_names (name, host_uuid) "
-	    "SELECT t.k, h.uuid FROM swarm_hosts h, unnest($1::text[]) "
-	    "WITH ORDINALITY AS t(k, i) WHERE h.name = $2::text ORDER BY t.i "
-	    "ON CONFLICT DO NOTHING RETURNING name", 2, false },
+	    "SELECT t.k, $3::uuid FROM l, unnest($1::text[]) "
+	    "WITH ORDINALITY AS t(k, i) ORDER BY t.i "
+	    "ON CONFLICT DO NOTHING RETURNING name", 3, false },
 	/*
-	 * The rest of the enrollment in one round trip: the certificate
-	 * ($1..$7, certs.c's sc_cert_insert), the audit entry ($8..$14,
-	 * audit.c's sc_audit_insert) and the host's fingerprint.  Every
-	 * data-modifying CTE runs to completion whether read or not.  The
-	 * row updated is this transaction's own, which nobody else can have
-	 * read: swarmctl.new_host keeps it from notifying (sql/008), so
-	 * enrollments share WAL flushes.  The COMMIT is pipelined behind
-	 * this statement, so a miss must fail it rather than be counted
-	 * afterwards: 1 / count(*) of the rows updated divides by zero
-	 * (SQLSTATE 22012) when there was none, and the server then skips
-	 * the COMMIT.  (An aggregate is never folded at planning time, as a
-	 * constant error would be.)
+	 * Whether a host of this name is enrolled, read after
+	 * ST_NAMES_RESERVE took the name's lock (a statement's snapshot is
+	 * taken when it starts: one that waited for the lock would not see
+	 * what the holder committed), and when the transaction began: the
+	 * host row's enrolled_at will be that now().
+	 */
+	[ST_HOST_NAME_TAKEN] = { "sc_host_name_taken",
+	    "SELECT EXISTS (SELECT 1 FROM swarm_hosts WHERE name = $1::text), "
+	    DB_UTC_TIME("now()"), 1, false },
+	/*
+	 * The rest of the enrollment in one statement: the host row,
+	 * complete ($5 its uuid, $15..$20 from db_enroll_begin's host), the
+	 * certificate ($1..$7, certs.c's sc_cert_insert) and the audit entry
+	 * ($8..$14, audit.c's sc_audit_insert).  Every data-modifying CTE
+	 * runs to completion whether read or not.  Inserted once, never
+	 * updated: an update could not be HOT (cert_not_after is indexed)
+	 * and would fire the statement trigger.  The COMMIT is pipelined
+	 * behind this statement, so a row that was not inserted (a BEFORE
+	 * trigger may drop it) must fail the statement rather than be
+	 * counted afterwards: 1 / count(*) divides by zero (SQLSTATE 22012)
+	 * and the server then skips the COMMIT.  (An aggregate is never
+	 * folded at planning time, as a constant error would be.)
 	 */
 	[ST_ENROLL_RECORD] = { "sc_enroll_record",
-	    "WITH c AS (INSERT INTO certificates (serial, fingerprint, "
+	    "WITH h AS (INSERT INTO swarm_hosts (uuid, name, address, "
+	    "agent_port, client_cert_fingerprint, cert_bundle_path, notes, "
+	    "sans, cert_not_after) VALUES ($5::uuid, $15::text, $16::text, "
+	    "$17::integer, $2, $18::text, $19::text, "
+	    "coalesce($20::jsonb, '[]'), to_timestamp($6::bigint)) "
+	    "RETURNING 1), "
+	    "c AS (INSERT INTO certificates (serial, fingerprint, "
 	    "subject, kind, host_uuid, not_after, ca) "
 	    "VALUES ($1, $2, $3, $4, $5::uuid, to_timestamp($6::bigint), $7)), "
 	    "a AS (INSERT INTO audit_log (actor, actor_fingerprint, action, "
 	    "target, outcome, client_addr, detail) "
-	    "VALUES ($8, $9, $10, $11, $12, $13, $14)), "
-	    "s AS (SELECT set_config('swarmctl.new_host', 'on', true)), "
-	    "u AS (UPDATE swarm_hosts SET client_cert_fingerprint = $2, "
-	    "cert_not_after = to_timestamp($6::bigint) FROM s "
-	    "WHERE uuid = $5::uuid RETURNING 1) "
-	    "SELECT 1 / count(*) FROM u", 14, false },
+	    "VALUES ($8, $9, $10, $11, $12, $13, $14)) "
+	    "SELECT 1 / count(*) FROM h", 20, false },
 	/*
 	 * After the connection died during COMMIT: did the row make it, and
 	 * is the old session (which might still be committing) gone?
@@ -1326,16 +1329,19 @@ db_host_clear(struct db_host *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* The new row's uuid and enrolled_at, from ST_HOST_INSERT's RETURNING. */
+/*
+ * ST_HOST_NAME_TAKEN's row: whether the name is enrolled, and when the
+ * transaction began (the enrolled_at its host row will have).
+ */
 static enum sc_err
-inserted_row(const PGresult *res, struct db_host *h, struct sc_error *err)
+name_taken_row(const PGresult *res, struct db_host *h, bool *taken,
+    struct sc_error *err)
 {
 	if (PQntuples(res) != 1 || PQnfields(res) != 2 ||
-	    PQgetlength(res, 0, 0) != DB_UUID_LEN ||
 	    PQgetlength(res, 0, 1) > DB_TIME_LEN)
 		return sc_error_set(err, SC_INTERNAL,
-		    "insert host: unexpected RETURNING row");
-	memcpy(h->uuid, PQgetvalue(res, 0, 0), DB_UUID_LEN + 1);
+		    "enrollment: unexpected row for the host name's check");
+	*taken = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	memcpy(h->enrolled_at, PQgetvalue(res, 0, 1),
 	    (size_t)PQgetlength(res, 0, 1) + 1);
 	return SC_OK;
@@ -1393,51 +1399,52 @@ first_taken(const PGresult *res, const char *const *keys, size_t n)
 
 struct enroll_begin {
 	struct db_host		*h;
-	const char		*host_values[6];
-	const char		*names_values[2];
+	const char		*names_values[3];
 	const char *const	*keys;
 	size_t			 nkeys;
 	const char		**taken;
 };
 
 /*
- * BEGIN, the host's row and its DNS names in one round trip.
+ * BEGIN, the host's DNS names and whether its name is taken, in one
+ * round trip.
  *
- * ST_HOST_INSERT takes the bundle lock (shared) and the name's lock
- * before inserting, held to the COMMIT: a decommission's bundle removal
+ * ST_NAMES_RESERVE takes the bundle lock (shared) and the name's lock
+ * first, held to the COMMIT: a decommission's bundle removal
  * (db_bundle_settle_begin) never runs while this enrollment writes its
- * bundle under the same name.  A concurrent INSERT of the same name
- * waits on the unique index until the first transaction ends, then
- * fails (it committed) or goes ahead (it rolled back): exactly one
- * enrollment wins.  A taken host name fails the INSERT and the server
- * skips the names.
+ * bundle under the same name, and a concurrent enrollment of the same
+ * name waits here until this one ends, then finds the name enrolled (it
+ * committed) or free (it rolled back): exactly one enrollment wins.
+ * The host's own name is one of its keys, so the check after the names
+ * only decides which conflict to report: the host name (taken stays
+ * NULL), else the first DNS name held by another host.
  */
 static enum sc_err
 enroll_begin_attempt(struct db *db, void *arg, struct sc_error *err)
 {
 	struct enroll_begin *e = arg;
+	const char *name_values[1] = { e->h->name };
 	struct pipe_step steps[3] = {
 		{ &statements[ST_BEGIN], NULL, PGRES_COMMAND_OK, NULL, "" },
-		{ &statements[ST_HOST_INSERT], e->host_values,
-		    PGRES_TUPLES_OK, NULL, "" },
 		{ &statements[ST_NAMES_RESERVE], e->names_values,
+		    PGRES_TUPLES_OK, NULL, "" },
+		{ &statements[ST_HOST_NAME_TAKEN], name_values,
 		    PGRES_TUPLES_OK, NULL, "" },
 	};
 	const char *taken;
+	bool enrolled = false;
 	enum sc_err rc;
 
 	rc = pipeline(db, steps, 3, err);
 	/* Whatever failed after it, a BEGIN that ran opened a transaction. */
 	if (steps[0].res != NULL)
 		db->in_tx = true;
-	if (rc == SC_CONFLICT) {
-		sc_error_clear(err);
+	if (rc == SC_OK)
+		rc = name_taken_row(steps[2].res, e->h, &enrolled, err);
+	if (rc == SC_OK && enrolled)
 		rc = sc_error_set(err, SC_CONFLICT,
 		    "host name '%s' is already enrolled", e->h->name);
-	}
-	if (rc == SC_OK)
-		rc = inserted_row(steps[1].res, e->h, err);
-	if (rc == SC_OK && (taken = first_taken(steps[2].res, e->keys,
+	else if (rc == SC_OK && (taken = first_taken(steps[1].res, e->keys,
 	    e->nkeys)) != NULL) {
 		*e->taken = taken;
 		rc = sc_error_set(err, SC_CONFLICT, "DNS name '%s' already "
@@ -1447,12 +1454,14 @@ enroll_begin_attempt(struct db *db, void *arg, struct sc_error *err)
 	return rc;
 }
 
+_Static_assert(DB_UUID_LEN == CODEC_UUID_LEN, "a host's uuid is a UUID's text");
+
 enum sc_err
 db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
     size_t nkeys, const char **taken, struct sc_error *err)
 {
 	struct enroll_begin e;
-	char port[16], *array = NULL;
+	char *array = NULL;
 	enum sc_err rc;
 
 	*taken = NULL;
@@ -1465,11 +1474,11 @@ db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 		goto out;
 	}
-	snprintf(port, sizeof(port), "%d", h->agent_port);
+	/* The row's uuid is chosen here: its names go in before it does. */
+	if ((rc = codec_uuid_v4(h->uuid, err)) != SC_OK)
+		goto out;
 	e = (struct enroll_begin){ .h = h, .keys = keys, .nkeys = nkeys,
-	    .taken = taken,
-	    .host_values = { h->name, h->address, port, h->cert_bundle_path,
-	    h->notes, h->sans_json }, .names_values = { array, h->name } };
+	    .taken = taken, .names_values = { array, h->name, h->uuid } };
 	/* Nothing has happened yet if the session turns out to be dead. */
 	rc = with_retry(db, enroll_begin_attempt, &e, NULL, err);
 	if (rc != SC_OK)
@@ -1535,20 +1544,23 @@ out:
 /*
  * The parameters of ST_ENROLL_RECORD and ST_RENEW_RECORD: the
  * certificate ($1..$7, certs.c's sc_cert_insert), the audit entry
- * ($8..$14, audit.c's sc_audit_insert) and, for a renewal, the
+ * ($8..$14, audit.c's sc_audit_insert), then the statement's own: for
+ * an enrollment the host row's ($15..$20), for a renewal the
  * fingerprint it supersedes ($15).
  */
+#define RECORD_OWN_MAX	6
 struct record_args {
 	struct db_cert		 cert;
 	struct db_cert_params	 cp;
 	struct db_audit_params	*ap;	/* 7 KiB: off the 512 KiB stack */
-	const char		*values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS + 1];
+	const char		*values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS +
+				    RECORD_OWN_MAX];
 };
 
 static enum sc_err
 record_args(struct record_args *ra, const char *uuid,
     const struct db_cert *cert, const struct db_audit *audit,
-    const char *old_fingerprint, struct sc_error *err)
+    const char *const *own, size_t nown, struct sc_error *err)
 {
 	enum sc_err rc;
 
@@ -1567,8 +1579,11 @@ record_args(struct record_args *ra, const char *uuid,
 	memcpy(ra->values, ra->cp.values, sizeof(ra->cp.values));
 	memcpy(ra->values + DB_CERT_NPARAMS, ra->ap->values,
 	    sizeof(ra->ap->values));
-	/* Sent only to ST_RENEW_RECORD: ST_ENROLL_RECORD takes 14. */
-	ra->values[DB_CERT_NPARAMS + DB_AUDIT_NPARAMS] = old_fingerprint;
+	if (nown > RECORD_OWN_MAX)
+		return sc_error_set(err, SC_INTERNAL, "host %s: %zu "
+		    "parameters of a record statement's own", uuid, nown);
+	memcpy(ra->values + DB_CERT_NPARAMS + DB_AUDIT_NPARAMS, own,
+	    nown * sizeof(*own));
 	return SC_OK;
 }
 
@@ -1615,7 +1630,7 @@ renew_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 		    "host %s: no transaction is open", uuid);
 		goto out;
 	}
-	if ((rc = record_args(&ra, uuid, cert, audit, old_fingerprint,
+	if ((rc = record_args(&ra, uuid, cert, audit, &old_fingerprint, 1,
 	    err)) != SC_OK ||
 	    (rc = exec_once(db, ST_RENEW_RECORD, ra.values, PGRES_COMMAND_OK,
 	    &res, err)) != SC_OK)
@@ -1640,16 +1655,19 @@ out:
 
 /*
  * The rest of an enrollment and its COMMIT in one round trip
- * (ST_ENROLL_RECORD fails rather than miss its row, so the COMMIT
- * behind it never runs for a half-recorded enrollment).
+ * (ST_ENROLL_RECORD fails rather than not insert its row, so the
+ * COMMIT behind it never runs for a half-recorded enrollment).
  */
 enum sc_err
-db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
-    const struct db_audit *audit, int *doubt_pid, struct sc_error *err)
+db_enroll_commit(struct db *db, const struct db_host *h,
+    const struct db_cert *cert, const struct db_audit *audit,
+    int *doubt_pid, struct sc_error *err)
 {
 	struct pipe_step steps[2];
 	struct sc_error commit_err;
 	struct record_args ra;
+	const char *own[RECORD_OWN_MAX];
+	char port[16];
 	enum sc_err rc;
 	int pid;
 
@@ -1659,10 +1677,18 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	memset(steps, 0, sizeof(steps));
 	if (!db->in_tx) {
 		rc = sc_error_set(err, SC_INTERNAL,
-		    "enrollment %s: no transaction is open", uuid);
+		    "enrollment %s: no transaction is open", h->uuid);
 		goto out;
 	}
-	if ((rc = record_args(&ra, uuid, cert, audit, NULL, err)) != SC_OK)
+	snprintf(port, sizeof(port), "%d", h->agent_port);
+	own[0] = h->name;
+	own[1] = h->address;
+	own[2] = port;
+	own[3] = h->cert_bundle_path;
+	own[4] = h->notes;
+	own[5] = h->sans_json;
+	if ((rc = record_args(&ra, h->uuid, cert, audit, own, RECORD_OWN_MAX,
+	    err)) != SC_OK)
 		goto out;
 	steps[0] = (struct pipe_step){ &statements[ST_ENROLL_RECORD],
 	    ra.values, PGRES_TUPLES_OK, NULL, "" };
@@ -1675,10 +1701,10 @@ db_enroll_commit(struct db *db, const char *uuid, const struct db_cert *cert,
 	if (rc == SC_OK)
 		goto out;
 	if (strcmp(steps[0].sqlstate, "22012") == 0)
-		rc = sc_error_set(err, SC_INTERNAL, "enrollment %s: row not "
-		    "found", uuid);
+		rc = sc_error_set(err, SC_INTERNAL, "enrollment %s: host row "
+		    "not inserted", h->uuid);
 	else
-		rc = commit_failed(db, rc, uuid, cert->fingerprint, pid,
+		rc = commit_failed(db, rc, h->uuid, cert->fingerprint, pid,
 		    &commit_err, doubt_pid, err);
 out:
 	if (rc != SC_OK)

@@ -122,21 +122,22 @@ struct db_cert {
  * Enrollment, step 1, in one round trip: BEGIN; take the shared bundle
  * lock (see db_bundles_lock) and the name's lock (see
  * db_bundle_settle_begin), both held to the end of the transaction;
- * INSERT the row (uuid from gen_random_uuid(), empty fingerprint, status
- * 'enrolled'); reserve the host's DNS names `keys` (policy_name_keys:
- * lower case, sorted; rows go with the host, ON DELETE CASCADE).  A
- * unique violation on name, or a DNS name that another host holds (or
- * that a concurrent enrollment holds and then commits), rolls back and
- * returns SC_CONFLICT (*taken: the DNS name, NULL for the host name).
- * On SC_OK the transaction stays open and h->uuid and h->enrolled_at are
- * filled in.  Reads name, address, agent_port, cert_bundle_path, notes,
- * sans_json from *h.
+ * reserve the host's DNS names `keys` (policy_name_keys: lower case,
+ * sorted, the host's name among them; rows go with the host, ON DELETE
+ * CASCADE) for a new random uuid.  An enrolled host of this name, or a
+ * DNS name that another host holds (or that a concurrent enrollment
+ * holds and then commits), rolls back and returns SC_CONFLICT (*taken:
+ * the DNS name, NULL for the host name).  On SC_OK the transaction
+ * stays open and h->uuid and h->enrolled_at (when the transaction
+ * began) are filled in; the host row itself is inserted by step 2.
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    const char *const *keys, size_t nkeys, const char **taken,
 		    struct sc_error *);
 /*
- * Step 2, in one round trip: set the fingerprint, record the
+ * Step 2, in one round trip: insert the host row (h: uuid, name,
+ * address, agent_port, cert_bundle_path, notes, sans_json; status
+ * 'enrolled', the certificate's fingerprint and notAfter), record the
  * certificate (cert->host_uuid is the new host) and the audit entry,
  * COMMIT.  On failure: rolled back,
  * unless the connection died during COMMIT; then the row is looked for on
@@ -144,7 +145,7 @@ enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
  * that ran the transaction when whether it committed cannot be known yet
  * (0 otherwise: the row certainly does not exist).
  */
-enum sc_err	 db_enroll_commit(struct db *, const char *uuid,
+enum sc_err	 db_enroll_commit(struct db *, const struct db_host *h,
 		    const struct db_cert *cert, const struct db_audit *audit,
 		    int *doubt_pid, struct sc_error *);
 /* Abandon an open transaction (safe when none is open). */

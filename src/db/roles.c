@@ -57,7 +57,7 @@ static const struct grant grants[] = {
 	{ .object = "schema_migrations", .kind = GRANT_TABLE,
 	  .privileges = "SELECT" },
 	/*
-	 * Enroll (the row, then its fingerprint), get, list, decommission,
+	 * Enroll (the whole row, once), get, list, decommission,
 	 * renew (fingerprint, notAfter), heartbeat (the last three).  The
 	 * SELECT ... FOR UPDATE of a decommission needs UPDATE on a column
 	 * too.

@@ -220,7 +220,7 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	    .host_uuid = h.uuid, .not_after = issued.not_after };
 	handler_audit_entry(ctx, req, "enroll", er->name, "success", NULL,
 	    &audit);
-	if ((rc = db_enroll_commit(ctx->db, h.uuid, &cert, &audit, &doubt_pid,
+	if ((rc = db_enroll_commit(ctx->db, &h, &cert, &audit, &doubt_pid,
 	    err)) != SC_OK) {
 		handler_settle_bundle(ctx, h.name, issued.fingerprint,
 		    h.enrolled_at, doubt_pid, "enroll");

@@ -1,14 +1,16 @@
 #!/bin/bash
 # enroll_pipeline.sh — an enrollment's transaction is two round trips
-# (libpq pipeline mode): BEGIN, the host row and its DNS names in one;
-# the certificate, the audit entry, the host's fingerprint and COMMIT in
-# the other.  The COMMIT is sent before the record's result is read, so a
-# record that misses the host row must fail its statement and make the
-# server skip the COMMIT: nothing of the enrollment may remain (no row,
-# no certificate, no audit success, no bundle), and the name is free.
-# A BEFORE UPDATE trigger that drops the enrollment's update of its own
-# row makes the record miss.  Conflicts found in the first round trip
-# still answer 409 with what was taken.
+# (libpq pipeline mode): BEGIN, its DNS names (for a uuid chosen before
+# the row exists) and the host-name check in one; the host row, complete,
+# the certificate, the audit entry and COMMIT in the other.  The COMMIT
+# is sent before the record's result is read, so a record whose host row
+# was not inserted must fail its statement and make the server skip the
+# COMMIT: nothing of the enrollment may remain (no row, no certificate,
+# no DNS name, no audit success, no bundle), and the name is free.  A
+# BEFORE INSERT trigger that drops the host row makes the record miss.
+# Conflicts found in the first round trip still answer 409 with what was
+# taken, and a name's row never outlives its host (the reference is
+# checked at COMMIT).
 set -u
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/stack.sh"
 
@@ -23,15 +25,29 @@ is "$(sql "SELECT count(*) FROM swarm_hosts h JOIN certificates c
 is "$(sql "SELECT string_agg(name, ',' ORDER BY name) FROM swarm_host_names
     WHERE host_uuid = (SELECT uuid FROM swarm_hosts WHERE name = 'pipe-ok')")" \
     "pipe-ok,pipe-ok.example" "its DNS names are reserved for its uuid"
+uuid=$(printf '%s' "$BODY" | jq -r .host_uuid)
+like "$uuid" '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' \
+    "the uuid chosen before the row existed is a random (version 4) UUID"
+is "$(sql "SELECT uuid FROM swarm_hosts WHERE name = 'pipe-ok'")" "$uuid" \
+    "  and the row's"
+is "$(sql "SELECT client_cert_fingerprint <> '' AND cert_not_after IS NOT NULL
+    FROM swarm_hosts WHERE name = 'pipe-ok'")" t \
+    "the row was inserted with its certificate's fingerprint and notAfter"
+refused_fk=$(sql "INSERT INTO swarm_host_names (name, host_uuid)
+    VALUES ('no-such-host.example', gen_random_uuid())" 2>&1)
+like "$refused_fk" "violates foreign key constraint" \
+    "a DNS name whose host never appears is refused at COMMIT"
+is "$(sql "SELECT count(*) FROM swarm_host_names WHERE name = 'no-such-host.example'")" 0 \
+    "  and not kept"
 
 # ---- the record misses its row: the pipelined COMMIT must not run.
-sql "CREATE FUNCTION test_drop_update() RETURNS trigger LANGUAGE plpgsql AS
+sql "CREATE FUNCTION test_drop_row() RETURNS trigger LANGUAGE plpgsql AS
     \$\$ BEGIN RETURN NULL; END \$\$" >/dev/null
-sql "CREATE TRIGGER test_drop_update BEFORE UPDATE ON swarm_hosts
-    FOR EACH ROW WHEN (NEW.name = 'pipe-miss') EXECUTE FUNCTION test_drop_update()" >/dev/null
+sql "CREATE TRIGGER test_drop_row BEFORE INSERT ON swarm_hosts
+    FOR EACH ROW WHEN (NEW.name = 'pipe-miss') EXECUTE FUNCTION test_drop_row()" >/dev/null
 audit0=$(sql "SELECT count(*) FROM audit_log")
 enroll '{"name":"pipe-miss","address":"192.0.2.82"}'
-is "$STATUS" 500 "an enrollment whose record misses its row answers 500"
+is "$STATUS" 500 "an enrollment whose host row is not inserted answers 500"
 is "$(sql "SELECT count(*) FROM swarm_hosts WHERE name = 'pipe-miss'")" 0 \
     "no host row committed"
 is "$(sql "SELECT count(*) FROM certificates WHERE subject LIKE '%CN=pipe-miss%'")" 0 \
@@ -42,8 +58,8 @@ is "$(sql "SELECT count(*) FROM audit_log WHERE target = 'pipe-miss'
     AND action = 'enroll' AND outcome = 'success'")" 0 "no audit success entry"
 ok "the failure is audited" [ "$(sql "SELECT count(*) FROM audit_log")" -gt "$audit0" ]
 ok "no bundle left in workers/" wait_for 10 test ! -e "$T/ca/workers/pipe-miss"
-ok "the log names the miss" grep -q "enrollment .*: row not found" "$T/swarmctl.log"
-sql "DROP TRIGGER test_drop_update ON swarm_hosts" >/dev/null
+ok "the log names the miss" grep -q "enrollment .*: host row not inserted" "$T/swarmctl.log"
+sql "DROP TRIGGER test_drop_row ON swarm_hosts" >/dev/null
 enroll '{"name":"pipe-miss","address":"192.0.2.82"}'
 is "$STATUS" 201 "the name is free: enrolling it again answers 201"
 ok "with its bundle" test -s "$T/ca/workers/pipe-miss/worker.crt"
