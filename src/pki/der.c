@@ -96,6 +96,54 @@ der_time(time_t t, unsigned char out[DER_TIME_MAX])
 	return 2 + (size_t)len;
 }
 
+/* n decimal digits at s, or -1. */
+static int
+digits(const unsigned char *s, size_t n)
+{
+	int v = 0;
+
+	while (n-- > 0) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s++ - '0');
+	}
+	return v;
+}
+
+/*
+ * The inverse of der_time: only the forms RFC 5280 4.1.2.5 allows (UTC,
+ * seconds, "Z"; UTCTime's two-digit years 50-99 are 19xx).
+ */
+bool
+der_time_read(unsigned char tag, const unsigned char *s, size_t len,
+    time_t *t)
+{
+	struct tm tm;
+	size_t ylen = tag == DER_UTC_TIME ? 2 : 4;
+	int year;
+
+	if ((tag != DER_UTC_TIME && tag != DER_GENERALIZED_TIME) ||
+	    len != ylen + 11 || s[len - 1] != 'Z' ||
+	    (year = digits(s, ylen)) < 0)
+		return false;
+	if (tag == DER_UTC_TIME)
+		year += year < 50 ? 2000 : 1900;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = digits(s + ylen, 2) - 1;
+	tm.tm_mday = digits(s + ylen + 2, 2);
+	tm.tm_hour = digits(s + ylen + 4, 2);
+	tm.tm_min = digits(s + ylen + 6, 2);
+	tm.tm_sec = digits(s + ylen + 8, 2);
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+	    tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 ||
+	    tm.tm_sec > 59)
+		return false;
+	*t = timegm(&tm);
+	return true;
+}
+
 /* SEQUENCE { parts... } into a fresh datum (malloc'd). */
 enum sc_err
 der_sequence(const unsigned char *const *part, const size_t *part_len,

@@ -49,6 +49,12 @@ bool		der_element(const unsigned char *p, size_t avail,
  * cannot be expressed.
  */
 size_t		der_time(time_t, unsigned char out[DER_TIME_MAX]);
+/*
+ * The time in a UTCTime or GeneralizedTime element's contents (s, len),
+ * in the forms der_time writes; false for anything else.
+ */
+bool		der_time_read(unsigned char tag, const unsigned char *s,
+		    size_t len, time_t *);
 /* out: a malloc'd SEQUENCE of the parts, in order. */
 enum sc_err	der_sequence(const unsigned char *const *part,
 		    const size_t *part_len, size_t nparts, gnutls_datum_t *out,

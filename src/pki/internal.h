@@ -159,6 +159,21 @@ enum sc_err	 pki_certder_sign(gnutls_privkey_t, gnutls_sign_algorithm_t,
 		    const gnutls_datum_t *tbs, unsigned char **der,
 		    size_t *der_len, struct sc_error *);
 
+/*
+ * What a Certificate's DER (as pki_certder_sign writes it) says of
+ * itself: views into it, and its validity.  The whole Certificate must
+ * be well-formed DER of RFC 5280 4.1's shape, nothing after it.
+ */
+struct pki_certder_facts {
+	const unsigned char	*serial;	/* INTEGER contents */
+	size_t			 serial_len;
+	const unsigned char	*subject;	/* the Name, whole element */
+	size_t			 subject_len;
+	time_t			 not_before, not_after;
+};
+enum sc_err	 pki_certder_facts(const unsigned char *der, size_t len,
+		    struct pki_certder_facts *, struct sc_error *);
+
 /* The signer's client (signer.c); pki_signer_current: NULL if none. */
 struct pki_signer *pki_signer_current(void);
 enum sc_err	 pki_signer_issue(struct pki_signer *, enum signwire_profile,

@@ -1252,42 +1252,6 @@ out:
 }
 
 /*
- * What the caller records about a certificate (the certificates table):
- * fingerprint, serial in hex, subject as RFC 4514 text, notAfter.
- */
-static enum sc_err
-describe(gnutls_x509_crt_t crt, struct pki_issued *iss, struct sc_error *err)
-{
-	gnutls_datum_t dn = { NULL, 0 };
-	enum sc_err rc;
-	int r;
-
-	if ((rc = pki_fingerprint_hex(crt, iss->fingerprint, err)) != SC_OK)
-		goto out;
-	pki_hex(iss->serial, sizeof(iss->serial), iss->serial_hex);
-	if ((iss->not_after = gnutls_x509_crt_get_expiration_time(crt)) ==
-	    (time_t)-1) {
-		rc = sc_error_set(err, SC_INTERNAL, "read back notAfter");
-		goto out;
-	}
-	/* Flags 0: RFC 4514 order, most specific first ("CN=...,O=..."). */
-	if ((r = gnutls_x509_crt_get_dn3(crt, &dn, 0)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "read back subject", r);
-		goto out;
-	}
-	if (dn.size >= sizeof(iss->subject)) {
-		rc = sc_error_set(err, SC_INVALID, "subject of %u bytes (at "
-		    "most %zu)", dn.size, sizeof(iss->subject) - 1);
-		goto out;
-	}
-	memcpy(iss->subject, dn.data, dn.size);
-	iss->subject[dn.size] = '\0';
-out:
-	gnutls_free(dn.data);
-	return rc;
-}
-
-/*
  * Checks both halves make: the signer because its caller may be taken
  * over, the caller to refuse early with the caller's words.
  */
@@ -1431,34 +1395,59 @@ spki_of_key(gnutls_x509_privkey_t priv, gnutls_datum_t *spki,
 	return r < 0 ? err->code : SC_OK;
 }
 
-/* The signed certificate, read back: PEM, serial and what describe says. */
+/*
+ * The signed certificate, read back for the certificates table and the
+ * bundle: its PEM, serial, SHA-256 fingerprint, subject as RFC 4514 text
+ * and notAfter.  Read from its DER (pki_certder_facts): a full GnuTLS
+ * parse builds a libtasn1 tree of the whole certificate, which cost an
+ * enrollment more than the CA's signature.  Only the subject goes
+ * through GnuTLS (gnutls_x509_rdn_get2, the text gnutls_x509_crt_get_dn3
+ * gives), as its own small Name.
+ */
 static enum sc_err
 read_back(const unsigned char *der, size_t der_len, struct pki_issued *iss,
     struct sc_error *err)
 {
 	gnutls_datum_t d = { (unsigned char *)der, (unsigned int)der_len };
-	gnutls_x509_crt_t crt = NULL;
-	size_t slen = sizeof(iss->serial);
+	gnutls_datum_t pem = { NULL, 0 }, dn = { NULL, 0 }, name;
+	unsigned char md[PKI_FINGERPRINT_LEN / 2];
+	struct pki_certder_facts f;
 	enum sc_err rc;
 	int r;
 
-	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
-	    (r = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER)) < 0 ||
-	    (r = gnutls_x509_crt_get_serial(crt, iss->serial, &slen)) < 0) {
+	if ((rc = pki_certder_facts(der, der_len, &f, err)) != SC_OK)
+		goto out;
+	if (f.serial_len != PKI_SERIAL_LEN) {
+		rc = sc_error_set(err, SC_INTERNAL, "signed serial of %zu "
+		    "bytes", f.serial_len);
+		goto out;
+	}
+	memcpy(iss->serial, f.serial, PKI_SERIAL_LEN);
+	pki_hex(iss->serial, sizeof(iss->serial), iss->serial_hex);
+	iss->not_after = f.not_after;
+	name.data = (unsigned char *)f.subject;
+	name.size = (unsigned int)f.subject_len;
+	/* Flags 0: RFC 4514 order, most specific first ("CN=...,O=..."). */
+	if ((r = gnutls_x509_rdn_get2(&name, &dn, 0)) < 0 ||
+	    (r = gnutls_hash_fast(GNUTLS_DIG_SHA256, der, der_len, md)) < 0 ||
+	    (r = gnutls_pem_base64_encode2("CERTIFICATE", &d, &pem)) < 0) {
 		rc = pki_tls_error(err, SC_INTERNAL, "the signed certificate",
 		    r);
 		goto out;
 	}
-	if (slen != PKI_SERIAL_LEN) {
-		rc = sc_error_set(err, SC_INTERNAL, "signed serial of %zu "
-		    "bytes", slen);
+	if (dn.size >= sizeof(iss->subject)) {
+		rc = sc_error_set(err, SC_INVALID, "subject of %u bytes (at "
+		    "most %zu)", dn.size, sizeof(iss->subject) - 1);
 		goto out;
 	}
-	if ((rc = export_crt_pem(crt, &iss->cert_pem, err)) == SC_OK)
-		rc = describe(crt, iss, err);
+	memcpy(iss->subject, dn.data, dn.size);
+	iss->subject[dn.size] = '\0';
+	pki_hex(md, sizeof(md), iss->fingerprint);
+	if ((iss->cert_pem = pki_datum_strdup(&pem)) == NULL)
+		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
 out:
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
+	gnutls_free(pem.data);
+	gnutls_free(dn.data);
 	return rc;
 }
 

@@ -10,7 +10,10 @@
  * and UTF8String subjects (an underscore is not printable, nor is
  * UTF-8), subjectAltNames IPv4, IPv6 and DNS names with duplicates
  * spelled differently.  The certificate verifies against its CA, and
- * what cannot be a key, a name or an address is refused.
+ * what cannot be a key, a name or an address is refused.  What the
+ * caller reads back from the DER (pki_certder_facts: serial, subject,
+ * validity) is what GnuTLS reads, and a malformed certificate is
+ * refused.
  */
 #include "config.h"
 
@@ -218,6 +221,113 @@ hexdump_diff(const unsigned char *a, size_t alen, const unsigned char *b,
 }
 
 /* One certificate: built, verified, compared with GnuTLS's build. */
+/* pki_certder_facts reads what GnuTLS reads of the same certificate. */
+static void
+facts_agree(gnutls_x509_crt_t crt, const unsigned char *der, size_t der_len,
+    const char *what)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct pki_certder_facts f;
+	unsigned char serial[32];
+	size_t slen = sizeof(serial);
+	gnutls_datum_t dn = { NULL, 0 };
+
+	if (pki_certder_facts(der, der_len, &f, &err) != SC_OK) {
+		ok(0, "%s: its facts read from the DER (%s)", what, err.msg);
+		return;
+	}
+	ok(gnutls_x509_crt_get_serial(crt, serial, &slen) == 0 &&
+	    slen == f.serial_len && memcmp(serial, f.serial, slen) == 0 &&
+	    gnutls_x509_crt_get_raw_dn(crt, &dn) == 0 &&
+	    dn.size == f.subject_len &&
+	    memcmp(dn.data, f.subject, dn.size) == 0 &&
+	    f.not_before == gnutls_x509_crt_get_activation_time(crt) &&
+	    f.not_after == gnutls_x509_crt_get_expiration_time(crt),
+	    "%s: serial, subject and validity read from the DER are "
+	    "GnuTLS's", what);
+	gnutls_free(dn.data);
+}
+
+/* Anything but a whole, well-formed Certificate is refused. */
+static void
+facts_refusals(const struct pki_ca *ca, const char *ca_type)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct pki_certder_facts f;
+	gnutls_datum_t spki = { NULL, 0 };
+	unsigned char *der = NULL, *bad = NULL;
+	size_t der_len = 0, i;
+
+	if (!subject_spki(PKI_KEY_ECDSA_P256, &spki) ||
+	    pki_cert_build(ca, SIGNWIRE_WORKER, "node-3", 30, NULL, 0,
+	    spki.data, spki.size, &der, &der_len, &err) != SC_OK ||
+	    (bad = malloc(der_len + 1)) == NULL) {
+		ok(0, "%s: a certificate to take apart (%s)", ca_type,
+		    err.msg);
+		goto out;
+	}
+	memcpy(bad, der, der_len);
+	bad[der_len] = 0;
+	is_int(pki_certder_facts(bad, der_len + 1, &f, &err), SC_INTERNAL,
+	    "%s: a certificate with an octet after it is refused", ca_type);
+	is_int(pki_certder_facts(bad, der_len - 1, &f, &err), SC_INTERNAL,
+	    "%s: a certificate cut short is refused", ca_type);
+	bad[0] = DER_SET;
+	is_int(pki_certder_facts(bad, der_len, &f, &err), SC_INTERNAL,
+	    "%s: a SET where the Certificate's SEQUENCE goes is refused",
+	    ca_type);
+	/* The validity's first time: a month 13 is no time. */
+	memcpy(bad, der, der_len);
+	for (i = 0; i + 15 < der_len; i++)
+		if ((bad[i] == DER_UTC_TIME && bad[i + 1] == 13) ||
+		    (bad[i] == DER_GENERALIZED_TIME && bad[i + 1] == 15))
+			break;
+	bad[i + 2 + (bad[i] == DER_UTC_TIME ? 2 : 4)] = '1';
+	bad[i + 3 + (bad[i] == DER_UTC_TIME ? 2 : 4)] = '3';
+	is_int(pki_certder_facts(bad, der_len, &f, &err), SC_INTERNAL,
+	    "%s: a notBefore in month 13 is refused", ca_type);
+out:
+	free(bad);
+	free(der);
+	gnutls_free(spki.data);
+}
+
+/* der_time_read is der_time's inverse, and reads nothing else. */
+static void
+test_time_read(void)
+{
+	static const time_t times[] = { -631152000 /* 1950 */, 0,
+	    1764547200, 2524607999 /* 2049-12-31 23:59:59 */,
+	    2524608000 /* 2050 */, 253402300799 /* 9999-12-31 */ };
+	static const struct {
+		unsigned char	 tag;
+		const char	*text;
+	} bad[] = {
+		{ DER_UTC_TIME, "491232235959Z" },	/* day 32 */
+		{ DER_UTC_TIME, "491231245959Z" },	/* hour 24 */
+		{ DER_UTC_TIME, "4912312359590" },	/* no Z */
+		{ DER_UTC_TIME, "4912312359Z" },	/* no seconds */
+		{ DER_UTC_TIME, "49123123595+Z" },
+		{ DER_GENERALIZED_TIME, "491231235959Z" },	/* 2 digits */
+		{ DER_OCTET_STRING, "491231235959Z" },
+	};
+	unsigned char out[DER_TIME_MAX];
+	size_t i, n;
+	time_t t;
+
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		t = 1;
+		n = der_time(times[i], out);
+		ok(n > 2 && der_time_read(out[0], out + 2, n - 2, &t) &&
+		    t == times[i], "time %lld: read back as written",
+		    (long long)times[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!der_time_read(bad[i].tag, (const unsigned char *)bad[i].text,
+		    strlen(bad[i].text), &t), "time \"%s\" (tag %u) refused",
+		    bad[i].text, bad[i].tag);
+}
+
 static void
 one(const struct pki_ca *ca, size_t p, enum pki_key_type subject,
     const char *cn, const char *const *sans, size_t nsans, const char *what)
@@ -243,6 +353,8 @@ one(const struct pki_ca *ca, size_t p, enum pki_key_type subject,
 	    gnutls_x509_crt_verify(crt, &ca->crt, 1, 0, &status) >= 0 &&
 	    status == 0, "%s: GnuTLS parses it and it verifies against its CA",
 	    what);
+	if (crt != NULL)
+		facts_agree(crt, der, der_len, what);
 	if (crt == NULL || !tbs_of(der, der_len, &tbs, &tlen) ||
 	    !reference_tbs(ca, p, cn, sans, nsans, &spki, crt, &ref)) {
 		ok(0, "%s: the reference build", what);
@@ -332,9 +444,16 @@ static void
 each_ca(struct pki_ca *worker, struct pki_ca *front, const char *ca_dir,
     const char *what)
 {
+	static bool times_done;
+
 	(void)ca_dir;
 	test_ca(worker, front, what);
 	test_refusals(worker, what);
+	facts_refusals(worker, what);
+	if (!times_done) {
+		test_time_read();
+		times_done = true;
+	}
 }
 
 int

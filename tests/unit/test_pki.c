@@ -1073,6 +1073,7 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	size_t idlen = sizeof(id), caidlen = sizeof(caid);
 	char fp[65], dn[512];
 	time_t now = time(NULL), start, end;
+	gnutls_datum_t pem = { NULL, 0 };
 	int pathlen = 99;
 
 	crt = tu_crt_from_pem(iss->cert_pem);
@@ -1087,6 +1088,7 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	    "swarm-worker", "%s: OU", what);
 	snprintf(dn, sizeof(dn), "CN=%s,OU=swarm-worker,O=DECNET", name);
 	is_str(dn_of(crt, 0), dn, "%s: subject DN", what);
+	is_str(iss->subject, dn, "%s: subject as reported", what);
 	is_str(dn_of(crt, 1), WORKER_CA_DN, "%s: issuer is the worker CA",
 	    what);
 	ok(serial_ok(crt, iss->serial),
@@ -1097,6 +1099,7 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	    "%s: notBefore is now-5min", what);
 	is_int(end - start, PKI_WORKER_DAYS_DEFAULT * DAY,
 	    "%s: valid for the default --worker-days (90)", what);
+	is_int(iss->not_after, end, "%s: notAfter as reported", what);
 	is_int(gnutls_x509_crt_get_basic_constraints(crt, &crit, &ca_flag,
 	    &pathlen), 0, "%s: basicConstraints CA:FALSE", what);
 	is_int(crit, 1, "%s: basicConstraints critical", what);
@@ -1112,6 +1115,11 @@ check_worker(const struct pki_issued *iss, gnutls_x509_crt_t ca,
 	ok(tu_crt_verifies(crt, ca), "%s: verifies against the CA", what);
 	der_sha256_hex(crt, fp);
 	is_str(iss->fingerprint, fp, "%s: fingerprint = SHA-256 of DER", what);
+	ok(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem) == 0 &&
+	    pem.size == strlen(iss->cert_pem) &&
+	    memcmp(pem.data, iss->cert_pem, pem.size) == 0,
+	    "%s: cert_pem is the PEM GnuTLS writes of it", what);
+	gnutls_free(pem.data);
 	ok(starts_with(iss->key_pem, "-----BEGIN PRIVATE KEY-----\n"),
 	    "%s: key is PKCS#8 PEM", what);
 	is_int(iss->key_pem_len, iss->key_pem ? strlen(iss->key_pem) : 0,
