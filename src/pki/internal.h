@@ -78,9 +78,17 @@ enum sc_err	 pki_generate_key(enum pki_key_type, gnutls_x509_privkey_t *,
 		    struct sc_error *);
 /*
  * A key of `type` from the generators (keypool.c), waiting for one if
- * none is ready; false if they are not running for that type.
+ * none is ready; false if they are not running for that type, or if
+ * none is ready and the type is quick to make (pki_key_type_slow): the
+ * caller then makes its own.
  */
 bool		 pki_keypool_take(enum pki_key_type, gnutls_x509_privkey_t *);
+/*
+ * Whether a key of this type takes longer to make than handing the work
+ * to another thread and back: RSA (milliseconds to seconds), not ECDSA
+ * or Ed25519 (tens of microseconds).
+ */
+bool		 pki_key_type_slow(enum pki_key_type);
 
 /*
  * Every private key we write (keyder.c): unencrypted PKCS#8 PEM ("PRIVATE

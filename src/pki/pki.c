@@ -148,6 +148,17 @@ pki_key_type_name(enum pki_key_type type)
 	return "unknown";
 }
 
+bool
+pki_key_type_slow(enum pki_key_type type)
+{
+	size_t i;
+
+	for (i = 0; i < NKEY_TYPES; i++)
+		if (key_types[i].type == type)
+			return key_types[i].pk == GNUTLS_PK_RSA;
+	return true;
+}
+
 static size_t
 key_type_index(enum pki_key_type type)
 {

@@ -204,7 +204,8 @@ bool		 pki_client_crls_stale(const char *ca_dir);
  * threads' priority (one per CPU), keeping up to `n` ready in advance
  * (0: generate on request only) and held only in memory.  While it runs,
  * pki_issue_worker for that type takes its key from here, waiting for
- * one if none is ready.  `max_takers` bounds the requests that can wait
+ * one if none is ready -- unless the type is quick to make (ECDSA,
+ * Ed25519), which the request then makes itself.  `max_takers` bounds the requests that can wait
  * at once (the worker count).  One per process; stop destroys the keys
  * left.
  */

@@ -2,7 +2,8 @@
  * The worker key pool (--key-pool): it fills up in the background,
  * enrollment takes its keys (each once), certificates issued from pooled
  * keys are sound, other key types bypass it, a worker refused for the
- * wrong CA takes no key from it, and stopping it frees
+ * wrong CA takes no key from it, quick key types (ECDSA) are made by the
+ * taker when none is ready, and stopping it frees
  * everything (the sanitizer build checks the "frees").
  */
 #include "config.h"
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pki/internal.h"
 #include "pki/pki.h"
 #include "tap.h"
 
@@ -69,6 +71,7 @@ main(void)
 	struct pki_ca *ca = NULL, *front = NULL;
 	bool created[PKI_NCA_ROLES];
 	char dir[] = "/var/tmp/swarmctl-keypool.XXXXXX";
+	gnutls_x509_privkey_t k = NULL;
 	char cmd[128];
 	int i;
 
@@ -126,8 +129,8 @@ main(void)
 	pki_keypool_stop();
 	ok(1, "stopping twice is harmless");
 
-	/* Without a pool size, keys are made on request, still below. */
-	is_int(pki_keypool_start(PKI_KEY_ECDSA_P256, 0, 1, &err), SC_OK,
+	/* Without a pool size, RSA keys are made on request, still below. */
+	is_int(pki_keypool_start(PKI_KEY_RSA2048, 0, 1, &err), SC_OK,
 	    "generators without a pool start");
 	/* They lower themselves once running: give them a moment. */
 	for (i = 0; i < 100 && threads_at_nice(10) < 1; i++)
@@ -135,10 +138,29 @@ main(void)
 	ok(threads_at_nice(10) >= 1, "generator threads run at nice 10");
 	ok(threads_at_nice(0) >= 1, "... while this thread stays at nice 0");
 	pki_issued_clear(&c);
-	is_int(issue(ca, "on-demand", PKI_KEY_ECDSA_P256, &c), SC_OK,
-	    "a worker is issued with a key made on request");
+	is_int(issue(ca, "on-demand", PKI_KEY_RSA2048, &c), SC_OK,
+	    "a worker is issued with an RSA key made on request");
 	usleep(200 * 1000);
 	is_int(pki_keypool_ready(), 0, "... and no key is kept in advance");
+	pki_keypool_stop();
+
+	/* A quick key type: the taker makes its own when none is ready. */
+	is_int(pki_keypool_start(PKI_KEY_ECDSA_P256, 0, 1, &err), SC_OK,
+	    "ECDSA generators without a pool start");
+	ok(!pki_keypool_take(PKI_KEY_ECDSA_P256, &k),
+	    "with no ECDSA key ready, the taker is sent to make its own "
+	    "(no hand-off to a generator)");
+	pki_issued_clear(&c);
+	is_int(issue(ca, "quick", PKI_KEY_ECDSA_P256, &c), SC_OK,
+	    "... and a worker is issued");
+	pki_keypool_stop();
+	is_int(pki_keypool_start(PKI_KEY_ECDSA_P256, 2, 1, &err), SC_OK,
+	    "a pool of 2 ECDSA keys starts");
+	ok(wait_ready(2, 30), "... and fills up");
+	ok(pki_keypool_take(PKI_KEY_ECDSA_P256, &k) && k != NULL,
+	    "a ready ECDSA key is taken from it");
+	if (k != NULL)
+		gnutls_x509_privkey_deinit(k);
 	pki_keypool_stop();
 
 	pki_issued_clear(&a);
