@@ -149,10 +149,8 @@ codec_random_hex(size_t nbytes, char *out, struct sc_error *err)
 enum sc_err
 codec_uuid_v4(char out[CODEC_UUID_LEN + 1], struct sc_error *err)
 {
-	/* Where the groups of 8-4-4-4-12 digits end, in bytes. */
-	static const size_t dash_after[] = { 4, 6, 8, 10 };
 	unsigned char b[16];
-	size_t i, d = 0, o = 0;
+	size_t i, o = 0;
 	enum sc_err rc;
 
 	if ((rc = random_bytes(b, sizeof(b), err)) != SC_OK)
@@ -160,14 +158,11 @@ codec_uuid_v4(char out[CODEC_UUID_LEN + 1], struct sc_error *err)
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
 	for (i = 0; i < sizeof(b); i++) {
-		if (d < sizeof(dash_after) / sizeof(dash_after[0]) &&
-		    i == dash_after[d]) {
+		/* Groups of 8-4-4-4-12 digits: 4, 2, 2, 2, 6 bytes. */
+		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-			d++;
-		}
-		codec_hex_encode(&b[i], 1, out + o);
+		codec_hex_encode(&b[i], 1, out + o);	/* writes a NUL */
 		o += 2;
 	}
-	out[o] = '\0';
 	return SC_OK;
 }

@@ -148,17 +148,6 @@ pki_key_type_name(enum pki_key_type type)
 	return "unknown";
 }
 
-bool
-pki_key_type_slow(enum pki_key_type type)
-{
-	size_t i;
-
-	for (i = 0; i < NKEY_TYPES; i++)
-		if (key_types[i].type == type)
-			return key_types[i].pk == GNUTLS_PK_RSA;
-	return true;
-}
-
 static size_t
 key_type_index(enum pki_key_type type)
 {
@@ -168,6 +157,15 @@ key_type_index(enum pki_key_type type)
 		if (key_types[i].type == type)
 			break;
 	return i;
+}
+
+bool
+pki_key_type_slow(enum pki_key_type type)
+{
+	size_t i = key_type_index(type);
+
+	/* An unknown type is treated as slow: it waits, never guesses. */
+	return i == NKEY_TYPES || key_types[i].pk == GNUTLS_PK_RSA;
 }
 
 enum sc_err
