@@ -112,7 +112,6 @@ enum stmt {
 	ST_HOST_DELETE,
 	ST_BUNDLES_LOCK,
 	ST_BUNDLES_UNLOCK,
-	ST_NAME_EXISTS,
 	ST_NAMES_RESERVE,
 	ST_PING,
 	ST_SETTLE_TIMEOUT,
@@ -157,8 +156,9 @@ static const struct db_statement statements[ST_COUNT] = {
 	    "WITH ORDINALITY AS t(k, i) ORDER BY t.i "
 	    "ON CONFLICT DO NOTHING RETURNING name", 3, false },
 	/*
-	 * Whether a host of this name is enrolled, read after
-	 * ST_NAMES_RESERVE took the name's lock (a statement's snapshot is
+	 * Whether a host of this name is enrolled (also db_host_name_exists's
+	 * question), read in an enrollment after ST_NAMES_RESERVE took the
+	 * name's lock (a statement's snapshot is
 	 * taken when it starts: one that waited for the lock would not see
 	 * what the holder committed), and when the transaction began: the
 	 * host row's enrolled_at will be that now().
@@ -230,8 +230,6 @@ static const struct db_statement statements[ST_COUNT] = {
 	[ST_BUNDLES_UNLOCK] = { "sc_bundles_unlock",
 	    "SELECT pg_advisory_unlock(" DB_LOCK_CLASS ", " DB_LOCK_BUNDLES
 	    ")", 0, false },
-	[ST_NAME_EXISTS] = { "sc_name_exists",
-	    "SELECT 1 FROM swarm_hosts WHERE name = $1", 1, false },
 	[ST_PING] = { "sc_ping", "SELECT 1", 0, false },
 	/*
 	 * A settlement waits for the name's lock at most this long, then is
@@ -2141,9 +2139,10 @@ db_host_name_exists(struct db *db, const char *name, bool *exists,
 
 	*exists = false;
 	values[0] = name;
-	if ((rc = exec_retry(db, ST_NAME_EXISTS, values, PGRES_TUPLES_OK,
+	if ((rc = exec_retry(db, ST_HOST_NAME_TAKEN, values, PGRES_TUPLES_OK,
 	    &res, err)) == SC_OK)
-		*exists = PQntuples(res) > 0;
+		*exists = PQntuples(res) == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return rc;
 }
