@@ -324,38 +324,14 @@ out:
 	return rc;
 }
 
-/*
- * The next element of [*p, end), which must have tag `want`: its
- * contents in [*c, *c + *clen); *p moves past it.
- */
-static bool
-take(const unsigned char **p, const unsigned char *end, unsigned char want,
-    const unsigned char **c, size_t *clen)
-{
-	unsigned char tag;
-	size_t header, len;
-
-	if (*p >= end || !der_element(*p, (size_t)(end - *p), &tag, &header,
-	    &len) || tag != want)
-		return false;
-	*c = *p + header;
-	*clen = len;
-	*p += header + len;
-	return true;
-}
-
 static bool
 take_time(const unsigned char **p, const unsigned char *end, time_t *t)
 {
-	const unsigned char *c;
-	unsigned char tag;
+	const unsigned char *start = *p, *c;
 	size_t clen;
 
-	if (*p >= end)
-		return false;
-	tag = **p;
-	return (tag == DER_UTC_TIME || tag == DER_GENERALIZED_TIME) &&
-	    take(p, end, tag, &c, &clen) && der_time_read(tag, c, clen, t);
+	return der_take(p, end, DER_ANY_TIME, &c, &clen) &&
+	    der_time_read(*start, c, clen, t);
 }
 
 enum sc_err
@@ -368,27 +344,27 @@ pki_certder_facts(const unsigned char *der, size_t len,
 
 	memset(f, 0, sizeof(*f));
 	/* Certificate: exactly SEQUENCE { tbs, algorithm, signature }. */
-	if (!take(&p, end, DER_SEQUENCE, &cert, &cert_len) || p != end)
+	if (!der_take(&p, end, DER_SEQUENCE, &cert, &cert_len) || p != end)
 		goto bad;
 	p = cert;
 	end = cert + cert_len;
-	if (!take(&p, end, DER_SEQUENCE, &tbs, &tbs_len) ||
-	    !take(&p, end, DER_SEQUENCE, &skip, &skip_len) ||
-	    !take(&p, end, DER_BIT_STRING, &skip, &skip_len) || p != end)
+	if (!der_take(&p, end, DER_SEQUENCE, &tbs, &tbs_len) ||
+	    !der_take(&p, end, DER_SEQUENCE, &skip, &skip_len) ||
+	    !der_take(&p, end, DER_BIT_STRING, &skip, &skip_len) || p != end)
 		goto bad;
 	/* TBSCertificate: [0] version, serial, signature, issuer, ... */
 	p = tbs;
 	tbs_end = tbs + tbs_len;
-	if (!take(&p, tbs_end, DER_CONTEXT_CONS(0), &skip, &skip_len) ||
-	    !take(&p, tbs_end, DER_INTEGER, &f->serial, &f->serial_len) ||
-	    !take(&p, tbs_end, DER_SEQUENCE, &skip, &skip_len) ||
-	    !take(&p, tbs_end, DER_SEQUENCE, &skip, &skip_len))
+	if (!der_take(&p, tbs_end, DER_CONTEXT_CONS(0), &skip, &skip_len) ||
+	    !der_take(&p, tbs_end, DER_INTEGER, &f->serial, &f->serial_len) ||
+	    !der_take(&p, tbs_end, DER_SEQUENCE, &skip, &skip_len) ||
+	    !der_take(&p, tbs_end, DER_SEQUENCE, &skip, &skip_len))
 		goto bad;
 	/* ... validity { notBefore, notAfter }, subject, ... */
-	if (!take(&p, tbs_end, DER_SEQUENCE, &validity, &validity_len))
+	if (!der_take(&p, tbs_end, DER_SEQUENCE, &validity, &validity_len))
 		goto bad;
 	subject = p;
-	if (!take(&p, tbs_end, DER_SEQUENCE, &skip, &skip_len))
+	if (!der_take(&p, tbs_end, DER_SEQUENCE, &skip, &skip_len))
 		goto bad;
 	subject_len = (size_t)(p - subject);
 	p = validity;

@@ -121,12 +121,6 @@ crl_number_bytes(uint64_t number, unsigned char out[9])
 	return 9 - start;
 }
 
-static bool
-is_time_tag(unsigned char tag)
-{
-	return tag == DER_UTC_TIME || tag == DER_GENERALIZED_TIME;
-}
-
 /* One entry (RFC 5280 5.1): SEQUENCE { userCertificate, revocationDate }. */
 static enum sc_err
 encode_entry(const struct pki_revoked *r, unsigned char *out, size_t *used,
@@ -266,23 +260,6 @@ struct crl_parts {
 	size_t			 algorithm_len;
 };
 
-/* Walk `n` elements of the given tags (0: a Time) from *p. */
-static bool
-skip_elements(const unsigned char **p, const unsigned char *end,
-    const unsigned char *tags, size_t n)
-{
-	unsigned char tag;
-	size_t i, header, len;
-
-	for (i = 0; i < n; i++) {
-		if (!der_element(*p, (size_t)(end - *p), &tag, &header, &len) ||
-		    (tags[i] == 0 ? !is_time_tag(tag) : tag != tags[i]))
-			return false;
-		*p += header + len;
-	}
-	return true;
-}
-
 /*
  * RFC 5280 5.1: CertificateList ::= SEQUENCE { tbsCertList,
  * signatureAlgorithm, signatureValue }; TBSCertList ::= SEQUENCE {
@@ -294,36 +271,30 @@ split_template(const gnutls_datum_t *der, struct crl_parts *parts,
     struct sc_error *err)
 {
 	static const unsigned char head[] = { DER_INTEGER, DER_SEQUENCE,
-	    DER_SEQUENCE, 0, 0 };
-	static const unsigned char sequence[] = { DER_SEQUENCE };
-	const unsigned char *p, *end, *tbs, *tbs_end;
-	unsigned char tag;
-	size_t header, len;
+	    DER_SEQUENCE, DER_ANY_TIME, DER_ANY_TIME };
+	const unsigned char *p, *end, *tbs, *tbs_end, *c;
+	size_t len;
 
 	p = der->data;
-	if (!der_element(p, der->size, &tag, &header, &len) ||
-	    tag != DER_SEQUENCE)
+	if (!der_take(&p, p + der->size, DER_SEQUENCE, &c, &len))
 		goto bad;
-	p += header;
-	end = p + len;
-	if (!der_element(p, (size_t)(end - p), &tag, &header, &len) ||
-	    tag != DER_SEQUENCE)
+	p = c;
+	end = c + len;
+	if (!der_take(&p, end, DER_SEQUENCE, &tbs, &len))
 		goto bad;
-	tbs = p + header;
 	tbs_end = tbs + len;
-	parts->algorithm = tbs_end;
-	p = tbs_end;
-	if (!skip_elements(&p, end, sequence, 1))
+	parts->algorithm = p;
+	if (!der_take(&p, end, DER_SEQUENCE, &c, &len))
 		goto bad;
 	parts->algorithm_len = (size_t)(p - parts->algorithm);
 	p = tbs;
-	if (!skip_elements(&p, tbs_end, head, sizeof(head)))
+	if (!der_skip(&p, tbs_end, head, sizeof(head)))
 		goto bad;
 	parts->head = tbs;
 	parts->head_len = (size_t)(p - tbs);
 	/* An empty list GnuTLS may have left in goes. */
 	if (p < tbs_end && *p == DER_SEQUENCE &&
-	    !skip_elements(&p, tbs_end, sequence, 1))
+	    !der_take(&p, tbs_end, DER_SEQUENCE, &c, &len))
 		goto bad;
 	if (p < tbs_end && *p != TAG_CONTEXT_0)
 		goto bad;
@@ -345,34 +316,31 @@ static bool
 tbs_shape(const unsigned char *p, const unsigned char *end, size_t n)
 {
 	static const unsigned char head[] = { DER_INTEGER, DER_SEQUENCE,
-	    DER_SEQUENCE, 0, 0 };
-	static const unsigned char entry[] = { DER_INTEGER, 0 };
-	const unsigned char *list_end, *e;
-	unsigned char tag;
-	size_t header, len, count = 0;
+	    DER_SEQUENCE, DER_ANY_TIME, DER_ANY_TIME };
+	static const unsigned char entry[] = { DER_INTEGER, DER_ANY_TIME };
+	const unsigned char *list, *c;
+	size_t len, count = 0;
 
-	if (!skip_elements(&p, end, head, sizeof(head)))
+	if (!der_skip(&p, end, head, sizeof(head)))
 		return false;
 	if (p < end && *p == DER_SEQUENCE) {
-		if (!der_element(p, (size_t)(end - p), &tag, &header, &len))
+		const unsigned char *list_end, *e;
+
+		if (!der_take(&p, end, DER_SEQUENCE, &list, &len))
 			return false;
-		p += header;
-		list_end = p + len;
-		while (p < list_end) {
-			if (!der_element(p, (size_t)(list_end - p), &tag,
-			    &header, &len) || tag != DER_SEQUENCE)
+		for (list_end = list + len; list < list_end; count++) {
+			const unsigned char *e_end;
+
+			if (!der_take(&list, list_end, DER_SEQUENCE, &e, &len))
 				return false;
-			e = p + header;
-			p = e + len;
-			if (!skip_elements(&e, p, entry, sizeof(entry)) ||
-			    e != p)
+			e_end = e + len;
+			if (!der_skip(&e, e_end, entry, sizeof(entry)) ||
+			    e != e_end)
 				return false;
-			count++;
 		}
 	}
-	return count == n && p < end && *p == TAG_CONTEXT_0 &&
-	    der_element(p, (size_t)(end - p), &tag, &header, &len) &&
-	    p + header + len == end;
+	return count == n && der_take(&p, end, TAG_CONTEXT_0, &c, &len) &&
+	    p == end;
 }
 
 /*
@@ -389,35 +357,31 @@ static enum sc_err
 crl_check(const struct pki_ca *ca, const unsigned char *der, size_t der_len,
     size_t n, const char *what, struct sc_error *err)
 {
-	static const unsigned char sequence[] = { DER_SEQUENCE };
-	const unsigned char *p, *end;
+	const unsigned char *p, *end, *c;
 	gnutls_datum_t tbs, sig;
 	gnutls_pubkey_t pub = NULL;
 	gnutls_pk_algorithm_t pk;
-	unsigned char tag;
-	size_t header, len;
+	size_t len;
 	enum sc_err rc = SC_OK;
 	int r;
 
 	p = der;
 	if (der_len > UINT32_MAX / 2 ||
-	    !der_element(p, der_len, &tag, &header, &len) ||
-	    tag != DER_SEQUENCE || header + len != der_len)
+	    !der_take(&p, der + der_len, DER_SEQUENCE, &c, &len) ||
+	    p != der + der_len)
 		goto bad;
-	p += header;
-	end = p + len;
-	if (!der_element(p, (size_t)(end - p), &tag, &header, &len) ||
-	    tag != DER_SEQUENCE || !tbs_shape(p + header, p + header + len, n))
-		goto bad;
+	p = c;
+	end = c + len;
 	tbs.data = (unsigned char *)p;
-	tbs.size = (unsigned int)(header + len);
-	p += header + len;
-	if (!skip_elements(&p, end, sequence, 1) ||
-	    !der_element(p, (size_t)(end - p), &tag, &header, &len) ||
-	    tag != DER_BIT_STRING || len < 2 || p[header] != 0 ||
-	    p + header + len != end)
+	if (!der_take(&p, end, DER_SEQUENCE, &c, &len) ||
+	    !tbs_shape(c, c + len, n))
 		goto bad;
-	sig.data = (unsigned char *)p + header + 1;
+	tbs.size = (unsigned int)(p - tbs.data);
+	if (!der_take(&p, end, DER_SEQUENCE, &c, &len) ||
+	    !der_take(&p, end, DER_BIT_STRING, &c, &len) ||
+	    len < 2 || c[0] != 0 || p != end)
+		goto bad;
+	sig.data = (unsigned char *)c + 1;
 	sig.size = (unsigned int)(len - 1);
 	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
 	    (r = gnutls_pubkey_import_x509(pub, ca->crt, 0)) < 0) {

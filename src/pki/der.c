@@ -69,6 +69,40 @@ der_element(const unsigned char *p, size_t avail, unsigned char *tag,
 	return true;
 }
 
+bool
+der_take(const unsigned char **p, const unsigned char *end,
+    unsigned char want, const unsigned char **c, size_t *clen)
+{
+	unsigned char tag;
+	size_t header, len;
+
+	if (*p >= end || !der_element(*p, (size_t)(end - *p), &tag, &header,
+	    &len))
+		return false;
+	if (want == DER_ANY_TIME ? tag != DER_UTC_TIME &&
+	    tag != DER_GENERALIZED_TIME : tag != want)
+		return false;
+	*c = *p + header;
+	*clen = len;
+	*p += header + len;
+	return true;
+}
+
+bool
+der_skip(const unsigned char **p, const unsigned char *end,
+    const unsigned char *tags, size_t n)
+{
+	const unsigned char *start = *p, *c;
+	size_t i, clen;
+
+	for (i = 0; i < n; i++)
+		if (!der_take(p, end, tags[i], &c, &clen)) {
+			*p = start;
+			return false;
+		}
+	return true;
+}
+
 /*
  * RFC 5280 4.1.2.5 (and 5.1.2.6 for CRLs): UTCTime through 2049,
  * GeneralizedTime from 2050.

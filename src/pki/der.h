@@ -43,6 +43,18 @@ size_t		der_header(unsigned char out[DER_HEADER_MAX], unsigned char tag,
  */
 bool		der_element(const unsigned char *p, size_t avail,
 		    unsigned char *tag, size_t *header, size_t *len);
+/* der_take's `want` for either Time; tag 0 (end-of-contents) is no element. */
+#define DER_ANY_TIME		0x00
+/*
+ * The element at *p within [*p, end), which must have tag `want`: its
+ * contents in [*c, *c + *clen), and *p moves past it.  False, *p
+ * unmoved, when there is none or it is something else.
+ */
+bool		der_take(const unsigned char **p, const unsigned char *end,
+		    unsigned char want, const unsigned char **c, size_t *clen);
+/* der_take of n elements with the given tags, their contents unwanted. */
+bool		der_skip(const unsigned char **p, const unsigned char *end,
+		    const unsigned char *tags, size_t n);
 /*
  * RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, in
  * UTC with seconds and "Z".  Returns the octets used, 0 if the time
