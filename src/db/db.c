@@ -1090,7 +1090,7 @@ pipe_read_sync(struct db *db)
  */
 static enum sc_err
 pipeline(struct db *db, struct pipe_step *steps, size_t n,
-    struct sc_error *err)
+    struct db_meanwhile *mw, struct sc_error *err)
 {
 	enum sc_err rc;
 	size_t i;
@@ -1115,6 +1115,10 @@ pipeline(struct db *db, struct pipe_step *steps, size_t n,
 			rc = db_result_error(db, NULL, "pipeline sync", err);
 		cut(db);
 		return rc;
+	}
+	if (mw != NULL && !mw->ran) {
+		mw->fn(mw->arg);
+		mw->ran = true;
 	}
 	for (i = 0; i < n; i++)
 		rc = pipe_read_step(db, &steps[i], rc, err);
@@ -1401,6 +1405,7 @@ struct enroll_begin {
 	const char *const	*keys;
 	size_t			 nkeys;
 	const char		**taken;
+	struct db_meanwhile	 *mw;
 };
 
 /*
@@ -1433,7 +1438,7 @@ enroll_begin_attempt(struct db *db, void *arg, struct sc_error *err)
 	bool enrolled = false;
 	enum sc_err rc;
 
-	rc = pipeline(db, steps, 3, err);
+	rc = pipeline(db, steps, 3, e->mw, err);
 	/* Whatever failed after it, a BEGIN that ran opened a transaction. */
 	if (steps[0].res != NULL)
 		db->in_tx = true;
@@ -1456,7 +1461,8 @@ _Static_assert(DB_UUID_LEN == CODEC_UUID_LEN, "a host's uuid is a UUID's text");
 
 enum sc_err
 db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
-    size_t nkeys, const char **taken, struct sc_error *err)
+    size_t nkeys, const char **taken, struct db_meanwhile *mw,
+    struct sc_error *err)
 {
 	struct enroll_begin e;
 	char *array = NULL;
@@ -1476,7 +1482,8 @@ db_enroll_begin(struct db *db, struct db_host *h, const char *const *keys,
 	if ((rc = codec_uuid_v4(h->uuid, err)) != SC_OK)
 		goto out;
 	e = (struct enroll_begin){ .h = h, .keys = keys, .nkeys = nkeys,
-	    .taken = taken, .names_values = { array, h->name, h->uuid } };
+	    .taken = taken, .mw = mw,
+	    .names_values = { array, h->name, h->uuid } };
 	/* Nothing has happened yet if the session turns out to be dead. */
 	rc = with_retry(db, enroll_begin_attempt, &e, NULL, err);
 	if (rc != SC_OK)
@@ -1693,7 +1700,7 @@ db_enroll_commit(struct db *db, const struct db_host *h,
 	steps[1] = (struct pipe_step){ &statements[ST_COMMIT], NULL,
 	    PGRES_COMMAND_OK, NULL, "" };
 	pid = PQbackendPID(db->conn);
-	rc = pipeline(db, steps, 2, &commit_err);
+	rc = pipeline(db, steps, 2, NULL, &commit_err);
 	if (rc == SC_OK)
 		rc = commit_tag(db, steps[1].res, &commit_err);
 	if (rc == SC_OK)

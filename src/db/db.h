@@ -119,6 +119,17 @@ struct db_cert {
 };
 
 /*
+ * Work done while the database answers: run at most once, after the
+ * statements have gone out and before their results are read (not at
+ * all if they could not be sent); `ran` says whether it was.
+ */
+struct db_meanwhile {
+	void	(*fn)(void *arg);
+	void	 *arg;
+	bool	  ran;
+};
+
+/*
  * Enrollment, step 1, in one round trip: BEGIN; take the shared bundle
  * lock (see db_bundles_lock) and the name's lock (see
  * db_bundle_settle_begin), both held to the end of the transaction;
@@ -130,10 +141,13 @@ struct db_cert {
  * the DNS name, NULL for the host name).  On SC_OK the transaction
  * stays open and h->uuid and h->enrolled_at (when the transaction
  * began) are filled in; the host row itself is inserted by step 2.
+ * `mw` (may be NULL) runs while the round trip is out: the
+ * certificate signed and the bundle staged in the time the database
+ * takes, the name's lock not yet known to be ours.
  */
 enum sc_err	 db_enroll_begin(struct db *, struct db_host *h,
 		    const char *const *keys, size_t nkeys, const char **taken,
-		    struct sc_error *);
+		    struct db_meanwhile *mw, struct sc_error *);
 /*
  * Step 2, in one round trip: insert the host row (h: uuid, name,
  * address, agent_port, cert_bundle_path, notes, sans_json; status

@@ -144,12 +144,50 @@ claim_token(struct handler_ctx *ctx, const struct http_request *req,
 	return db_token_claim(ctx->db, claim->hash, h->uuid, &audit, id, err);
 }
 
+/*
+ * What an enrollment makes before its host row -- the certificate and
+ * the bundle, staged under no host's name -- while the database
+ * reserves the name (db_meanwhile).  Nothing of it is anyone's until
+ * the bundle is placed under the name, which only the name's lock
+ * holder does; a conflict costs a signature and a staged bundle.
+ */
+struct enroll_make {
+	struct handler_ctx	*ctx;
+	const struct enroll_req	*er;
+	const char *const	*sans;
+	size_t			 nsans;
+	struct pki_issued	 issued;
+	struct bundle_staged	 staged;
+	enum sc_err		 rc;
+	struct sc_error		 err;
+};
+
+static void
+enroll_make(void *arg)
+{
+	struct enroll_make *m = arg;
+	const struct enroll_req *er = m->er;
+
+	/* With a CSR the worker keeps its key: none made, sent or written. */
+	if (er->csr != NULL)
+		m->rc = pki_issue_worker_for_key(m->ctx->ca, er->name, m->sans,
+		    m->nsans, er->csr, &m->issued, &m->err);
+	else
+		m->rc = pki_issue_worker(m->ctx->ca, er->name, m->sans,
+		    m->nsans, m->ctx->cfg->key_type, &m->issued, &m->err);
+	if (m->rc == SC_OK)
+		m->rc = bundle_stage(m->ctx->cfg->ca_dir,
+		    pki_ca_cert_pem(m->ctx->ca), &m->issued, &m->staged,
+		    &m->err);
+}
+
 enum sc_err
 handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
     const struct enroll_req *er, const struct token_claim *claim,
     struct http_response *resp, struct sc_error *err)
 {
-	struct pki_issued issued;
+	struct enroll_make make;
+	struct db_meanwhile mw;
 	struct db_audit audit;
 	struct db_cert cert;
 	struct db_host h;
@@ -161,7 +199,8 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	int doubt_pid;
 	enum sc_err rc;
 
-	memset(&issued, 0, sizeof(issued));
+	make = (struct enroll_make){ .ctx = ctx, .er = er };
+	bundle_staged_init(&make.staged);
 	memset(&h, 0, sizeof(h));
 	if ((rc = handler_require_ca(ctx, PKI_CA_WORKER, err)) != SC_OK)
 		goto out;
@@ -184,8 +223,15 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 	if ((rc = name_keys(sans, nsans, keys, sizeof(keys) / sizeof(keys[0]),
 	    keybuf, sizeof(keybuf), &nkeys, err)) != SC_OK)
 		goto out;
+	make.sans = sans;
+	make.nsans = nsans;
+	mw = (struct db_meanwhile){ .fn = enroll_make, .arg = &make };
+	/*
+	 * A bootstrap token's holder is not yet known to be anyone: nothing
+	 * is signed for it before its token is claimed.
+	 */
 	if ((rc = db_enroll_begin(ctx->db, &h, keys, nkeys, &taken,
-	    err)) != SC_OK) {
+	    claim == NULL ? &mw : NULL, err)) != SC_OK) {
 		if (rc == SC_CONFLICT && taken == NULL) {
 			sc_error_clear(err);
 			rc = sc_error_set(err, SC_CONFLICT,
@@ -199,45 +245,43 @@ handler_enroll(struct handler_ctx *ctx, const struct http_request *req,
 		in_txn = false;		/* rolled back */
 		goto out;
 	}
-	/* With a CSR the worker keeps its key: none made, sent or written. */
-	if (er->csr != NULL)
-		rc = pki_issue_worker_for_key(ctx->ca, er->name, sans, nsans,
-		    er->csr, &issued, err);
-	else
-		rc = pki_issue_worker(ctx->ca, er->name, sans, nsans,
-		    ctx->cfg->key_type, &issued, err);
-	if (rc != SC_OK)
+	if (!mw.ran)
+		enroll_make(&make);
+	if (make.rc != SC_OK) {
+		rc = sc_error_set(err, make.rc, "%s", make.err.msg);
 		goto out;
-	if ((rc = bundle_write(ctx->cfg->ca_dir, er->name,
-	    pki_ca_cert_pem(ctx->ca), &issued, NULL, err)) != SC_OK)
+	}
+	if ((rc = bundle_place(&make.staged, er->name, err)) != SC_OK)
 		goto out;
 	/* From here the commit decides the bundle's fate (db_enroll_commit
 	 * rolls back itself; drop_uncommitted_bundle removes the bundle). */
 	in_txn = false;
-	cert = (struct db_cert){ .serial_hex = issued.serial_hex,
-	    .fingerprint = issued.fingerprint, .subject = issued.subject,
-	    .kind = "worker", .ca = pki_ca_role_name(PKI_CA_WORKER),
-	    .host_uuid = h.uuid, .not_after = issued.not_after };
+	cert = (struct db_cert){ .serial_hex = make.issued.serial_hex,
+	    .fingerprint = make.issued.fingerprint,
+	    .subject = make.issued.subject, .kind = "worker",
+	    .ca = pki_ca_role_name(PKI_CA_WORKER), .host_uuid = h.uuid,
+	    .not_after = make.issued.not_after };
 	handler_audit_entry(ctx, req, "enroll", er->name, "success", NULL,
 	    &audit);
 	if ((rc = db_enroll_commit(ctx->db, &h, &cert, &audit, &doubt_pid,
 	    err)) != SC_OK) {
-		handler_settle_bundle(ctx, h.name, issued.fingerprint,
+		handler_settle_bundle(ctx, h.name, make.issued.fingerprint,
 		    h.enrolled_at, doubt_pid, "enroll");
 		goto out;
 	}
 	if (render_enrolled_bundle(resp, &h, pki_ca_cert_pem(ctx->ca),
-	    &issued) == -1)
+	    &make.issued) == -1)
 		rc = sc_error_set(err, SC_INTERNAL, "rendering bundle failed");
 	else
 		log_info("enrolled %s (%s) fingerprint %s, %s", er->name,
-		    h.uuid, issued.fingerprint, er->csr != NULL ?
+		    h.uuid, make.issued.fingerprint, er->csr != NULL ?
 		    pki_csr_key_desc(er->csr) : "key made here");
 out:
-	/* bundle_write leaves nothing behind when it fails. */
+	/* A bundle staged but not placed (a conflict, a failure) goes. */
+	bundle_unstage(&make.staged);
 	if (in_txn)
 		db_rollback(ctx->db);
-	pki_issued_clear(&issued);
+	pki_issued_clear(&make.issued);
 	free(sans);
 	free(sans_json);
 	free(path);

@@ -245,46 +245,61 @@ discard(int wfd, const char *wdir, const char *name)
 		log_warn("cleaning up after a failed bundle write: %s", e.msg);
 }
 
-enum sc_err
-bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
-    const struct pki_issued *iss, char **path_out, struct sc_error *err)
+void
+bundle_staged_init(struct bundle_staged *st)
 {
-	char wdir[PATH_MAX], tmp[sizeof(TMP_PREFIX) + 2 * TMP_RANDOM];
-	char *final = NULL;
-	struct stat st;
-	enum sc_err rc;
-	int wfd = -1, made_tmp = 0, renamed = 0;
+	st->wdir[0] = '\0';
+	st->tmp[0] = '\0';
+	st->wfd = -1;
+}
 
-	if (path_out != NULL)
-		*path_out = NULL;
+enum sc_err
+bundle_stage(const char *ca_dir, const char *ca_pem,
+    const struct pki_issued *iss, struct bundle_staged *st,
+    struct sc_error *err)
+{
+	enum sc_err rc;
+
+	bundle_staged_init(st);
+	if (ca_pem == NULL || iss == NULL || iss->cert_pem == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "incomplete bundle");
+		goto out;
+	}
+	if ((rc = workers_path(ca_dir, st->wdir, sizeof(st->wdir),
+	    err)) != SC_OK ||
+	    (rc = open_workers(st->wdir, &st->wfd, 0, err)) != SC_OK ||
+	    (rc = make_tmp_name(st->tmp, sizeof(st->tmp), err)) != SC_OK)
+		goto out;
+	if (mkdirat(st->wfd, st->tmp, 0700) == -1) {
+		rc = sc_error_set(err, fileio_errno_code(errno),
+		    "mkdir %s/%s: %s", st->wdir, st->tmp, strerror(errno));
+		st->tmp[0] = '\0';
+		goto out;
+	}
+	rc = fill_tmp(st->wfd, st->wdir, st->tmp, ca_pem, iss, err);
+out:
+	if (rc != SC_OK)
+		bundle_unstage(st);
+	return rc;
+}
+
+enum sc_err
+bundle_place(struct bundle_staged *st, const char *name,
+    struct sc_error *err)
+{
+	struct stat st_name;
+	enum sc_err rc = SC_OK;
+	int n;
+
+	if (st->wfd == -1 || st->tmp[0] == '\0') {
+		rc = sc_error_set(err, SC_INTERNAL, "no bundle staged for %s",
+		    name);
+		goto out;
+	}
 	if (!bundle_name_valid(name)) {
 		rc = sc_error_set(err, SC_INTERNAL, "bad bundle name");
 		goto out;
 	}
-	if (ca_pem == NULL || iss == NULL || iss->cert_pem == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "incomplete bundle for %s",
-		    name);
-		goto out;
-	}
-	if ((rc = workers_path(ca_dir, wdir, sizeof(wdir), err)) != SC_OK)
-		goto out;
-	if ((final = bundle_path(ca_dir, name)) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "path too long: %s/%s",
-		    wdir, name);
-		goto out;
-	}
-	if ((rc = open_workers(wdir, &wfd, 0, err)) != SC_OK ||
-	    (rc = make_tmp_name(tmp, sizeof(tmp), err)) != SC_OK)
-		goto out;
-	if (mkdirat(wfd, tmp, 0700) == -1) {
-		rc = sc_error_set(err, fileio_errno_code(errno),
-		    "mkdir %s/%s: %s", wdir, tmp, strerror(errno));
-		goto out;
-	}
-	made_tmp = 1;
-	if ((rc = fill_tmp(wfd, wdir, tmp, ca_pem, iss, err)) != SC_OK)
-		goto out;
-
 	/*
 	 * The caller holds `name` in an open transaction and its lock, so no
 	 * live host owns it and nobody else writes it: whatever is there was
@@ -292,33 +307,64 @@ bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
 	 * got to its removal yet (which then leaves ours alone).  rename(2)
 	 * cannot replace a non-empty directory.
 	 */
-	if (fstatat(wfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		log_info("replacing orphaned bundle %s", final);
-		if ((rc = remove_at(wfd, wdir, name, err)) != SC_OK)
+	if (fstatat(st->wfd, name, &st_name, AT_SYMLINK_NOFOLLOW) == 0) {
+		log_info("replacing orphaned bundle %s/%s", st->wdir, name);
+		if ((rc = remove_at(st->wfd, st->wdir, name, err)) != SC_OK)
 			goto out;
 	}
-	if (renameat(wfd, tmp, wfd, name) == -1) {
+	if (renameat(st->wfd, st->tmp, st->wfd, name) == -1) {
 		rc = sc_error_set(err, fileio_errno_code(errno),
-		    "rename %s/%s to %s: %s", wdir,
-		    tmp, final, strerror(errno));
+		    "rename %s/%s to %s: %s", st->wdir, st->tmp, name,
+		    strerror(errno));
 		goto out;
 	}
-	renamed = 1;
+	/* From here a failure removes the bundle under its name. */
+	n = snprintf(st->tmp, sizeof(st->tmp), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(st->tmp)) {
+		rc = sc_error_set(err, SC_INTERNAL, "bundle name too long");
+		goto out;
+	}
 	/* Concurrent enrollments share this one. */
-	if (fileio_fsync_shared(wfd) == -1) {
+	if (fileio_fsync_shared(st->wfd) == -1) {
 		rc = sc_error_set(err, fileio_errno_code(errno),
-		    "fsync %s: %s", wdir, strerror(errno));
+		    "fsync %s: %s", st->wdir, strerror(errno));
 		goto out;
 	}
-	if (path_out != NULL) {
+	/* Placed: nothing left for bundle_unstage to remove. */
+	st->tmp[0] = '\0';
+out:
+	bundle_unstage(st);
+	return rc;
+}
+
+void
+bundle_unstage(struct bundle_staged *st)
+{
+	if (st->wfd != -1 && st->tmp[0] != '\0')
+		discard(st->wfd, st->wdir, st->tmp);
+	if (st->wfd != -1)
+		close(st->wfd);
+	bundle_staged_init(st);
+}
+
+enum sc_err
+bundle_write(const char *ca_dir, const char *name, const char *ca_pem,
+    const struct pki_issued *iss, char **path_out, struct sc_error *err)
+{
+	struct bundle_staged st;
+	char *final = NULL;
+	enum sc_err rc;
+
+	if (path_out != NULL)
+		*path_out = NULL;
+	if ((final = bundle_path(ca_dir, name)) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "bad bundle name");
+	if ((rc = bundle_stage(ca_dir, ca_pem, iss, &st, err)) == SC_OK &&
+	    (rc = bundle_place(&st, name, err)) == SC_OK &&
+	    path_out != NULL) {
 		*path_out = final;
 		final = NULL;
 	}
-out:
-	if (rc != SC_OK && made_tmp)
-		discard(wfd, wdir, renamed ? name : tmp);
-	if (wfd != -1)
-		close(wfd);
 	free(final);
 	return rc;
 }

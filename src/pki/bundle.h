@@ -6,10 +6,12 @@
 #ifndef SC_BUNDLE_H
 #define SC_BUNDLE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
+#include "sc_limits.h"
 
 struct pki_issued;
 
@@ -36,6 +38,29 @@ int		 bundle_name_valid(const char *name);
 enum sc_err	 bundle_write(const char *ca_dir, const char *name,
 		    const char *ca_pem, const struct pki_issued *,
 		    char **path_out, struct sc_error *);
+
+/*
+ * bundle_write in two steps, so that the files can be written and
+ * fsynced while the database is still reserving the name: a bundle
+ * staged (CA_DIR/workers/.tmp-<random>, complete and durable, under no
+ * host's name), then placed under <name> (the same guarantees from the
+ * caller as for bundle_write), or unstaged (removed).  bundle_place
+ * consumes the staging whatever its outcome; bundle_unstage may be
+ * called on a staging that is empty, placed or failed.
+ */
+struct bundle_staged {
+	char	 wdir[PATH_MAX];	/* CA_DIR/workers */
+	char	 tmp[SC_NAME_MAX + 1];	/* its entry there, "" when none */
+	int	 wfd;			/* wdir, -1 when none */
+};
+
+void		 bundle_staged_init(struct bundle_staged *);
+enum sc_err	 bundle_stage(const char *ca_dir, const char *ca_pem,
+		    const struct pki_issued *, struct bundle_staged *,
+		    struct sc_error *);
+enum sc_err	 bundle_place(struct bundle_staged *, const char *name,
+		    struct sc_error *);
+void		 bundle_unstage(struct bundle_staged *);
 
 /* The path CA_DIR/workers/<name> (malloc'd) or NULL if name invalid. */
 char		*bundle_path(const char *ca_dir, const char *name);

@@ -74,6 +74,59 @@ like "$BODY" "DNS name 'pipe-ok'" "  naming the DNS name taken"
 is "$(sql "SELECT count(*) FROM swarm_hosts WHERE name = 'pipe-other'")" 0 \
     "  and no row for it"
 
+# ---- the certificate is signed and the bundle written (under a
+# temporary name) while the first round trip is out: an enrollment that
+# waits for its name's lock has staged its bundle already, and one that
+# then loses (409) removes it, never touching the name's bundle.
+# The name's lock (src/db/migrations.h: DB_LOCK_NAMES), from psql.
+NAMES_LOCK=1937206893
+name_lock()
+{
+	sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	    AND classid = $NAMES_LOCK AND objsubid = 2
+	    AND objid::bigint = (hashtext('pipe-ok')::bigint & 4294967295) AND $1"
+}
+staged()
+{
+	local d
+	for d in "$T"/ca/workers/.tmp-*; do
+		[ -s "$d/worker.crt" ] && return 0
+	done
+	return 1
+}
+fp_before=$(cert_fingerprint "$T/ca/workers/pipe-ok/worker.crt")
+PGAPPNAME=pipe-hold PGUSER=$PG_SUPERUSER psql -X -q -v ON_ERROR_STOP=1 \
+    -c "SELECT pg_advisory_lock($NAMES_LOCK, hashtext('pipe-ok'))" \
+    -c "SELECT pg_sleep(600)" </dev/null >/dev/null 2>&1 &
+holder=$!
+_track other "$holder"
+ok "psql holds the name's lock" wait_for 20 \
+    test "$(name_lock granted)" -ge 1
+auth_args
+curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
+    -H 'Expect:' -H 'Content-Type: application/json' \
+    --data-binary '{"name":"pipe-ok","address":"192.0.2.85"}' \
+    -o "$T/dup.body" -w '%{http_code}' "$BASE/swarm/enroll" \
+    >"$T/dup.status" 2>"$T/dup.err" </dev/null &
+dup=$!
+ok "a second enrollment of the name waits for its lock" wait_for 20 \
+    test "$(name_lock 'NOT granted')" -ge 1
+ok "  with its certificate signed and its bundle staged meanwhile" \
+    wait_for 20 staged
+is "$(cert_fingerprint "$T/ca/workers/pipe-ok/worker.crt")" "$fp_before" \
+    "  while the bundle under the name is still the enrolled host's"
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'pipe-hold'" >/dev/null
+wait_exit "$holder" 20 || true
+_untrack "$holder"
+wait "$dup"
+is "$(cat "$T/dup.status")" 409 "once the lock is free it finds the name enrolled: 409"
+is "$(cert_fingerprint "$T/ca/workers/pipe-ok/worker.crt")" "$fp_before" \
+    "  and the name's bundle is untouched"
+is "$(sql "SELECT client_cert_fingerprint FROM swarm_hosts WHERE name = 'pipe-ok'")" \
+    "$fp_before" "  as is its row"
+ok "  and the staged bundle is gone" wait_for 10 sh -c "! ls -d '$T'/ca/workers/.tmp-* >/dev/null 2>&1"
+
 # ---- a session PostgreSQL ended while idle: the first round trip is
 # sent again on a new one (nothing had happened in it).
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity

@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/pki/bundle.c: bundle name validation, writing a
  * bundle (contents, modes, no temporaries left, orphan replacement,
- * clean failure, concurrent writers sharing the fsync of workers/), removal (idempotent, refuses bad names, never follows a
+ * clean failure, concurrent writers sharing the fsync of workers/),
+ * staging it first and placing or unstaging it, removal (idempotent, refuses bad names, never follows a
  * symlink out of CA_DIR/workers), conditional removal (only the bundle
  * that holds the given certificate) and the crash-recovery sweep.
  */
@@ -415,6 +416,66 @@ test_write_failures(void)
 	is_int(count_entries(outside, NULL), 1, "nothing written outside");
 }
 
+/*
+ * Staged, then placed or unstaged: a staged bundle is complete under a
+ * temporary name and under no host's, so the enrollment can write it
+ * before its name is known to be free.
+ */
+static void
+test_stage(void)
+{
+	struct pki_issued iss = issued();
+	struct bundle_staged st;
+	struct sc_error err;
+	char dir[PATH_MAX];
+
+	fresh_tree();
+	snprintf(dir, sizeof(dir), "%s", join(workers, "w"));
+	/* The name's bundle of an enrolled host: a loser must not touch it. */
+	is_int(mkdir(dir, 0700), 0, "a bundle under the name");
+	put(join(dir, "worker.crt"), "the enrolled host's\n");
+	sc_error_clear(&err);
+	is_int(bundle_stage(ca_dir, ca_pem, &iss, &st, &err), SC_OK,
+	    "stage (%s)", err.msg);
+	is_int(count_entries(workers, ".tmp-"), 1, "staged under .tmp-*");
+	is_str(slurp(join(join(workers, st.tmp), "worker.key")), key_pem,
+	    "  complete: worker.key");
+	is_int(mode_of(join(join(workers, st.tmp), "worker.key")), 0600,
+	    "  0600");
+	is_str(slurp(join(dir, "worker.crt")), "the enrolled host's\n",
+	    "  and the name's bundle untouched");
+	bundle_unstage(&st);
+	is_int(count_entries(workers, ".tmp-"), 0, "unstaged: gone");
+	is_str(slurp(join(dir, "worker.crt")), "the enrolled host's\n",
+	    "  the name's bundle still untouched");
+	bundle_unstage(&st);
+	ok(st.wfd == -1 && count_entries(workers, NULL) == 1,
+	    "unstaging twice is harmless");
+
+	tu_rm_rf(dir);
+	sc_error_clear(&err);
+	is_int(bundle_stage(ca_dir, ca_pem, &iss, &st, &err), SC_OK,
+	    "stage again (%s)", err.msg);
+	is_int(bundle_place(&st, "w", &err), SC_OK, "place (%s)", err.msg);
+	is_str(slurp(join(dir, "worker.crt")), cert_pem,
+	    "placed under the name");
+	is_int(count_entries(workers, ".tmp-"), 0, "  no .tmp-* left");
+	bundle_unstage(&st);
+	ok(is_dir(dir), "unstaging after placing leaves the bundle");
+
+	sc_error_clear(&err);
+	is_int(bundle_stage(ca_dir, ca_pem, &iss, &st, &err), SC_OK,
+	    "stage once more (%s)", err.msg);
+	is_int(bundle_place(&st, "../escape", &err), SC_INTERNAL,
+	    "placing under an invalid name is refused");
+	is_int(count_entries(workers, ".tmp-"), 0, "  and the staging removed");
+	ok(mode_of(join(top, "escape")) == -1, "  nothing escaped");
+	sc_error_clear(&err);
+	is_int(bundle_place(&st, "w2", &err), SC_INTERNAL,
+	    "a staging placed (or refused) once cannot be placed again");
+	ok(mode_of(join(workers, "w2")) == -1, "  nothing under w2");
+}
+
 /* --------------------------------------------------------- remove */
 
 static void
@@ -657,6 +718,7 @@ main(void)
 	test_write_concurrent();
 	test_write_orphan();
 	test_write_failures();
+	test_stage();
 	test_remove();
 	test_remove_if();
 	test_sweep();
