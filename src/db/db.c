@@ -1086,7 +1086,8 @@ pipe_read_sync(struct db *db)
  * outcome: a BEGIN that ran opened a transaction even if what followed
  * it failed.  A pipeline that cannot be seen through to its Sync ends
  * the session (cut): what the server did of it is then for the caller
- * to find out, as with any lost connection.
+ * to find out, as with any lost connection.  mw (may be NULL) runs
+ * between the sending and the reading, unless it already ran.
  */
 static enum sc_err
 pipeline(struct db *db, struct pipe_step *steps, size_t n,

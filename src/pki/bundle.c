@@ -249,7 +249,7 @@ void
 bundle_staged_init(struct bundle_staged *st)
 {
 	st->wdir[0] = '\0';
-	st->tmp[0] = '\0';
+	st->entry[0] = '\0';
 	st->wfd = -1;
 }
 
@@ -268,15 +268,15 @@ bundle_stage(const char *ca_dir, const char *ca_pem,
 	if ((rc = workers_path(ca_dir, st->wdir, sizeof(st->wdir),
 	    err)) != SC_OK ||
 	    (rc = open_workers(st->wdir, &st->wfd, 0, err)) != SC_OK ||
-	    (rc = make_tmp_name(st->tmp, sizeof(st->tmp), err)) != SC_OK)
+	    (rc = make_tmp_name(st->entry, sizeof(st->entry), err)) != SC_OK)
 		goto out;
-	if (mkdirat(st->wfd, st->tmp, 0700) == -1) {
+	if (mkdirat(st->wfd, st->entry, 0700) == -1) {
 		rc = sc_error_set(err, fileio_errno_code(errno),
-		    "mkdir %s/%s: %s", st->wdir, st->tmp, strerror(errno));
-		st->tmp[0] = '\0';
+		    "mkdir %s/%s: %s", st->wdir, st->entry, strerror(errno));
+		st->entry[0] = '\0';
 		goto out;
 	}
-	rc = fill_tmp(st->wfd, st->wdir, st->tmp, ca_pem, iss, err);
+	rc = fill_tmp(st->wfd, st->wdir, st->entry, ca_pem, iss, err);
 out:
 	if (rc != SC_OK)
 		bundle_unstage(st);
@@ -291,7 +291,7 @@ bundle_place(struct bundle_staged *st, const char *name,
 	enum sc_err rc = SC_OK;
 	int n;
 
-	if (st->wfd == -1 || st->tmp[0] == '\0') {
+	if (st->wfd == -1 || st->entry[0] == '\0') {
 		rc = sc_error_set(err, SC_INTERNAL, "no bundle staged for %s",
 		    name);
 		goto out;
@@ -312,15 +312,15 @@ bundle_place(struct bundle_staged *st, const char *name,
 		if ((rc = remove_at(st->wfd, st->wdir, name, err)) != SC_OK)
 			goto out;
 	}
-	if (renameat(st->wfd, st->tmp, st->wfd, name) == -1) {
+	if (renameat(st->wfd, st->entry, st->wfd, name) == -1) {
 		rc = sc_error_set(err, fileio_errno_code(errno),
-		    "rename %s/%s to %s: %s", st->wdir, st->tmp, name,
+		    "rename %s/%s to %s: %s", st->wdir, st->entry, name,
 		    strerror(errno));
 		goto out;
 	}
 	/* From here a failure removes the bundle under its name. */
-	n = snprintf(st->tmp, sizeof(st->tmp), "%s", name);
-	if (n < 0 || (size_t)n >= sizeof(st->tmp)) {
+	n = snprintf(st->entry, sizeof(st->entry), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(st->entry)) {
 		rc = sc_error_set(err, SC_INTERNAL, "bundle name too long");
 		goto out;
 	}
@@ -331,7 +331,7 @@ bundle_place(struct bundle_staged *st, const char *name,
 		goto out;
 	}
 	/* Placed: nothing left for bundle_unstage to remove. */
-	st->tmp[0] = '\0';
+	st->entry[0] = '\0';
 out:
 	bundle_unstage(st);
 	return rc;
@@ -340,8 +340,8 @@ out:
 void
 bundle_unstage(struct bundle_staged *st)
 {
-	if (st->wfd != -1 && st->tmp[0] != '\0')
-		discard(st->wfd, st->wdir, st->tmp);
+	if (st->wfd != -1 && st->entry[0] != '\0')
+		discard(st->wfd, st->wdir, st->entry);
 	if (st->wfd != -1)
 		close(st->wfd);
 	bundle_staged_init(st);

@@ -50,7 +50,8 @@ enum sc_err	 bundle_write(const char *ca_dir, const char *name,
  */
 struct bundle_staged {
 	char	 wdir[PATH_MAX];	/* CA_DIR/workers */
-	char	 tmp[SC_NAME_MAX + 1];	/* its entry there, "" when none */
+	/* The bundle's entry in wdir: .tmp-<random>, then <name>; "" none. */
+	char	 entry[SC_NAME_MAX + 1];
 	int	 wfd;			/* wdir, -1 when none */
 };
 

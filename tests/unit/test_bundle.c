@@ -438,9 +438,9 @@ test_stage(void)
 	is_int(bundle_stage(ca_dir, ca_pem, &iss, &st, &err), SC_OK,
 	    "stage (%s)", err.msg);
 	is_int(count_entries(workers, ".tmp-"), 1, "staged under .tmp-*");
-	is_str(slurp(join(join(workers, st.tmp), "worker.key")), key_pem,
+	is_str(slurp(join(join(workers, st.entry), "worker.key")), key_pem,
 	    "  complete: worker.key");
-	is_int(mode_of(join(join(workers, st.tmp), "worker.key")), 0600,
+	is_int(mode_of(join(join(workers, st.entry), "worker.key")), 0600,
 	    "  0600");
 	is_str(slurp(join(dir, "worker.crt")), "the enrolled host's\n",
 	    "  and the name's bundle untouched");
