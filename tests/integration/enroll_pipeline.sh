@@ -86,6 +86,14 @@ name_lock()
 	    AND classid = $NAMES_LOCK AND objsubid = 2
 	    AND objid::bigint = (hashtext('pipe-ok')::bigint & 4294967295) AND $1"
 }
+name_lock_granted()
+{
+	[ "$(name_lock granted)" -ge 1 ]
+}
+name_lock_awaited()
+{
+	[ "$(name_lock 'NOT granted')" -ge 1 ]
+}
 staged()
 {
 	local d
@@ -100,8 +108,7 @@ PGAPPNAME=pipe-hold PGUSER=$PG_SUPERUSER psql -X -q -v ON_ERROR_STOP=1 \
     -c "SELECT pg_sleep(600)" </dev/null >/dev/null 2>&1 &
 holder=$!
 _track other "$holder"
-ok "psql holds the name's lock" wait_for 20 \
-    test "$(name_lock granted)" -ge 1
+ok "psql holds the name's lock" wait_for 20 name_lock_granted
 auth_args
 curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
     -H 'Expect:' -H 'Content-Type: application/json' \
@@ -110,7 +117,7 @@ curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
     >"$T/dup.status" 2>"$T/dup.err" </dev/null &
 dup=$!
 ok "a second enrollment of the name waits for its lock" wait_for 20 \
-    test "$(name_lock 'NOT granted')" -ge 1
+    name_lock_awaited
 ok "  with its certificate signed and its bundle staged meanwhile" \
     wait_for 20 staged
 is "$(cert_fingerprint "$T/ca/workers/pipe-ok/worker.crt")" "$fp_before" \
