@@ -22,19 +22,6 @@ pid=$SWARMCTL_PID
 
 HOLD_LOCK="4242, 4242"
 
-# fire_enroll TAG NAME — POST /swarm/enroll in the background; status in
-# $T/TAG.status, body in $T/TAG.body; sets FIRED_PID.
-fire_enroll()
-{
-	auth_args
-	curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
-	    -H 'Expect:' -H 'Content-Type: application/json' \
-	    --data-binary "{\"name\":\"$2\",\"address\":\"192.0.2.70\"}" \
-	    -o "$T/$1.body" -w '%{http_code}' "$BASE/swarm/enroll" \
-	    >"$T/$1.status" 2>"$T/$1.err" </dev/null &
-	FIRED_PID=$!
-}
-
 # A backend of the service role waits in COMMIT: on the advisory lock
 # (trigger), or for the synchronous standby.
 commit_waits_on_lock()
@@ -75,8 +62,8 @@ lock_held()
 }
 wait_for 30 lock_held || bail "the psql session never took the advisory lock"
 
-fire_enroll lost doubt-lost
-lost_pid=$FIRED_PID
+enroll_bg lost '{"name":"doubt-lost","address":"192.0.2.70"}'
+lost_pid=$BG_PID
 ok "the enrolment of 'doubt-lost' waits inside its COMMIT" wait_for 30 commit_waits_on_lock
 fp=$(cert_fingerprint "$T/ca/workers/doubt-lost/worker.crt" 2>/dev/null)
 like "$fp" '^[0-9a-f]{64}$' "... with its bundle written"
@@ -111,8 +98,8 @@ is "$(cert_fingerprint "$T/ca/workers/doubt-lost/worker.crt" 2>/dev/null)" \
 sql "ALTER ROLE $PG_SUPERUSER SET synchronous_commit = local" >/dev/null
 sql "ALTER SYSTEM SET synchronous_standby_names = 'nonexistent'" >/dev/null
 sql "SELECT pg_reload_conf()" >/dev/null
-fire_enroll kept doubt-kept
-kept_pid=$FIRED_PID
+enroll_bg kept '{"name":"doubt-kept","address":"192.0.2.70"}'
+kept_pid=$BG_PID
 ok "the enrolment of 'doubt-kept' waits for a standby after its commit record" \
     wait_for 30 commit_waits_on_standby
 pg_crash

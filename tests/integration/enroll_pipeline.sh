@@ -109,13 +109,8 @@ PGAPPNAME=pipe-hold PGUSER=$PG_SUPERUSER psql -X -q -v ON_ERROR_STOP=1 \
 holder=$!
 _track other "$holder"
 ok "psql holds the name's lock" wait_for 20 name_lock_granted
-auth_args
-curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
-    -H 'Expect:' -H 'Content-Type: application/json' \
-    --data-binary '{"name":"pipe-ok","address":"192.0.2.85"}' \
-    -o "$T/dup.body" -w '%{http_code}' "$BASE/swarm/enroll" \
-    >"$T/dup.status" 2>"$T/dup.err" </dev/null &
-dup=$!
+enroll_bg dup '{"name":"pipe-ok","address":"192.0.2.85"}'
+dup=$BG_PID
 ok "a second enrollment of the name waits for its lock" wait_for 20 \
     name_lock_awaited
 ok "  with its certificate signed and its bundle staged meanwhile" \

@@ -850,6 +850,18 @@ enroll()
 	    --data-binary "$json" "$@"
 }
 
+# enroll_bg TAG JSON — enroll() in the background: status in
+# $T/TAG.status, body in $T/TAG.body; sets BG_PID.
+enroll_bg()
+{
+	auth_args
+	curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
+	    -H 'Expect:' -H 'Content-Type: application/json' \
+	    --data-binary "$2" -o "$T/$1.body" -w '%{http_code}' \
+	    "$BASE/swarm/enroll" >"$T/$1.status" 2>"$T/$1.err" </dev/null &
+	BG_PID=$!
+}
+
 # fcgi [--as-nobody] TARGET PARAM=VALUE... — one FastCGI request straight
 # to the responder (unix socket path or HOST:PORT), bypassing nginx, with
 # cgi-fcgi; --as-nobody runs it as user nobody.  Sets REPLY (the raw
