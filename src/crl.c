@@ -4,7 +4,9 @@
  * The CRL publisher.  A CRL is the revoked list and CRL number from the
  * database (db_crl_begin, under a lock), signed and written by
  * pki_crl_write, the lock released (db_crl_done) only once the file is in
- * place.
+ * place.  The publisher keeps each CA's list between publications
+ * (crl_list.h), so that a publication reads and encodes what changed
+ * since the last, not the whole history.
  *
  * What keeps a file in step with the database, whatever failed before:
  * the publisher remembers, for each CA, which file it last wrote or
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "crl.h"
+#include "crl_list.h"
 #include "db/db.h"
 #include "err.h"
 #include "log.h"
@@ -78,7 +81,9 @@ struct crl_file {
 	time_t		 next_update;
 	uint64_t	 number;	/* 0: not written by us */
 	size_t		 entries;
-	/* The last publication's phases, wall-clock ms (the log shows them). */
+	/* The last publication: rows read (all, or those since), phases (ms). */
+	size_t		 rows;
+	bool		 whole;
 	long long	 read_ms, sign_ms, client_ms;
 	/* The last failure logged, and when (SC_OK: the last check was fine). */
 	struct sc_error	 failure;
@@ -94,6 +99,7 @@ struct publisher {
 	struct db	*db;
 	struct pki_ca	*ca[PKI_NCA_ROLES];
 	struct crl_file	 file[PKI_NCA_ROLES];
+	struct crl_list	 list[PKI_NCA_ROLES];
 };
 
 static struct publisher *running;
@@ -192,29 +198,93 @@ client_crls(const char *ca_dir)
 }
 
 /*
- * Publish now; with f, remember the file written.  The file is looked at
- * under the CRL lock, so it is ours and not a later writer's.
+ * Bring the list up to date with the database, inside db_crl_begin's
+ * transaction: the rows revoked since shortly before its latest entry
+ * when it has one and the count then agrees (crl_list.h says why that
+ * is enough), all of them otherwise.  *revocations: the count of
+ * revocations the list covers; *rows, *whole: what was read.
+ */
+static enum sc_err
+read_list(struct db *db, const char *ca, long period, struct crl_list *list,
+    uint64_t *revocations, size_t *rows, bool *whole, struct sc_error *err)
+{
+	struct pki_revoked *r = NULL;
+	struct db_crl_counts c;
+	time_t since;
+	size_t n = 0;
+	enum sc_err rc;
+
+	*whole = false;
+	if (crl_list_since(list, time(NULL), &since)) {
+		if ((rc = db_crl_changes(db, ca, period, since, &r, &n, &c,
+		    err)) != SC_OK ||
+		    (rc = crl_list_update(list, since, r, n, c.cutoff,
+		    err)) != SC_OK)
+			goto out;
+		if (list->n == c.listed)
+			goto out;
+		free(r);
+		r = NULL;
+	}
+	*whole = true;
+	if ((rc = db_crl_whole(db, ca, period, &r, &n, &c, err)) != SC_OK ||
+	    (rc = crl_list_replace(list, r, n, time(NULL), err)) != SC_OK)
+		goto out;
+out:
+	if (rc != SC_OK)
+		crl_list_clear(list);
+	*revocations = c.revocations;
+	*rows = n;
+	free(r);
+	return rc;
+}
+
+/* Sign the list and write it, as the CA's CRL number `number`. */
+static enum sc_err
+write_list(const struct pki_ca *ca, const char *ca_dir,
+    const struct crl_list *list, uint64_t number, long period,
+    struct sc_error *err)
+{
+	struct pki_crl_entries l;
+	unsigned char *buf = NULL;
+	enum sc_err rc;
+
+	if ((rc = crl_list_entries(list, &buf, &l, err)) == SC_OK)
+		rc = pki_crl_write(ca, ca_dir, &l, number, period, err);
+	free(buf);
+	return rc;
+}
+
+/*
+ * Publish now, from and into list; with f, remember the file written.
+ * The file is looked at under the CRL lock, so it is ours and not a
+ * later writer's.
  */
 static enum sc_err
 publish(struct db *db, const struct pki_ca *ca, const char *ca_dir,
-    long period, struct crl_file *f, struct sc_error *err)
+    long period, struct crl_list *list, struct crl_file *f,
+    struct sc_error *err)
 {
-	struct pki_revoked *revoked = NULL;
 	const enum pki_ca_role role = pki_ca_role(ca);
 	uint64_t number = 0, revocations = 0;
 	long long t0, t1, t2, t3;
 	struct stat st;
+	size_t rows = 0;
 	time_t next;
-	size_t n = 0;
+	bool whole = false;
 	enum sc_err rc;
 
 	t0 = now_ms();
-	if ((rc = db_crl_begin(db, pki_ca_role_name(role), period, &revoked,
-	    &n, &revocations, &number, err)) != SC_OK)
+	if ((rc = db_crl_begin(db, &number, err)) != SC_OK)
 		goto out;
+	if ((rc = read_list(db, pki_ca_role_name(role), period, list,
+	    &revocations, &rows, &whole, err)) != SC_OK) {
+		db_crl_done(db);
+		goto out;
+	}
 	t1 = now_ms();
 	next = time(NULL) + period;
-	rc = pki_crl_write(ca, ca_dir, revoked, n, number, period, err);
+	rc = write_list(ca, ca_dir, list, number, period, err);
 	t2 = now_ms();
 	if (rc == SC_OK)
 		client_crls(ca_dir);
@@ -224,7 +294,9 @@ publish(struct db *db, const struct pki_ca *ca, const char *ca_dir,
 		if (crl_stat(ca_dir, role, &st) == 0)
 			remember(f, &st, revocations, next);
 		f->number = number;
-		f->entries = n;
+		f->entries = list->n;
+		f->rows = rows;
+		f->whole = whole;
 		f->read_ms = t1 - t0;
 		f->sign_ms = t2 - t1;
 		f->client_ms = t3 - t2;
@@ -234,8 +306,7 @@ out:
 	if (rc != SC_OK)
 		sc_error_prefix(err, "publish the %s CA's CRL",
 		    pki_ca_role_name(role));
-	free(revoked);
-	release_memory(n);
+	release_memory(list->n);
 	return rc;
 }
 
@@ -243,8 +314,14 @@ enum sc_err
 crl_publish(struct db *db, const struct pki_ca *ca, const char *ca_dir,
     long next_update_secs, struct sc_error *err)
 {
-	return publish(db, ca, ca_dir, effective_period(next_update_secs),
-	    NULL, err);
+	struct crl_list list;
+	enum sc_err rc;
+
+	memset(&list, 0, sizeof(list));
+	rc = publish(db, ca, ca_dir, effective_period(next_update_secs),
+	    &list, NULL, err);
+	crl_list_free(&list);
+	return rc;
 }
 
 /*
@@ -260,7 +337,7 @@ examine(struct publisher *p, enum pki_ca_role role, struct sc_error *err)
 	struct pki_revoked *revoked = NULL;
 	struct sc_error why = { SC_OK, "" };
 	struct stat before, after;
-	uint64_t revocations = 0;
+	struct db_crl_counts c;
 	bool covers = false;
 	time_t next = 0;
 	size_t n = 0;
@@ -268,8 +345,8 @@ examine(struct publisher *p, enum pki_ca_role role, struct sc_error *err)
 
 	f->known = false;
 	f->number = 0;
-	if ((rc = db_crl_list(p->db, pki_ca_role_name(role), p->period,
-	    &revoked, &n, &revocations, err)) != SC_OK)
+	if ((rc = db_crl_whole(p->db, pki_ca_role_name(role), p->period,
+	    &revoked, &n, &c, err)) != SC_OK)
 		goto out;
 	if (crl_stat(p->ca_dir, role, &before) == -1)
 		goto out;
@@ -283,7 +360,7 @@ examine(struct publisher *p, enum pki_ca_role role, struct sc_error *err)
 	}
 	/* Replaced while it was being read: look again next time. */
 	if (covers && crl_stat(p->ca_dir, role, &after) == 0) {
-		remember(f, &before, revocations, next);
+		remember(f, &before, c.revocations, next);
 		if (!same_file(f, &after))
 			f->known = false;
 	}
@@ -322,7 +399,8 @@ converge(struct publisher *p, enum pki_ca_role role, bool *published,
 			return SC_OK;
 	}
 	*published = true;
-	return publish(p->db, p->ca[role], p->ca_dir, p->period, f, err);
+	return publish(p->db, p->ca[role], p->ca_dir, p->period,
+	    &p->list[role], f, err);
 out:
 	sc_error_prefix(err, "check the %s CA's CRL", pki_ca_role_name(role));
 	return rc;
@@ -347,12 +425,14 @@ report(struct crl_file *f, enum pki_ca_role role, enum sc_err rc,
 	}
 	if (published)
 		log_info("published the %s CA's CRL (%s): number %llu, "
-		    "%zu entries in %lld ms (database %lld, signed and "
-		    "written %lld, %s %lld)%s", pki_ca_role_name(role),
-		    pki_ca_crl_file(role), (unsigned long long)f->number,
-		    f->entries, f->read_ms + f->sign_ms + f->client_ms,
-		    f->read_ms, f->sign_ms, PKI_CLIENT_CRLS_FILE,
-		    f->client_ms, f->failure.code != SC_OK ?
+		    "%zu entries in %lld ms (database %lld, %zu %s rows "
+		    "read; signed and written %lld, %s %lld)%s",
+		    pki_ca_role_name(role), pki_ca_crl_file(role),
+		    (unsigned long long)f->number, f->entries,
+		    f->read_ms + f->sign_ms + f->client_ms, f->read_ms,
+		    f->rows, f->whole ? "listed" : "recent", f->sign_ms,
+		    PKI_CLIENT_CRLS_FILE, f->client_ms,
+		    f->failure.code != SC_OK ?
 		    ", after the failures logged before" : "");
 	sc_error_clear(&f->failure);
 	f->failure_logged = 0;
@@ -442,8 +522,10 @@ publisher_free(struct publisher *p)
 
 	if (p == NULL)
 		return;
-	for (role = 0; role < PKI_NCA_ROLES; role++)
+	for (role = 0; role < PKI_NCA_ROLES; role++) {
 		pki_ca_free(p->ca[role]);
+		crl_list_free(&p->list[role]);
+	}
 	for (i = 0; i < 2; i++)
 		if (p->wake[i] >= 0)
 			close(p->wake[i]);

@@ -84,9 +84,14 @@ static const struct db_statement st_operator_revoke = {
  * certificates_crl_idx in order (the default 4 MB spills 100,000 entries
  * to disk).
  */
+/*
+ * No parallel workers for the publisher's reads: tens of milliseconds of
+ * index scan, on a machine whose other cores are serving requests.
+ */
 static const struct db_statement st_crl_lock = { "sc_crl_lock",
     "SELECT pg_advisory_xact_lock(" DB_LOCK_CLASS ", " DB_LOCK_CRL "), "
-    "set_config('work_mem', '64MB', true)", 0, false };
+    "set_config('work_mem', '64MB', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true)", 0, false };
 
 /*
  * What the CRL lists: every revoked certificate of the CA except those
@@ -96,19 +101,51 @@ static const struct db_statement st_crl_lock = { "sc_crl_lock",
  * republished at least every half period, it has.  In order of
  * revocation; serials (lower-case hex) compare bytewise, not by the
  * database's collation, and date_part is float8 arithmetic where
- * extract would be numeric: at 100,000 entries both show.
+ * extract would be numeric: at 100,000 entries both show.  Epoch
+ * seconds, rounded down (X.509 times have no fractions).
  */
+#define CRL_LISTED \
+    "revoked_at IS NOT NULL AND ca = $1 AND " \
+    "not_after > now() - make_interval(secs => $2::bigint)"
+#define CRL_ROW \
+    "serial, floor(date_part('epoch', revoked_at))::bigint, " \
+    "floor(date_part('epoch', not_after))::bigint"
 static const struct db_statement st_crl_revoked = { "sc_crl_revoked",
-    "SELECT serial, floor(date_part('epoch', revoked_at))::bigint "
-    "FROM certificates WHERE revoked_at IS NOT NULL AND ca = $1 AND "
-    "not_after > now() - make_interval(secs => $2::bigint) "
+    "SELECT " CRL_ROW " FROM certificates WHERE " CRL_LISTED " "
     "ORDER BY revoked_at, serial COLLATE \"C\"", 2, false };
+
+/*
+ * How many of the CA's certificates were ever revoked (the set only
+ * grows), how many of them the CRL lists, and the expiry before which it
+ * does not (epoch seconds, rounded down).  Index-only
+ * (certificates_revoked_idx, sql/011).
+ */
+#define CRL_COUNTS \
+    "SELECT count(*), count(*) FILTER (WHERE not_after > now() - " \
+    "make_interval(secs => $2::bigint)), floor(date_part('epoch', " \
+    "now() - make_interval(secs => $2::bigint)))::bigint " \
+    "FROM certificates WHERE revoked_at IS NOT NULL AND ca = $1"
+static const struct db_statement st_crl_counts = { "sc_crl_counts",
+    CRL_COUNTS, 2, false };
+
+/*
+ * The listed rows revoked at or after $3 (epoch seconds), each with the
+ * counts beside it (one row of counts and NULLs if there is none): one
+ * statement, so one snapshot, so that the counts describe exactly the
+ * set these rows were read from.
+ */
+static const struct db_statement st_crl_changes = { "sc_crl_changes",
+    "SELECT c.*, r.* FROM (" CRL_COUNTS ") c LEFT JOIN "
+    "(SELECT " CRL_ROW ", revoked_at AS t, serial COLLATE \"C\" AS s "
+    "FROM certificates WHERE " CRL_LISTED " AND "
+    "revoked_at >= to_timestamp($3::bigint)) r ON true ORDER BY r.t, r.s",
+    3, false };
 
 /*
  * How many of the CA's certificates were ever revoked.  A revocation is
  * never undone and its row never deleted, so the revoked set only grows:
  * two equal counts mean the same set.  An index-only count
- * (certificates_ca_revoked_idx), cheap enough to ask every few seconds.
+ * (certificates_revoked_idx), cheap enough to ask every few seconds.
  */
 static const struct db_statement st_crl_revocations = {
     "sc_crl_revocations",
@@ -363,59 +400,70 @@ out:
 	return rc;
 }
 
-/* Columns 0 (serial) and 1 (revocation time, epoch seconds) of row i. */
+/* A bigint column of row i. */
+static bool
+int_column(const PGresult *res, int i, int col, long long *v)
+{
+	char *end;
+
+	if (PQgetisnull(res, i, col))
+		return false;
+	errno = 0;
+	*v = strtoll(PQgetvalue(res, i, col), &end, 10);
+	return errno == 0 && *end == '\0' && end != PQgetvalue(res, i, col);
+}
+
+/* Columns col (serial), col+1 (revoked), col+2 (expires) of row i. */
 static enum sc_err
-revoked_entry(const PGresult *res, int i, struct pki_revoked *out,
+revoked_entry(const PGresult *res, int i, int col, struct pki_revoked *out,
     struct sc_error *err)
 {
-	const char *serial = PQgetvalue(res, i, 0);
-	char *end;
-	long long t;
+	const char *serial = PQgetvalue(res, i, col);
+	long long revoked, expires;
 
-	if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1) ||
+	if (PQgetisnull(res, i, col) ||
 	    strlen(serial) >= sizeof(out->serial_hex))
 		return sc_error_set(err, SC_INTERNAL,
 		    "revoked certificate row %d: bad serial", i);
-	memcpy(out->serial_hex, serial, strlen(serial) + 1);
-	errno = 0;
-	t = strtoll(PQgetvalue(res, i, 1), &end, 10);
-	if (errno != 0 || *end != '\0')
+	if (!int_column(res, i, col + 1, &revoked) ||
+	    !int_column(res, i, col + 2, &expires))
 		return sc_error_set(err, SC_INTERNAL,
 		    "revoked certificate row %d: bad time", i);
-	out->revoked_at = (time_t)t;
+	memcpy(out->serial_hex, serial, strlen(serial) + 1);
+	out->revoked_at = (time_t)revoked;
+	out->not_after = (time_t)expires;
 	return SC_OK;
 }
 
+/*
+ * Every row of res, each from column col on, into *out (malloc'd, n of
+ * them); a lone row whose serial is NULL (st_crl_changes when nothing
+ * matched) is none.
+ */
 static enum sc_err
-crl_revoked(struct db *db, const char *ca, long grace_secs,
-    struct pki_revoked **out, size_t *n, struct sc_error *err)
+revoked_rows(const PGresult *res, int col, struct pki_revoked **out,
+    size_t *n, struct sc_error *err)
 {
-	char grace[32];
-	const char *values[2] = { ca, grace };
-	PGresult *res = NULL;
 	struct pki_revoked *list = NULL;
-	enum sc_err rc;
+	enum sc_err rc = SC_OK;
 	int i, rows;
 
-	snprintf(grace, sizeof(grace), "%ld", grace_secs);
-	if ((rc = db_exec(db, &st_crl_revoked, values, PGRES_TUPLES_OK, &res,
-	    err)) != SC_OK)
-		goto out;
+	*out = NULL;
+	*n = 0;
 	rows = PQntuples(res);
+	if (rows == 1 && PQgetisnull(res, 0, col))
+		rows = 0;
 	/* One spare: calloc(0) may return NULL, which is not an error here. */
-	if ((list = calloc((size_t)rows + 1, sizeof(*list))) == NULL) {
-		rc = sc_error_set(err, SC_INTERNAL, "out of memory");
-		goto out;
-	}
+	if ((list = calloc((size_t)rows + 1, sizeof(*list))) == NULL)
+		return sc_error_set(err, SC_INTERNAL, "out of memory");
 	for (i = 0; i < rows; i++)
-		if ((rc = revoked_entry(res, i, &list[i], err)) != SC_OK)
+		if ((rc = revoked_entry(res, i, col, &list[i], err)) != SC_OK)
 			goto out;
 	*out = list;
 	*n = (size_t)rows;
 	list = NULL;
 out:
 	free(list);
-	PQclear(res);
 	return rc;
 }
 
@@ -427,6 +475,24 @@ single_count(const PGresult *res, const char *what, uint64_t *value,
 	if (PQntuples(res) != 1 ||
 	    sscanf(PQgetvalue(res, 0, 0), "%" SCNu64, value) != 1)
 		return sc_error_set(err, SC_INTERNAL, "%s: bad value", what);
+	return SC_OK;
+}
+
+/* Columns 0-2 of row 0: st_crl_counts, and st_crl_changes's first. */
+static enum sc_err
+crl_counts_of(const PGresult *res, struct db_crl_counts *c,
+    struct sc_error *err)
+{
+	long long revoked, listed, cutoff;
+
+	if (PQntuples(res) < 1 || !int_column(res, 0, 0, &revoked) ||
+	    !int_column(res, 0, 1, &listed) ||
+	    !int_column(res, 0, 2, &cutoff) || revoked < 0 || listed < 0)
+		return sc_error_set(err, SC_INTERNAL, "CRL counts: bad "
+		    "value");
+	c->revocations = (uint64_t)revoked;
+	c->listed = (uint64_t)listed;
+	c->cutoff = (time_t)cutoff;
 	return SC_OK;
 }
 
@@ -466,44 +532,67 @@ db_crl_revocations(struct db *db, const char *ca, uint64_t *count,
 }
 
 /*
- * The count first, the list after: the list then holds at least the
- * counted revocations (the set only grows), so a count that later reads
- * the same says nothing was revoked that the list might lack.
+ * The counts first, the rows after (two statements, two snapshots): the
+ * rows then hold at least what was counted, as the set only grows.
  */
-static enum sc_err
-crl_read(struct db *db, const char *ca, long grace_secs,
-    struct pki_revoked **revoked, size_t *n, uint64_t *revocations,
+enum sc_err
+db_crl_whole(struct db *db, const char *ca, long grace_secs,
+    struct pki_revoked **revoked, size_t *n, struct db_crl_counts *c,
     struct sc_error *err)
 {
-	enum sc_err rc;
-
-	if ((rc = db_crl_revocations(db, ca, revocations, err)) == SC_OK)
-		rc = crl_revoked(db, ca, grace_secs, revoked, n, err);
-	return rc;
-}
-
-enum sc_err
-db_crl_list(struct db *db, const char *ca, long grace_secs,
-    struct pki_revoked **revoked, size_t *n, uint64_t *revocations,
-    struct sc_error *err)
-{
-	*revoked = NULL;
-	*n = 0;
-	*revocations = 0;
-	return crl_read(db, ca, grace_secs, revoked, n, revocations, err);
-}
-
-enum sc_err
-db_crl_begin(struct db *db, const char *ca, long grace_secs,
-    struct pki_revoked **revoked, size_t *n, uint64_t *revocations,
-    uint64_t *number, struct sc_error *err)
-{
+	char grace[32];
+	const char *values[2] = { ca, grace };
 	PGresult *res = NULL;
 	enum sc_err rc;
 
 	*revoked = NULL;
 	*n = 0;
-	*revocations = 0;
+	memset(c, 0, sizeof(*c));
+	snprintf(grace, sizeof(grace), "%ld", grace_secs);
+	if ((rc = db_exec(db, &st_crl_counts, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK || (rc = crl_counts_of(res, c, err)) != SC_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	if ((rc = db_exec(db, &st_crl_revoked, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK)
+		goto out;
+	rc = revoked_rows(res, 0, revoked, n, err);
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_crl_changes(struct db *db, const char *ca, long grace_secs, time_t since,
+    struct pki_revoked **revoked, size_t *n, struct db_crl_counts *c,
+    struct sc_error *err)
+{
+	char grace[32], from[32];
+	const char *values[3] = { ca, grace, from };
+	PGresult *res = NULL;
+	enum sc_err rc;
+
+	*revoked = NULL;
+	*n = 0;
+	memset(c, 0, sizeof(*c));
+	snprintf(grace, sizeof(grace), "%ld", grace_secs);
+	snprintf(from, sizeof(from), "%lld", (long long)since);
+	if ((rc = db_exec(db, &st_crl_changes, values, PGRES_TUPLES_OK, &res,
+	    err)) != SC_OK || (rc = crl_counts_of(res, c, err)) != SC_OK)
+		goto out;
+	rc = revoked_rows(res, 3, revoked, n, err);
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum sc_err
+db_crl_begin(struct db *db, uint64_t *number, struct sc_error *err)
+{
+	PGresult *res = NULL;
+	enum sc_err rc;
+
 	*number = 0;
 	if ((rc = db_tx_begin(db, err)) != SC_OK)
 		goto out;
@@ -514,17 +603,11 @@ db_crl_begin(struct db *db, const char *ca, long grace_secs,
 	 */
 	if ((rc = db_exec(db, &st_crl_lock, NULL, PGRES_TUPLES_OK, &res,
 	    err)) != SC_OK ||
-	    (rc = crl_read(db, ca, grace_secs, revoked, n, revocations,
-	    err)) != SC_OK ||
 	    (rc = crl_number(db, number, err)) != SC_OK)
 		goto out;
 out:
-	if (rc != SC_OK) {
-		free(*revoked);
-		*revoked = NULL;
-		*n = 0;
+	if (rc != SC_OK)
 		db_tx_abort(db);
-	}
 	PQclear(res);
 	return rc;
 }

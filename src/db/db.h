@@ -327,25 +327,42 @@ enum sc_err	 db_cert_by_serial(struct db *, const char *ca,
 		    struct sc_error *);
 
 /*
- * The CRL of CA `ca` ("worker", "front"): what it lists (*revoked, n of
- * them, malloc'd; revoked certificates except those expired more than
- * grace_secs ago) and *revocations, how many of the CA's certificates
- * were ever revoked -- a count that changes whenever the list may have
- * (revocations are never undone), read before the list.
+ * The CRL of CA `ca` ("worker", "front") lists the CA's revoked
+ * certificates except those expired more than grace_secs ago; rows come
+ * in order of revocation, then serial.  The counts say how many of the
+ * CA's certificates were ever revoked (`revocations`: revocations are
+ * never undone, so the count changes whenever the list may have), how
+ * many of them the CRL lists, and `cutoff`: the listed ones expire after
+ * it.
  *
- * db_crl_begin adds the next CRL number (a sequence, so CRL numbers only
- * ever increase: RFC 5280 5.2.3) and takes a transaction-level advisory
- * lock so that concurrent CRL writers serialise: call db_crl_done() after
- * the CRL file is written.  db_crl_list reads the same without either.
+ * db_crl_whole reads the counts, then every listed row (so the rows hold
+ * at least what was counted).  db_crl_changes reads, in one snapshot,
+ * the listed rows revoked at or after `since` and the counts of that
+ * same set: a publisher that kept the rows revoked before `since` can
+ * tell from the count whether that, with these, is the whole list.
+ * Both: *revoked malloc'd, n of them.
+ *
+ * db_crl_begin takes a transaction-level advisory lock, so that
+ * concurrent CRL writers serialise, and the next CRL number (a
+ * sequence, so CRL numbers only ever increase: RFC 5280 5.2.3); read the
+ * list after it, in its transaction, and call db_crl_done() once the CRL
+ * file is written.
  */
 struct pki_revoked;
-enum sc_err	 db_crl_begin(struct db *, const char *ca, long grace_secs,
-		    struct pki_revoked **, size_t *n, uint64_t *revocations,
-		    uint64_t *number, struct sc_error *);
-void		 db_crl_done(struct db *);
-enum sc_err	 db_crl_list(struct db *, const char *ca, long grace_secs,
-		    struct pki_revoked **, size_t *n, uint64_t *revocations,
+struct db_crl_counts {
+	uint64_t	 revocations;
+	uint64_t	 listed;
+	time_t		 cutoff;
+};
+enum sc_err	 db_crl_begin(struct db *, uint64_t *number,
 		    struct sc_error *);
+void		 db_crl_done(struct db *);
+enum sc_err	 db_crl_whole(struct db *, const char *ca, long grace_secs,
+		    struct pki_revoked **, size_t *n, struct db_crl_counts *,
+		    struct sc_error *);
+enum sc_err	 db_crl_changes(struct db *, const char *ca, long grace_secs,
+		    time_t since, struct pki_revoked **, size_t *n,
+		    struct db_crl_counts *, struct sc_error *);
 /* The count alone: one cheap query. */
 enum sc_err	 db_crl_revocations(struct db *, const char *ca,
 		    uint64_t *revocations, struct sc_error *);

@@ -10,8 +10,9 @@
  *
  * How a CRL is built: GnuTLS signs a CRL without entries -- version,
  * issuer, times, extensions and signature algorithm, everything but the
- * list -- and the revokedCertificates list, DER-encoded here, is spliced
- * into its TBSCertList, which the CA key then signs.  GnuTLS's way of
+ * list -- and the revokedCertificates list, its entries DER-encoded here
+ * (pki_crl_entry_encode) and checked one by one, is spliced into its
+ * TBSCertList, which the CA key then signs.  GnuTLS's way of
  * adding an entry (gnutls_x509_crl_set_crt_serial) walks the whole list
  * for each one: 10,000 entries took half a second and 50,000 twenty,
  * while this is linear.  Every CRL is checked (its DER walked, its
@@ -46,6 +47,7 @@
 #define SERIAL_MAX		20
 /* An entry: SEQUENCE { INTEGER (a 0 octet + 20), Time }, under 128. */
 #define ENTRY_MAX		(2 + (2 + 1 + SERIAL_MAX) + DER_TIME_MAX)
+_Static_assert(ENTRY_MAX == PKI_CRL_ENTRY_MAX, "PKI_CRL_ENTRY_MAX");
 
 #define TAG_CONTEXT_0		DER_CONTEXT_CONS(0)	/* crlExtensions [0] */
 
@@ -122,15 +124,16 @@ crl_number_bytes(uint64_t number, unsigned char out[9])
 }
 
 /* One entry (RFC 5280 5.1): SEQUENCE { userCertificate, revocationDate }. */
-static enum sc_err
-encode_entry(const struct pki_revoked *r, unsigned char *out, size_t *used,
-    struct sc_error *err)
+enum sc_err
+pki_crl_entry_encode(const struct pki_revoked *r,
+    unsigned char out[PKI_CRL_ENTRY_MAX], size_t *used, struct sc_error *err)
 {
 	unsigned char when[DER_TIME_MAX];
 	struct serial s;
 	size_t n, ilen, tlen;
 	enum sc_err rc;
 
+	*used = 0;
 	if ((rc = serial_from_hex(r->serial_hex, &s, err)) != SC_OK)
 		return rc;
 	if ((tlen = der_time(r->revoked_at, when)) == 0)
@@ -150,44 +153,78 @@ encode_entry(const struct pki_revoked *r, unsigned char *out, size_t *used,
 	return SC_OK;
 }
 
-/*
- * revokedCertificates, SEQUENCE OF entry, in the order given, into *out
- * (malloc'd).  None: *out NULL, *len 0, as the list must then be absent
- * (RFC 5280 5.1.2.6).
- */
+/* Rows encoded back to back into *buf (malloc'd; NULL for none). */
 static enum sc_err
-encode_entries(const struct pki_revoked *revoked, size_t n,
-    unsigned char **out, size_t *len, struct sc_error *err)
+encode_rows(const struct pki_revoked *revoked, size_t n, unsigned char **buf,
+    size_t *len, struct sc_error *err)
 {
-	unsigned char *buf = NULL, head[DER_HEADER_MAX];
-	size_t i, at, used = 0, hlen;
-	enum sc_err rc = SC_OK;
+	size_t i, used;
 
-	*out = NULL;
+	*buf = NULL;
 	*len = 0;
 	if (n == 0)
 		return SC_OK;
-	if (n > (SIZE_MAX - DER_HEADER_MAX) / ENTRY_MAX ||
-	    (buf = malloc(DER_HEADER_MAX + n * ENTRY_MAX)) == NULL)
+	if (n > SIZE_MAX / ENTRY_MAX || (*buf = malloc(n * ENTRY_MAX)) == NULL)
 		return sc_error_set(err, SC_INTERNAL, "out of memory for a CRL "
 		    "of %zu entries", n);
-	/* The list's header goes in front once its length is known. */
-	at = DER_HEADER_MAX;
 	for (i = 0; i < n; i++) {
-		if ((rc = encode_entry(&revoked[i], buf + at, &used, err)) !=
-		    SC_OK)
-			goto out;
-		at += used;
+		enum sc_err rc;
+
+		if ((rc = pki_crl_entry_encode(&revoked[i], *buf + *len, &used,
+		    err)) != SC_OK) {
+			free(*buf);
+			*buf = NULL;
+			*len = 0;
+			return rc;
+		}
+		*len += used;
 	}
-	hlen = der_header(head, DER_SEQUENCE, at - DER_HEADER_MAX);
-	memcpy(buf + DER_HEADER_MAX - hlen, head, hlen);
-	memmove(buf, buf + DER_HEADER_MAX - hlen, at - DER_HEADER_MAX + hlen);
-	*len = at - DER_HEADER_MAX + hlen;
-	*out = buf;
-	buf = NULL;
-out:
-	free(buf);
-	return rc;
+	return SC_OK;
+}
+
+/*
+ * userCertificate as pki_crl_entry_encode writes it: a positive INTEGER,
+ * minimally encoded (X.690 8.3.2), of at most SERIAL_MAX octets of value.
+ */
+static bool
+serial_valid(const unsigned char *c, size_t len)
+{
+	if (len == 0 || len > SERIAL_MAX + 1 || (c[0] & 0x80) != 0)
+		return false;
+	if (len > 1 && c[0] == 0 && (c[1] & 0x80) == 0)
+		return false;
+	return len <= SERIAL_MAX || c[0] == 0;
+}
+
+/*
+ * Are they exactly l->n entries as pki_crl_entry_encode writes them, and
+ * nothing else?  What the CA signer checks before it signs a list it was
+ * given: the process asking parses the network's input.
+ */
+static bool
+entries_valid(const struct pki_crl_entries *l)
+{
+	const unsigned char *p = l->der, *end = l->der + l->len, *e, *c;
+	size_t len, count;
+
+	if (l->len > 0 && l->der == NULL)
+		return false;
+	for (count = 0; p < end; count++) {
+		const unsigned char *e_end;
+		unsigned char tag;
+
+		if (!der_take(&p, end, DER_SEQUENCE, &e, &len))
+			return false;
+		e_end = e + len;
+		if (!der_take(&e, e_end, DER_INTEGER, &c, &len) ||
+		    !serial_valid(c, len) || e >= e_end)
+			return false;
+		tag = *e;
+		if (!der_take(&e, e_end, DER_ANY_TIME, &c, &len) ||
+		    !der_time_valid(tag, c, len) || e != e_end)
+			return false;
+	}
+	return count == l->n;
 }
 
 /* ------------------------------------------------------------ signing */
@@ -412,15 +449,15 @@ pki_crl_answer_check(const struct pki_ca *ca, const unsigned char *der,
 
 /* The whole CRL, DER, signed and checked; *der is malloc'd. */
 static enum sc_err
-crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
-    size_t n, uint64_t number, long next_update_secs, gnutls_datum_t *der,
+crl_build(const struct pki_ca *ca, const struct pki_crl_entries *l,
+    uint64_t number, long next_update_secs, gnutls_datum_t *der,
     struct sc_error *err)
 {
 	gnutls_datum_t tmpl = { NULL, 0 }, tbs = { NULL, 0 };
 	gnutls_datum_t sig = { NULL, 0 }, bits = { NULL, 0 };
-	unsigned char *entries = NULL;
-	const unsigned char *part[3];
-	size_t entries_len = 0, part_len[3];
+	unsigned char list[DER_HEADER_MAX];
+	const unsigned char *part[4];
+	size_t part_len[4];
 	struct crl_parts t;
 	enum sc_err rc;
 	int algorithm = 0, r;
@@ -428,19 +465,24 @@ crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
 	memset(&t, 0, sizeof(t));
 	der->data = NULL;
 	der->size = 0;
+	if (!entries_valid(l))
+		return sc_error_set(err, SC_INVALID, "the CRL's entries are "
+		    "not %zu revokedCertificates entries as RFC 5280 5.1 "
+		    "shapes them", l->n);
 	if ((rc = crl_template(ca, number, next_update_secs, &tmpl,
 	    &algorithm, err)) != SC_OK ||
-	    (rc = split_template(&tmpl, &t, err)) != SC_OK ||
-	    (rc = encode_entries(revoked, n, &entries, &entries_len,
-	    err)) != SC_OK)
+	    (rc = split_template(&tmpl, &t, err)) != SC_OK)
 		goto out;
 	part[0] = t.head;
 	part_len[0] = t.head_len;
-	part[1] = entries;
-	part_len[1] = entries_len;
-	part[2] = t.tail;
-	part_len[2] = t.tail_len;
-	if ((rc = der_sequence(part, part_len, 3, &tbs, err)) != SC_OK)
+	/* None: the list is absent (RFC 5280 5.1.2.6), not empty. */
+	part[1] = list;
+	part_len[1] = l->n > 0 ? der_header(list, DER_SEQUENCE, l->len) : 0;
+	part[2] = l->der;
+	part_len[2] = l->len;
+	part[3] = t.tail;
+	part_len[3] = t.tail_len;
+	if ((rc = der_sequence(part, part_len, 4, &tbs, err)) != SC_OK)
 		goto out;
 	/* The algorithm the template's signatureAlgorithm names. */
 	if ((r = gnutls_privkey_sign_data2(ca->key,
@@ -457,8 +499,8 @@ crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
 	part[2] = bits.data;
 	part_len[2] = bits.size;
 	if ((rc = der_sequence(part, part_len, 3, der, err)) != SC_OK ||
-	    (rc = crl_check(ca, der->data, der->size, n, "the CRL just built",
-	    err)) != SC_OK) {
+	    (rc = crl_check(ca, der->data, der->size, l->n, "the CRL just "
+	    "built", err)) != SC_OK) {
 		free(der->data);
 		der->data = NULL;
 		der->size = 0;
@@ -468,14 +510,13 @@ out:
 	gnutls_free(sig.data);
 	free(tbs.data);
 	free(bits.data);
-	free(entries);
 	return rc;
 }
 
 enum sc_err
-pki_crl_sign(const struct pki_ca *ca, const struct pki_revoked *revoked,
-    size_t n, uint64_t number, long next_update_secs, char **pem,
-    size_t *pem_len, struct sc_error *err)
+pki_crl_sign(const struct pki_ca *ca, const struct pki_crl_entries *l,
+    uint64_t number, long next_update_secs, char **pem, size_t *pem_len,
+    struct sc_error *err)
 {
 	gnutls_datum_t der = { NULL, 0 }, text = { NULL, 0 };
 	size_t der_len = 0;
@@ -491,13 +532,13 @@ pki_crl_sign(const struct pki_ca *ca, const struct pki_revoked *revoked,
 		goto out;
 	}
 	if (ca->key != NULL)
-		rc = pki_crl_build(ca, revoked, n, number, next_update_secs,
-		    &der.data, &der_len, err);
+		rc = pki_crl_build(ca, l, number, next_update_secs, &der.data,
+		    &der_len, err);
 	/* Checked here too: the signer's answer is only bytes to us. */
-	else if ((rc = pki_signer_crl(ca->signer, ca->role, revoked, n,
-	    number, next_update_secs, &der.data, &der_len, err)) == SC_OK) {
+	else if ((rc = pki_signer_crl(ca->signer, ca->role, l, number,
+	    next_update_secs, &der.data, &der_len, err)) == SC_OK) {
 		der.size = (unsigned int)der_len;
-		rc = pki_crl_answer_check(ca, der.data, der_len, n, err);
+		rc = pki_crl_answer_check(ca, der.data, der_len, l->n, err);
 	}
 	if (rc != SC_OK)
 		goto out;
@@ -518,8 +559,8 @@ out:
 }
 
 enum sc_err
-pki_crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
-    size_t n, uint64_t number, long next_update_secs, unsigned char **der,
+pki_crl_build(const struct pki_ca *ca, const struct pki_crl_entries *l,
+    uint64_t number, long next_update_secs, unsigned char **der,
     size_t *der_len, struct sc_error *err)
 {
 	gnutls_datum_t d = { NULL, 0 };
@@ -535,7 +576,7 @@ pki_crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
 		return sc_error_set(err, SC_INVALID, "CRL next update in %ld "
 		    "seconds (want 1 to %ld)", next_update_secs,
 		    NEXT_UPDATE_MAX);
-	if ((rc = crl_build(ca, revoked, n, number, next_update_secs, &d,
+	if ((rc = crl_build(ca, l, number, next_update_secs, &d,
 	    err)) != SC_OK)
 		return rc;
 	*der = d.data;
@@ -545,21 +586,59 @@ pki_crl_build(const struct pki_ca *ca, const struct pki_revoked *revoked,
 
 enum sc_err
 pki_crl_write(const struct pki_ca *ca, const char *ca_dir,
-    const struct pki_revoked *revoked, size_t n, uint64_t number,
-    long next_update_secs, struct sc_error *err)
+    const struct pki_crl_entries *l, uint64_t number, long next_update_secs,
+    struct sc_error *err)
 {
 	char *pem = NULL;
 	size_t len = 0;
 	enum sc_err rc;
 
-	if ((rc = pki_crl_sign(ca, revoked, n, number, next_update_secs, &pem,
-	    &len, err)) != SC_OK)
+	if ((rc = pki_crl_sign(ca, l, number, next_update_secs, &pem, &len,
+	    err)) != SC_OK)
 		goto out;
 	/* Public: nginx, and whoever fetches GET /swarm/crl.pem, read it. */
 	rc = fileio_write_atomic(ca_dir, pki_ca_crl_file(ca->role), pem, len,
 	    0644, true, err);
 out:
 	free(pem);
+	return rc;
+}
+
+enum sc_err
+pki_crl_sign_rows(const struct pki_ca *ca, const struct pki_revoked *revoked,
+    size_t n, uint64_t number, long next_update_secs, char **pem,
+    size_t *pem_len, struct sc_error *err)
+{
+	struct pki_crl_entries l = { NULL, 0, n };
+	unsigned char *buf = NULL;
+	enum sc_err rc;
+
+	*pem = NULL;
+	*pem_len = 0;
+	if ((rc = encode_rows(revoked, n, &buf, &l.len, err)) == SC_OK) {
+		l.der = buf;
+		rc = pki_crl_sign(ca, &l, number, next_update_secs, pem,
+		    pem_len, err);
+	}
+	free(buf);
+	return rc;
+}
+
+enum sc_err
+pki_crl_write_rows(const struct pki_ca *ca, const char *ca_dir,
+    const struct pki_revoked *revoked, size_t n, uint64_t number,
+    long next_update_secs, struct sc_error *err)
+{
+	struct pki_crl_entries l = { NULL, 0, n };
+	unsigned char *buf = NULL;
+	enum sc_err rc;
+
+	if ((rc = encode_rows(revoked, n, &buf, &l.len, err)) == SC_OK) {
+		l.der = buf;
+		rc = pki_crl_write(ca, ca_dir, &l, number, next_update_secs,
+		    err);
+	}
+	free(buf);
 	return rc;
 }
 

@@ -111,23 +111,36 @@ size_t
 der_time(time_t t, unsigned char out[DER_TIME_MAX])
 {
 	struct tm tm;
-	char text[32];
-	int year, len;
+	unsigned char *d;
+	int year, field[6], i;
+	size_t ylen;
 
 	if (gmtime_r(&t, &tm) == NULL)
 		return 0;
 	year = tm.tm_year + 1900;
 	if (year < 1950 || year > 9999)
 		return 0;
-	len = snprintf(text, sizeof(text), "%0*d%02d%02d%02d%02d%02dZ",
-	    year < 2050 ? 2 : 4, year < 2050 ? year % 100 : year,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (len != (year < 2050 ? 13 : 15))
-		return 0;
+	/* By hand, not snprintf: a CRL has one per entry. */
+	ylen = year < 2050 ? 2 : 4;
 	out[0] = year < 2050 ? DER_UTC_TIME : DER_GENERALIZED_TIME;
-	out[1] = (unsigned char)len;
-	memcpy(out + 2, text, (size_t)len);
-	return 2 + (size_t)len;
+	out[1] = (unsigned char)(ylen + 11);
+	d = out + 2;
+	if (ylen == 4) {
+		*d++ = (unsigned char)('0' + year / 1000);
+		*d++ = (unsigned char)('0' + year / 100 % 10);
+	}
+	field[0] = year % 100;
+	field[1] = tm.tm_mon + 1;
+	field[2] = tm.tm_mday;
+	field[3] = tm.tm_hour;
+	field[4] = tm.tm_min;
+	field[5] = tm.tm_sec;
+	for (i = 0; i < 6; i++) {
+		*d++ = (unsigned char)('0' + field[i] / 10);
+		*d++ = (unsigned char)('0' + field[i] % 10);
+	}
+	*d = 'Z';
+	return 2 + ylen + 11;
 }
 
 /* n decimal digits at s, or -1. */
@@ -145,14 +158,14 @@ digits(const unsigned char *s, size_t n)
 }
 
 /*
- * The inverse of der_time: only the forms RFC 5280 4.1.2.5 allows (UTC,
- * seconds, "Z"; UTCTime's two-digit years 50-99 are 19xx).
+ * The fields of a UTCTime or GeneralizedTime element's contents in the
+ * only forms RFC 5280 4.1.2.5 allows (UTC, seconds, "Z"; UTCTime's
+ * two-digit years 50-99 are 19xx), each within its range.
  */
-bool
-der_time_read(unsigned char tag, const unsigned char *s, size_t len,
-    time_t *t)
+static bool
+time_fields(unsigned char tag, const unsigned char *s, size_t len,
+    struct tm *tm)
 {
-	struct tm tm;
 	size_t ylen = tag == DER_UTC_TIME ? 2 : 4;
 	int year;
 
@@ -162,17 +175,34 @@ der_time_read(unsigned char tag, const unsigned char *s, size_t len,
 		return false;
 	if (tag == DER_UTC_TIME)
 		year += year < 50 ? 2000 : 1900;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = digits(s + ylen, 2) - 1;
-	tm.tm_mday = digits(s + ylen + 2, 2);
-	tm.tm_hour = digits(s + ylen + 4, 2);
-	tm.tm_min = digits(s + ylen + 6, 2);
-	tm.tm_sec = digits(s + ylen + 8, 2);
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
-	    tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 ||
-	    tm.tm_sec > 59)
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = year - 1900;
+	tm->tm_mon = digits(s + ylen, 2) - 1;
+	tm->tm_mday = digits(s + ylen + 2, 2);
+	tm->tm_hour = digits(s + ylen + 4, 2);
+	tm->tm_min = digits(s + ylen + 6, 2);
+	tm->tm_sec = digits(s + ylen + 8, 2);
+	return tm->tm_mon >= 0 && tm->tm_mon <= 11 && tm->tm_mday >= 1 &&
+	    tm->tm_mday <= 31 && tm->tm_hour >= 0 && tm->tm_hour <= 23 &&
+	    tm->tm_min >= 0 && tm->tm_min <= 59 && tm->tm_sec >= 0 &&
+	    tm->tm_sec <= 59;
+}
+
+bool
+der_time_valid(unsigned char tag, const unsigned char *s, size_t len)
+{
+	struct tm tm;
+
+	return time_fields(tag, s, len, &tm);
+}
+
+bool
+der_time_read(unsigned char tag, const unsigned char *s, size_t len,
+    time_t *t)
+{
+	struct tm tm;
+
+	if (!time_fields(tag, s, len, &tm))
 		return false;
 	*t = timegm(&tm);
 	return true;

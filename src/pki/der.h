@@ -67,6 +67,9 @@ size_t		der_time(time_t, unsigned char out[DER_TIME_MAX]);
  */
 bool		der_time_read(unsigned char tag, const unsigned char *s,
 		    size_t len, time_t *);
+/* Would der_time_read take it?  Without computing the time. */
+bool		der_time_valid(unsigned char tag, const unsigned char *s,
+		    size_t len);
 /* out: a malloc'd SEQUENCE of the parts, in order. */
 enum sc_err	der_sequence(const unsigned char *const *part,
 		    const size_t *part_len, size_t nparts, gnutls_datum_t *out,

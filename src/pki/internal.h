@@ -122,7 +122,7 @@ enum sc_err	 pki_cert_build(const struct pki_ca *, enum signwire_profile,
 		    size_t nsans, const unsigned char *spki, size_t spki_len,
 		    unsigned char **der, size_t *der_len, struct sc_error *);
 enum sc_err	 pki_crl_build(const struct pki_ca *,
-		    const struct pki_revoked *, size_t n, uint64_t number,
+		    const struct pki_crl_entries *, uint64_t number,
 		    long next_update_secs, unsigned char **der,
 		    size_t *der_len, struct sc_error *);
 
@@ -189,7 +189,7 @@ enum sc_err	 pki_signer_issue(struct pki_signer *, enum signwire_profile,
 		    size_t nsans, const unsigned char *spki, size_t spki_len,
 		    unsigned char **der, size_t *der_len, struct sc_error *);
 enum sc_err	 pki_signer_crl(struct pki_signer *, enum pki_ca_role,
-		    const struct pki_revoked *, size_t n, uint64_t number,
+		    const struct pki_crl_entries *, uint64_t number,
 		    long next_update_secs, unsigned char **der,
 		    size_t *der_len, struct sc_error *);
 

@@ -253,20 +253,47 @@ enum sc_err	 pki_pkcs12_export(const struct pki_ca *,
 struct pki_revoked {
 	char	 serial_hex[2 * PKI_SERIAL_LEN + 1];
 	time_t	 revoked_at;
+	/* When the certificate expires (0: not known); not in the CRL. */
+	time_t	 not_after;
 };
 
 /* The largest CRL file read back: over a million entries. */
 #define PKI_CRL_FILE_MAX	(64 * 1024 * 1024)
 
 /*
+ * One entry of a CRL's revokedCertificates (RFC 5280 5.1), DER:
+ * SEQUENCE { userCertificate INTEGER (at most 20 octets and a sign
+ * octet), revocationDate Time }, at most PKI_CRL_ENTRY_MAX octets.
+ * SC_INVALID for a serial that is not 1 to 40 hex digits, or a time
+ * outside 1950-9999.
+ */
+#define PKI_CRL_ENTRY_MAX	42
+enum sc_err	 pki_crl_entry_encode(const struct pki_revoked *,
+		    unsigned char out[PKI_CRL_ENTRY_MAX], size_t *len,
+		    struct sc_error *);
+
+/*
+ * What a CRL lists: n entries as pki_crl_entry_encode writes them, back
+ * to back.  The publisher keeps them encoded from one CRL to the next
+ * (src/crl_list.c) and the CA signer is given them so, checked entry by
+ * entry before it signs anything.
+ */
+struct pki_crl_entries {
+	const unsigned char	*der;
+	size_t			 len;
+	size_t			 n;
+};
+
+/*
  * Sign a CRL (RFC 5280 5: version 2, thisUpdate now, nextUpdate
  * now+next_update_secs, CRL number `number`, authority key identifier)
- * listing `revoked` in that order, as PEM (*pem malloc'd, NUL-terminated).
- * Linear in n: 100,000 entries take a fraction of a second.  The CRL is
- * parsed and verified against the CA before it is returned.
+ * listing the entries in that order, as PEM (*pem malloc'd,
+ * NUL-terminated).  Linear in n: 100,000 entries take a fraction of a
+ * second.  The CRL is parsed and verified against the CA before it is
+ * returned.  SC_INVALID if the entries are not n well-formed ones.
  */
 enum sc_err	 pki_crl_sign(const struct pki_ca *,
-		    const struct pki_revoked *, size_t n, uint64_t number,
+		    const struct pki_crl_entries *, uint64_t number,
 		    long next_update_secs, char **pem, size_t *pem_len,
 		    struct sc_error *);
 /*
@@ -274,6 +301,17 @@ enum sc_err	 pki_crl_sign(const struct pki_ca *,
  * file in CA_DIR (crl.pem, front-crl.pem), 0644.
  */
 enum sc_err	 pki_crl_write(const struct pki_ca *, const char *ca_dir,
+		    const struct pki_crl_entries *, uint64_t number,
+		    long next_update_secs, struct sc_error *);
+/*
+ * The same from rows (tests, the benchmark): each row encoded, in the
+ * order given.
+ */
+enum sc_err	 pki_crl_sign_rows(const struct pki_ca *,
+		    const struct pki_revoked *, size_t n, uint64_t number,
+		    long next_update_secs, char **pem, size_t *pem_len,
+		    struct sc_error *);
+enum sc_err	 pki_crl_write_rows(const struct pki_ca *, const char *ca_dir,
 		    const struct pki_revoked *, size_t n, uint64_t number,
 		    long next_update_secs, struct sc_error *);
 /*

@@ -418,9 +418,8 @@ pki_signer_issue(struct pki_signer *s, enum signwire_profile profile,
 
 enum sc_err
 pki_signer_crl(struct pki_signer *s, enum pki_ca_role role,
-    const struct pki_revoked *revoked, size_t n, uint64_t number,
-    long next_update_secs, unsigned char **der, size_t *der_len,
-    struct sc_error *err)
+    const struct pki_crl_entries *l, uint64_t number, long next_update_secs,
+    unsigned char **der, size_t *der_len, struct sc_error *err)
 {
 	unsigned char *req = NULL;
 	size_t len = 0;
@@ -432,8 +431,7 @@ pki_signer_crl(struct pki_signer *s, enum pki_ca_role role,
 		return sc_error_set(err, SC_INVALID, "CRL next update in %ld "
 		    "seconds", next_update_secs);
 	if ((rc = signwire_crl_encode(role, number,
-	    (uint32_t)next_update_secs, revoked, n, &req, &len,
-	    err)) != SC_OK)
+	    (uint32_t)next_update_secs, l, &req, &len, err)) != SC_OK)
 		return rc;
 	rc = ask(s, req, len, der, der_len, err);
 	free(req);

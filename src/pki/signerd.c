@@ -294,7 +294,7 @@ handle(struct signerd *sd, const unsigned char *in, size_t in_len,
 	} else {
 		role = req.crl.role;
 		if ((ca = ca_for(sd, role, &err)) != NULL)
-			rc = pki_crl_build(ca, req.crl.revoked, req.crl.n,
+			rc = pki_crl_build(ca, &req.crl.entries,
 			    req.crl.number, (long)req.crl.next_update_secs,
 			    &der, &der_len, &err);
 	}

@@ -174,18 +174,6 @@ rd_array(struct rd *r, size_t n, size_t max, size_t min_bytes, size_t size)
 	return p;
 }
 
-static bool
-is_hex_serial(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i > 0 && i % 2 == 0;
-}
-
 /* ---------------------------------------------------------- requests */
 
 enum sc_err
@@ -230,27 +218,23 @@ signwire_issue_encode(enum signwire_profile profile, uint32_t days,
 
 enum sc_err
 signwire_crl_encode(enum pki_ca_role role, uint64_t number,
-    uint32_t next_update_secs, const struct pki_revoked *revoked, size_t n,
+    uint32_t next_update_secs, const struct pki_crl_entries *l,
     unsigned char **buf, size_t *len, struct sc_error *err)
 {
 	struct wr w = { NULL, 0, 0, false };
-	size_t i;
 
 	*buf = NULL;
 	*len = 0;
-	if (n > SIGNWIRE_CRL_MAX)
-		return sc_error_set(err, SC_INVALID, "a CRL of %zu entries (at "
-		    "most %u)", n, SIGNWIRE_CRL_MAX);
+	if (l->n > SIGNWIRE_CRL_MAX || l->len > l->n * PKI_CRL_ENTRY_MAX)
+		return sc_error_set(err, SC_INVALID, "a CRL of %zu entries in "
+		    "%zu bytes (at most %u entries of %d)", l->n, l->len,
+		    SIGNWIRE_CRL_MAX, PKI_CRL_ENTRY_MAX);
 	wr_uint(&w, SIGNWIRE_CRL, 1);
 	wr_uint(&w, (uint64_t)role, 1);
 	wr_uint(&w, number, 8);
 	wr_uint(&w, next_update_secs, 4);
-	wr_uint(&w, n, 4);
-	for (i = 0; i < n; i++) {
-		wr_blob(&w, revoked[i].serial_hex,
-		    strlen(revoked[i].serial_hex), 1);
-		wr_uint(&w, (uint64_t)(int64_t)revoked[i].revoked_at, 8);
-	}
+	wr_uint(&w, l->n, 4);
+	wr_blob(&w, l->der, l->len, 4);
 	return wr_finish(&w, buf, len, err);
 }
 
@@ -292,8 +276,7 @@ decode_issue(struct rd *r, struct signwire_issue *is)
 static void
 decode_crl(struct rd *r, struct signwire_crl *c)
 {
-	uint64_t role;
-	size_t i;
+	uint64_t role, n;
 
 	role = rd_uint(r, 1);
 	if (role >= PKI_NCA_ROLES)
@@ -301,20 +284,15 @@ decode_crl(struct rd *r, struct signwire_crl *c)
 	c->role = (enum pki_ca_role)role;
 	c->number = rd_uint(r, 8);
 	c->next_update_secs = (uint32_t)rd_uint(r, 4);
-	c->n = (size_t)rd_uint(r, 4);
-	/* Each entry takes at least 11 bytes. */
-	c->revoked = rd_array(r, c->n, SIGNWIRE_CRL_MAX, 11,
-	    sizeof(*c->revoked));
-	if (r->failed) {
-		c->n = 0;
-		return;
-	}
-	for (i = 0; i < c->n && !r->failed; i++) {
-		rd_str(r, 1, c->revoked[i].serial_hex, 2 * PKI_SERIAL_LEN);
-		c->revoked[i].revoked_at = (time_t)(int64_t)rd_uint(r, 8);
-		if (!r->failed && !is_hex_serial(c->revoked[i].serial_hex))
-			r->failed = true;
-	}
+	n = rd_uint(r, 4);
+	if (n > SIGNWIRE_CRL_MAX)
+		r->failed = true;
+	c->entries.n = r->failed ? 0 : (size_t)n;
+	/* Their shape is pki_crl_build's to check; here only their size. */
+	c->entries.der = rd_blob(r, 4, c->entries.n * PKI_CRL_ENTRY_MAX,
+	    &c->entries.len);
+	if (r->failed)
+		c->entries.n = 0;
 }
 
 enum sc_err
@@ -347,7 +325,6 @@ signwire_request_free(struct signwire_request *req)
 	for (i = 0; i < req->issue.nsans; i++)
 		free(req->issue.sans[i]);
 	free(req->issue.sans);
-	free(req->crl.revoked);
 	memset(req, 0, sizeof(*req));
 }
 

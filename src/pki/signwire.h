@@ -12,7 +12,8 @@
  *   ISSUE:  u8 profile, u32 days, str8 cn, u16 nsans, nsans x str16 san,
  *           blob16 spki (DER SubjectPublicKeyInfo)
  *   CRL:    u8 role, u64 number, u32 next_update_secs, u32 n,
- *           n x (str8 serial_hex, i64 revoked_at)
+ *           blob32 entries (n revokedCertificates entries, DER, back to
+ *           back: pki_crl_build checks each before it signs)
  * Answer:   u8 status (enum sc_err), then
  *   SC_OK:  blob32 der (the certificate or CRL)
  *   else:   str16 message
@@ -46,6 +47,8 @@ enum signwire_profile {
 #define SIGNWIRE_CRL_MAX	(2u * 1024 * 1024)	/* entries */
 /* A CRL of SIGNWIRE_CRL_MAX entries, either way, fits. */
 #define SIGNWIRE_FRAME_MAX	(96u * 1024 * 1024)
+_Static_assert(SIGNWIRE_CRL_MAX * (uint64_t)PKI_CRL_ENTRY_MAX + 65536 <
+    SIGNWIRE_FRAME_MAX, "SIGNWIRE_FRAME_MAX");
 #define SIGNWIRE_MSG_MAX	255
 
 struct signwire_issue {
@@ -62,8 +65,7 @@ struct signwire_crl {
 	enum pki_ca_role	 role;
 	uint64_t		 number;
 	uint32_t		 next_update_secs;
-	size_t			 n;
-	struct pki_revoked	*revoked;	/* n of them */
+	struct pki_crl_entries	 entries;	/* der points into the frame */
 };
 
 struct signwire_request {
@@ -88,14 +90,16 @@ enum sc_err	 signwire_issue_encode(enum signwire_profile, uint32_t days,
 		    const unsigned char *spki, size_t spki_len,
 		    unsigned char **buf, size_t *len, struct sc_error *);
 enum sc_err	 signwire_crl_encode(enum pki_ca_role, uint64_t number,
-		    uint32_t next_update_secs, const struct pki_revoked *,
-		    size_t n, unsigned char **buf, size_t *len,
-		    struct sc_error *);
+		    uint32_t next_update_secs, const struct pki_crl_entries *,
+		    unsigned char **buf, size_t *len, struct sc_error *);
 enum sc_err	 signwire_answer_encode(enum sc_err status,
 		    const unsigned char *der, size_t der_len, const char *msg,
 		    unsigned char **buf, size_t *len, struct sc_error *);
 
-/* Decoders: SC_INVALID for anything but one well-formed message. */
+/*
+ * Decoders: SC_INVALID for anything but one well-formed message.  A
+ * request's CRL entries point into buf, which must outlive it.
+ */
 enum sc_err	 signwire_request_decode(const unsigned char *, size_t,
 		    struct signwire_request *, struct sc_error *);
 void		 signwire_request_free(struct signwire_request *);

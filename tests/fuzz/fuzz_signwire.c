@@ -30,13 +30,16 @@ roundtrip(const struct signwire_request *req)
 		    &buf, &len, &err);
 	else
 		rc = signwire_crl_encode(req->crl.role, req->crl.number,
-		    req->crl.next_update_secs, req->crl.revoked, req->crl.n,
-		    &buf, &len, &err);
+		    req->crl.next_update_secs, &req->crl.entries, &buf, &len,
+		    &err);
 	if (rc != SC_OK)
 		abort();	/* what decodes must encode */
 	if (signwire_request_decode(buf, len, &again, &err) != SC_OK ||
 	    again.op != req->op || again.issue.nsans != req->issue.nsans ||
-	    again.crl.n != req->crl.n ||
+	    again.crl.entries.n != req->crl.entries.n ||
+	    again.crl.entries.len != req->crl.entries.len ||
+	    (again.crl.entries.len > 0 && memcmp(again.crl.entries.der,
+	    req->crl.entries.der, again.crl.entries.len) != 0) ||
 	    strcmp(again.issue.cn, req->issue.cn) != 0)
 		abort();
 	signwire_request_free(&again);

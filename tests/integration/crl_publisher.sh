@@ -12,9 +12,15 @@
 #     seconds of its return, same process;
 #   - a burst of decommissions is published in far fewer CRLs (CRL
 #     numbers) than decommissions, and every serial is listed;
+#   - the publisher keeps its list between publications: after the burst
+#     it read only the recent rows;
 #   - a revocation made by hand in psql (no notification) is picked up
 #     by the periodic check; a revoked certificate expired for longer
 #     than the CRL's validity is dropped, one expired more recently kept;
+#     dated long before the list's latest entry, it made the publisher
+#     read the whole list (the count disagreed); an entry of the kept
+#     list whose certificate expires meanwhile goes at the next
+#     publication, without reading everything again;
 #   - a restart with nothing new keeps the CRL (same number), and two
 #     swarmctl on one CA_DIR and database do not replace each other's
 #     CRL back and forth.
@@ -161,6 +167,14 @@ ok "... in far fewer CRLs than decommissions (numbers $n0 -> $n1)" \
 ok "... and the earlier revocations are still listed" \
     crl_lists "$T/crl-wait.pem" "$(serial readonly)" "$(serial killed)" "$(serial pgdown)"
 
+# last_publication — the log's last "published the worker CA's CRL" line.
+last_publication()
+{
+	grep "published the worker CA's CRL" "$T/swarmctl.log" | tail -n 1
+}
+like "$(last_publication)" ' [0-9]+ recent rows read;' \
+    "... the last of them read only the recent rows (the list is kept)"
+
 # ---- revoked by hand (no notification), expired entries
 # insert_revoked SERIAL NOT_AFTER — a revoked worker certificate row.
 insert_revoked()
@@ -178,6 +192,27 @@ fails "one expired 30 days ago (beyond the 7-day CRL validity) is not listed" \
     crl_lists "$T/crl-wait.pem" 7e000000000000000000000000000001
 ok "one expired a day ago (within it) still is" \
     crl_lists "$T/crl-wait.pem" 7e000000000000000000000000000002
+like "$(grep "published the worker CA's CRL" "$T/swarmctl.log" | tail -n 3)" \
+    ' [0-9]+ listed rows read;' \
+    "revoked 40 days back, they made the publisher read the whole list"
+
+# An entry of the kept list whose certificate leaves the CRL's 7 days of
+# grace 15 s from now: the next publication after that drops it.
+sql "INSERT INTO certificates (serial, fingerprint, subject, kind, not_after, revoked_at, reason, ca)
+    VALUES ('7e000000000000000000000000000004', encode(sha256('4'::bytea), 'hex'),
+    'CN=by-hand-4', 'worker', now() - interval '7 days' + interval '15 seconds',
+    now() - interval '2 days', 'keyCompromise', 'worker')" >/dev/null
+ok "one whose certificate leaves the grace in 15 s is listed meanwhile" \
+    crl_wait_lists 10 7e000000000000000000000000000004
+sleep 16
+enroll_worker expiry || bail "enrollment failed"
+api DELETE "/swarm/hosts/$(cat "$W/expiry.uuid")"
+ok "after it left, the next revocation's CRL lists the new one" \
+    crl_wait_lists 10 "$(serial expiry)"
+fails "... and no longer the one that left" \
+    crl_lists "$T/crl-wait.pem" 7e000000000000000000000000000004
+like "$(last_publication)" ' [0-9]+ recent rows read;' \
+    "... a publication from the kept list, not the whole of it"
 like "$(openssl crl -in "$T/crl-wait.pem" -CAfile "$T/ca/ca.crt" -noout 2>&1)" \
     'verify OK' "the CRL verifies with openssl against the worker CA"
 

@@ -10,7 +10,9 @@
  * list is complete; a time DER cannot express is refused; a file lists a
  * set or it does not, and a file signed by another CA is not ours; the
  * check of the CA signer's answer (pki_crl_answer_check) catches a wrong
- * count, a changed octet, truncation, trailing octets and another CA.
+ * count, a changed octet, truncation, trailing octets and another CA;
+ * entries given encoded are signed only if they are exactly n entries as
+ * pki_crl_entry_encode writes them.
  */
 #include "config.h"
 
@@ -123,11 +125,11 @@ static void
 test_shapes(const struct pki_ca *ca, const char *ca_dir, const char *what)
 {
 	static const struct pki_revoked rev[] = {
-		{ "01", 946684800 },				/* 2000 */
-		{ "ff00000000000000000000000000000a", 2524607999 },	/* 2049 */
-		{ "00ab", 2524608000 },				/* 2050 */
-		{ "7fffffffffffffffffffffffffffffff", 4102444800 },
-		{ "abc", 1700000000 },
+		{ "01", 946684800, 0 },				/* 2000 */
+		{ "ff00000000000000000000000000000a", 2524607999, 0 },	/* 2049 */
+		{ "00ab", 2524608000, 0 },				/* 2050 */
+		{ "7fffffffffffffffffffffffffffffff", 4102444800, 0 },
+		{ "abc", 1700000000, 0 },
 	};
 	static const char *const value[] = {
 		"01", "ff00000000000000000000000000000a", "ab",
@@ -139,7 +141,7 @@ test_shapes(const struct pki_ca *ca, const char *ca_dir, const char *what)
 	char *pem = NULL;
 	size_t len = 0;
 
-	ok(pki_crl_sign(ca, rev, n, 7, 3600, &pem, &len, &err) == SC_OK,
+	ok(pki_crl_sign_rows(ca, rev, n, 7, 3600, &pem, &len, &err) == SC_OK,
 	    "%s: CRL with odd serials signed (%s)", what, err.msg);
 	ok(pem != NULL && strncmp(pem, "-----BEGIN X509 CRL-----\n", 25) == 0
 	    && strlen(pem) == len, "%s: as PEM, NUL-terminated", what);
@@ -166,13 +168,13 @@ out:
 static void
 test_empty_and_refusals(const struct pki_ca *ca, const char *what)
 {
-	struct pki_revoked bad[1] = { { "0102", -2208988800LL } };
+	struct pki_revoked bad[1] = { { "0102", -2208988800LL, 0 } };
 	struct sc_error err = { SC_OK, "" };
 	gnutls_x509_crl_t crl = NULL;
 	char *pem = NULL;
 	size_t len = 0;
 
-	ok(pki_crl_sign(ca, NULL, 0, 1, 60, &pem, &len, &err) == SC_OK &&
+	ok(pki_crl_sign_rows(ca, NULL, 0, 1, 60, &pem, &len, &err) == SC_OK &&
 	    (crl = parse_pem(pem, len)) != NULL &&
 	    gnutls_x509_crl_get_crt_count(crl) == 0,
 	    "%s: no entries: a valid CRL listing nothing", what);
@@ -181,7 +183,7 @@ test_empty_and_refusals(const struct pki_ca *ca, const char *what)
 	free(pem);
 	pem = NULL;
 	sc_error_clear(&err);
-	is_int(pki_crl_sign(ca, bad, 1, 2, 60, &pem, &len, &err), SC_INVALID,
+	is_int(pki_crl_sign_rows(ca, bad, 1, 2, 60, &pem, &len, &err), SC_INVALID,
 	    "%s: a revocation in 1900 (no UTCTime for it) is refused", what);
 	ok(pem == NULL, "%s: ... and nothing is returned", what);
 }
@@ -198,6 +200,107 @@ many(size_t n)
 		r[i].revoked_at = 1700000000 + (time_t)i;
 	}
 	return r;
+}
+
+/* The rows encoded back to back into *l; the buffer is returned. */
+static unsigned char *
+encode(const struct pki_revoked *r, size_t n, struct pki_crl_entries *l)
+{
+	struct sc_error err = { SC_OK, "" };
+	unsigned char *buf = malloc(n * PKI_CRL_ENTRY_MAX + 1);
+	size_t i, used;
+
+	l->der = buf;
+	l->len = 0;
+	l->n = n;
+	for (i = 0; buf != NULL && i < n; i++) {
+		if (pki_crl_entry_encode(&r[i], buf + l->len, &used, &err) !=
+		    SC_OK) {
+			printf("# encode %s: %s\n", r[i].serial_hex, err.msg);
+			free(buf);
+			return NULL;
+		}
+		l->len += used;
+	}
+	return buf;
+}
+
+/*
+ * The entries a CRL is built from come from the process that parses the
+ * network's input (to the CA signer): pki_crl_build signs only n entries
+ * shaped as pki_crl_entry_encode writes them, and refuses the rest.
+ */
+static void
+test_entries_checked(const struct pki_ca *ca, const char *what)
+{
+	/* SEQUENCE { INTEGER 01, UTCTime 231114221320Z } */
+	static const unsigned char good[] = { 0x30, 0x12, 0x02, 0x01, 0x01,
+	    0x17, 0x0d, '2', '3', '1', '1', '1', '4', '2', '2', '1', '3',
+	    '2', '0', 'Z' };
+	static const struct {
+		const char	*why;
+		size_t		 at;	/* octet of `good` replaced */
+		unsigned char	 octet;
+	} bad[] = {
+		{ "a negative serial", 4, 0x81 },
+		{ "a time with a letter for a digit", 9, 'x' },
+		{ "month 13", 9, '3' },
+		{ "a time without its Z", 19, '0' },
+		{ "an entry that is not a SEQUENCE", 0, 0x31 },
+		{ "a serial that is not an INTEGER", 2, 0x04 },
+		{ "a date that is no Time", 5, 0x04 },
+	};
+	/* INTEGER 00 01: not the minimal encoding of 1. */
+	static const unsigned char padded[] = { 0x30, 0x13, 0x02, 0x02, 0x00,
+	    0x01, 0x17, 0x0d, '2', '3', '1', '1', '1', '4', '2', '2', '1',
+	    '3', '2', '0', 'Z' };
+	/* An entry extension (crlEntryExtensions): none are written. */
+	static const unsigned char extended[] = { 0x30, 0x14, 0x02, 0x01, 0x01,
+	    0x17, 0x0d, '2', '3', '1', '1', '1', '4', '2', '2', '1', '3',
+	    '2', '0', 'Z', 0x30, 0x00 };
+	struct sc_error err = { SC_OK, "" };
+	struct pki_crl_entries l;
+	unsigned char buf[2 * sizeof(good) + 1], *der = NULL;
+	size_t len = 0, i;
+
+	l.der = good;
+	l.len = sizeof(good);
+	l.n = 1;
+	ok(pki_crl_build(ca, &l, 1, 60, &der, &len, &err) == SC_OK,
+	    "%s: one well-formed entry is signed (%s)", what, err.msg);
+	free(der);
+	der = NULL;
+	l.n = 2;
+	is_int(pki_crl_build(ca, &l, 1, 60, &der, &len, &err), SC_INVALID,
+	    "%s: ... said to be two, it is refused", what);
+	l.n = 0;
+	is_int(pki_crl_build(ca, &l, 1, 60, &der, &len, &err), SC_INVALID,
+	    "%s: ... said to be none, it is refused", what);
+	memcpy(buf, good, sizeof(good));
+	buf[sizeof(good)] = 0x30;
+	l.der = buf;
+	l.len = sizeof(good) + 1;
+	l.n = 1;
+	is_int(pki_crl_build(ca, &l, 1, 60, &der, &len, &err), SC_INVALID,
+	    "%s: an octet after the last entry is refused", what);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(buf, good, sizeof(good));
+		buf[bad[i].at] = bad[i].octet;
+		l.len = sizeof(good);
+		is_int(pki_crl_build(ca, &l, 1, 60, &der, &len, &err),
+		    SC_INVALID, "%s: %s is refused", what, bad[i].why);
+	}
+	l.der = padded;
+	l.len = sizeof(padded);
+	is_int(pki_crl_build(ca, &l, 1, 60, &der, &len, &err), SC_INVALID,
+	    "%s: a serial with a needless leading zero octet is refused",
+	    what);
+	l.der = extended;
+	l.len = sizeof(extended);
+	is_int(pki_crl_build(ca, &l, 1, 60, &der, &len, &err), SC_INVALID,
+	    "%s: an entry with a third element is refused", what);
+	ok(der == NULL, "%s: ... and nothing was signed", what);
+	free(der);
 }
 
 /* A large list, written, then checked the way the publisher checks. */
@@ -219,7 +322,7 @@ test_big_and_check(const struct pki_ca *ca, const struct pki_ca *other,
 	is_int(pki_crl_check(ca, ca_dir, r, 1, &covers, &next, &err),
 	    SC_NOT_FOUND, "%s: no file yet: SC_NOT_FOUND", what);
 	sc_error_clear(&err);
-	ok(pki_crl_write(ca, ca_dir, r, BIG, 9, 3600, &err) == SC_OK,
+	ok(pki_crl_write_rows(ca, ca_dir, r, BIG, 9, 3600, &err) == SC_OK,
 	    "%s: CRL of %d entries written (%s)", what, BIG, err.msg);
 	sc_error_clear(&err);
 	ok(pki_crl_check(ca, ca_dir, r, BIG, &covers, &next, &err) == SC_OK &&
@@ -262,11 +365,13 @@ test_answer_check(const struct pki_ca *ca, const struct pki_ca *other,
 {
 	struct pki_revoked *r = many(BIG);
 	struct sc_error err = { SC_OK, "" };
-	unsigned char *der = NULL, *copy = NULL;
+	struct pki_crl_entries l;
+	unsigned char *der = NULL, *copy = NULL, *entries = NULL;
 	size_t len = 0;
 
-	if (r == NULL || pki_crl_build(ca, r, BIG, 3, 3600, &der, &len,
-	    &err) != SC_OK || (copy = malloc(len + 1)) == NULL) {
+	if (r == NULL || (entries = encode(r, BIG, &l)) == NULL ||
+	    pki_crl_build(ca, &l, 3, 3600, &der, &len, &err) != SC_OK ||
+	    (copy = malloc(len + 1)) == NULL) {
 		ok(0, "%s: a CRL of %d entries to check (%s)", what, BIG,
 		    err.msg);
 		goto out;
@@ -295,6 +400,7 @@ test_answer_check(const struct pki_ca *ca, const struct pki_ca *other,
 out:
 	free(der);
 	free(copy);
+	free(entries);
 	free(r);
 }
 
@@ -306,6 +412,7 @@ each_ca(struct pki_ca *worker, struct pki_ca *front, const char *ca_dir,
 	test_empty_and_refusals(worker, what);
 	test_big_and_check(worker, front, ca_dir, what);
 	test_answer_check(worker, front, what);
+	test_entries_checked(worker, what);
 }
 
 int

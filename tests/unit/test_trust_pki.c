@@ -689,8 +689,8 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
     gnutls_x509_crt_t other_crt)
 {
 	struct pki_revoked rev[2] = {
-		{ "0a1b2c3d4e5f60718293a4b5c6d7e8f9", 1700000000 },
-		{ "7fffffffffffffffffffffffffffff01", 1700000100 },
+		{ "0a1b2c3d4e5f60718293a4b5c6d7e8f9", 1700000000, 0 },
+		{ "7fffffffffffffffffffffffffffff01", 1700000100, 0 },
 	};
 	const enum pki_ca_role role = pki_ca_role(ca);
 	const char *name = crl_name(role), *other_name = crl_name(1 - role);
@@ -716,7 +716,7 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
 	umask(077);	/* the CRL must be 0644 whatever the umask */
 	now = time(NULL);
 	sc_error_clear(&err);
-	ok(pki_crl_write(ca, ca_dir, rev, 2, 42, 3600, &err) == SC_OK,
+	ok(pki_crl_write_rows(ca, ca_dir, rev, 2, 42, 3600, &err) == SC_OK,
 	    "%s: CRL with 2 revoked serials written (%s)", what, err.msg);
 	umask(022);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644,
@@ -759,7 +759,7 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
 	/* Atomic replacement: a reader holding the old file keeps it whole. */
 	fd = open(path, O_RDONLY);
 	sc_error_clear(&err);
-	ok(pki_crl_write(ca, ca_dir, rev + 1, 1, (UINT64_C(1) << 63) + 5,
+	ok(pki_crl_write_rows(ca, ca_dir, rev + 1, 1, (UINT64_C(1) << 63) + 5,
 	    7 * DAY, &err) == SC_OK, "%s: second CRL written (%s)", what,
 	    err.msg);
 	n = fd != -1 ? read(fd, before, sizeof(before) - 1) : -1;
@@ -783,18 +783,18 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
 	}
 
 	sc_error_clear(&err);
-	ok(pki_crl_write(ca, ca_dir, NULL, 0, 44, 60, &err) == SC_OK &&
+	ok(pki_crl_write_rows(ca, ca_dir, NULL, 0, 44, 60, &err) == SC_OK &&
 	    (crl = parse_crl_file(ca_dir, name)) != NULL &&
 	    gnutls_x509_crl_get_crt_count(crl) == 0,
 	    "%s: an empty CRL is valid too", what);
 	if (crl != NULL)
 		gnutls_x509_crl_deinit(crl);
 	sc_error_clear(&err);
-	is_int(pki_crl_write(ca, ca_dir, rev, 2, 45, 0, &err), SC_INVALID,
+	is_int(pki_crl_write_rows(ca, ca_dir, rev, 2, 45, 0, &err), SC_INVALID,
 	    "%s: a nextUpdate of 0 seconds is refused", what);
 	strcpy(rev[0].serial_hex, "xyz");
 	sc_error_clear(&err);
-	is_int(pki_crl_write(ca, ca_dir, rev, 2, 45, 60, &err), SC_INVALID,
+	is_int(pki_crl_write_rows(ca, ca_dir, rev, 2, 45, 60, &err), SC_INVALID,
 	    "%s: a serial that is not hex is refused", what);
 	crl = parse_crl_file(ca_dir, name);
 	ok(crl != NULL && crl_number_of(crl) == 44,
@@ -802,7 +802,7 @@ test_crl(const struct pki_ca *ca, gnutls_x509_crt_t ca_crt,
 	if (crl != NULL)
 		gnutls_x509_crl_deinit(crl);
 	is_int(leftovers(ca_dir), 0, "%s: and leave nothing behind", what);
-	ok(pki_crl_write(ca, "/nonexistent/dir", NULL, 0, 46, 60, &err) ==
+	ok(pki_crl_write_rows(ca, "/nonexistent/dir", NULL, 0, 46, 60, &err) ==
 	    SC_IO, "%s: an unwritable CA directory is SC_IO", what);
 	other_after = tu_read_file(other_path, NULL);
 	ok(same_text(other_before, other_after), "%s: %s still as it was",
@@ -824,8 +824,8 @@ test_crl_files(const struct pki_ca *worker, gnutls_x509_crt_t worker_crt,
 
 	/* Different lifetimes, so each read-back shows which file it read. */
 	sc_error_clear(&err);
-	ok(pki_crl_write(worker, ca_dir, NULL, 0, 50, 3600, &err) == SC_OK &&
-	    pki_crl_write(front, ca_dir, NULL, 0, 50, 7 * DAY, &err) == SC_OK,
+	ok(pki_crl_write_rows(worker, ca_dir, NULL, 0, 50, 3600, &err) == SC_OK &&
+	    pki_crl_write_rows(front, ca_dir, NULL, 0, 50, 7 * DAY, &err) == SC_OK,
 	    "both CRLs rewritten (%s)", err.msg);
 	wcrl = parse_crl_file(ca_dir, "crl.pem");
 	fcrl = parse_crl_file(ca_dir, "front-crl.pem");
