@@ -64,28 +64,6 @@ put_rdn(struct der_buf *b, const char *oid, const char *value)
 	der_close(b, DER_SET, set);
 }
 
-/* AlgorithmIdentifier: RSA PKCS#1 v1.5 with NULL parameters, ECDSA and
- * EdDSA with none (RFC 4055 5, RFC 5758 3.2, RFC 8410 3). */
-static enum sc_err
-put_algorithm(struct der_buf *b, gnutls_sign_algorithm_t algo,
-    struct sc_error *err)
-{
-	const char *oid = gnutls_sign_get_oid(algo);
-	gnutls_pk_algorithm_t pk = gnutls_sign_get_pk_algorithm(algo);
-	size_t seq;
-
-	if (oid == NULL || (pk != GNUTLS_PK_RSA && pk != GNUTLS_PK_ECDSA &&
-	    pk != GNUTLS_PK_EDDSA_ED25519))
-		return sc_error_set(err, SC_INTERNAL, "signature algorithm %s "
-		    "is not one we issue with", gnutls_sign_get_name(algo));
-	seq = der_open(b);
-	der_put_oid(b, oid);
-	if (pk == GNUTLS_PK_RSA)
-		der_put_tlv(b, DER_NULL, NULL, 0);
-	der_close(b, DER_SEQUENCE, seq);
-	return SC_OK;
-}
-
 static enum sc_err
 put_validity(struct der_buf *b, time_t from, time_t to, struct sc_error *err)
 {
@@ -231,7 +209,7 @@ put_tbs(struct der_buf *b, const struct certder_spec *s, struct sc_error *err)
 	tbs = der_open(b);
 	der_put(b, v3, sizeof(v3));
 	der_put_tlv(b, DER_INTEGER, s->serial, s->serial_len);
-	if ((rc = put_algorithm(b, s->sign_algo, err)) != SC_OK)
+	if ((rc = der_put_algorithm(b, s->sign_algo, err)) != SC_OK)
 		return rc;
 	der_put(b, s->issuer->data, s->issuer->size);
 	if ((rc = put_validity(b, s->not_before, s->not_after, err)) != SC_OK)
@@ -295,7 +273,7 @@ pki_certder_sign(gnutls_privkey_t key, gnutls_sign_algorithm_t algo,
 	*der = NULL;
 	*der_len = 0;
 	cert.data = NULL;
-	if ((rc = put_algorithm(&alg, algo, err)) != SC_OK)
+	if ((rc = der_put_algorithm(&alg, algo, err)) != SC_OK)
 		goto out;
 	if (alg.failed) {
 		rc = sc_error_set(err, SC_INTERNAL, "out of memory");

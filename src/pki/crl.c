@@ -8,15 +8,15 @@
  * are revoked, and the CRL number, come from the database (src/crl.c puts
  * the two together).
  *
- * How a CRL is built: GnuTLS signs a CRL without entries -- version,
- * issuer, times, extensions and signature algorithm, everything but the
- * list -- and the revokedCertificates list, its entries DER-encoded here
- * (pki_crl_entry_encode) and checked one by one, is spliced into its
- * TBSCertList, which the CA key then signs.  GnuTLS's way of
- * adding an entry (gnutls_x509_crl_set_crt_serial) walks the whole list
- * for each one: 10,000 entries took half a second and 50,000 twenty,
- * while this is linear.  Every CRL is checked (its DER walked, its
- * signature verified) before it is published.
+ * How a CRL is built: its TBSCertList is written here as DER -- version,
+ * signature algorithm, issuer, times, the revokedCertificates list (its
+ * entries encoded by pki_crl_entry_encode, and checked one by one when
+ * they come from elsewhere), extensions -- and signed with the CA key
+ * (pki_certder_sign: a CertificateList is shaped as a Certificate is).
+ * GnuTLS's way of adding an entry (gnutls_x509_crl_set_crt_serial) walks
+ * the whole list for each one: 10,000 entries took half a second and
+ * 50,000 twenty, while this is linear.  Every CRL is checked (its DER
+ * walked, its signature verified) before it is published.
  */
 
 #include <sys/types.h>
@@ -50,6 +50,8 @@
 _Static_assert(ENTRY_MAX == PKI_CRL_ENTRY_MAX, "PKI_CRL_ENTRY_MAX");
 
 #define TAG_CONTEXT_0		DER_CONTEXT_CONS(0)	/* crlExtensions [0] */
+#define OID_AKI			"2.5.29.35"
+#define OID_CRL_NUMBER		"2.5.29.20"
 
 /* A serial number's value: big-endian, no leading zero octets. */
 struct serial {
@@ -230,117 +232,58 @@ entries_valid(const struct pki_crl_entries *l)
 /* ------------------------------------------------------------ signing */
 
 /*
- * The CRL without entries, signed by GnuTLS (DER): the source of every
- * part but the list.  *algorithm is the signature algorithm it used.
+ * TBSCertList (RFC 5280 5.1.2) around its list: *head from version to
+ * nextUpdate, *tail the crlExtensions [0] -- authorityKeyIdentifier and
+ * CRL number, both MUST (5.2.1, 5.2.3).  Written here: GnuTLS would
+ * write them only into a CRL it signs, which cost the CA key a second
+ * signature per CRL.
  */
 static enum sc_err
-crl_template(const struct pki_ca *ca, uint64_t number, long next_update_secs,
-    gnutls_datum_t *der, int *algorithm, struct sc_error *err)
+crl_frame(const struct pki_ca *ca, gnutls_sign_algorithm_t algo,
+    uint64_t number, long next_update_secs, struct der_buf *head,
+    struct der_buf *tail, struct sc_error *err)
 {
-	gnutls_x509_crl_t crl = NULL;
-	unsigned char num[9];
-	size_t numlen;
-	time_t now;
-	enum sc_err rc = SC_OK;
-	int r;
-
-	now = time(NULL);
-	numlen = crl_number_bytes(number, num);
-	if ((r = gnutls_x509_crl_init(&crl)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "gnutls_x509_crl_init", r);
-		goto out;
-	}
 	/* Version 2: needed for the extensions (RFC 5280 5.1.2.1). */
-	if ((r = gnutls_x509_crl_set_version(crl, 2)) < 0 ||
-	    (r = gnutls_x509_crl_set_this_update(crl,
-	    now - BACKDATE_SECS)) < 0 ||
-	    (r = gnutls_x509_crl_set_next_update(crl,
-	    now + next_update_secs)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "set CRL validity", r);
-		goto out;
-	}
-	/* RFC 5280 5.2.1 and 5.2.3: both MUST be present (conforming CAs). */
-	if ((r = gnutls_x509_crl_set_authority_key_id(crl, ca->key_id,
-	    ca->key_id_len)) < 0 ||
-	    (r = gnutls_x509_crl_set_number(crl, num, numlen)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "set CRL extensions", r);
-		goto out;
-	}
-	if ((r = gnutls_x509_crl_privkey_sign(crl, ca->crt, ca->key,
-	    pki_sign_digest(ca->key), 0)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "sign the CRL", r);
-		goto out;
-	}
-	if ((*algorithm = gnutls_x509_crl_get_signature_algorithm(crl)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "the CRL's signature "
-		    "algorithm", *algorithm);
-		goto out;
-	}
-	if ((r = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, der)) < 0)
-		rc = pki_tls_error(err, SC_INTERNAL, "export the CRL", r);
-out:
-	if (crl != NULL)
-		gnutls_x509_crl_deinit(crl);
-	return rc;
-}
+	static const unsigned char v2[] = { DER_INTEGER, 1, 1 };
+	unsigned char when[2][DER_TIME_MAX], num[9];
+	size_t n[2], numlen, ctx, seq, ext, value, aki;
+	time_t now = time(NULL);
+	enum sc_err rc;
 
-/* What the CRL keeps of the template, pointing into its DER. */
-struct crl_parts {
-	/* TBSCertList: version, signature, issuer, thisUpdate, nextUpdate */
-	const unsigned char	*head;
-	size_t			 head_len;
-	/* TBSCertList: crlExtensions, to its end */
-	const unsigned char	*tail;
-	size_t			 tail_len;
-	/* CertificateList: signatureAlgorithm */
-	const unsigned char	*algorithm;
-	size_t			 algorithm_len;
-};
-
-/*
- * RFC 5280 5.1: CertificateList ::= SEQUENCE { tbsCertList,
- * signatureAlgorithm, signatureValue }; TBSCertList ::= SEQUENCE {
- * version, signature, issuer, thisUpdate, nextUpdate, revokedCertificates
- * (absent or empty here), crlExtensions [0] }.
- */
-static enum sc_err
-split_template(const gnutls_datum_t *der, struct crl_parts *parts,
-    struct sc_error *err)
-{
-	static const unsigned char head[] = { DER_INTEGER, DER_SEQUENCE,
-	    DER_SEQUENCE, DER_ANY_TIME, DER_ANY_TIME };
-	const unsigned char *p, *end, *tbs, *tbs_end, *c;
-	size_t len;
-
-	p = der->data;
-	if (!der_take(&p, p + der->size, DER_SEQUENCE, &c, &len))
-		goto bad;
-	p = c;
-	end = c + len;
-	if (!der_take(&p, end, DER_SEQUENCE, &tbs, &len))
-		goto bad;
-	tbs_end = tbs + len;
-	parts->algorithm = p;
-	if (!der_take(&p, end, DER_SEQUENCE, &c, &len))
-		goto bad;
-	parts->algorithm_len = (size_t)(p - parts->algorithm);
-	p = tbs;
-	if (!der_skip(&p, tbs_end, head, sizeof(head)))
-		goto bad;
-	parts->head = tbs;
-	parts->head_len = (size_t)(p - tbs);
-	/* An empty list GnuTLS may have left in goes. */
-	if (p < tbs_end && *p == DER_SEQUENCE &&
-	    !der_take(&p, tbs_end, DER_SEQUENCE, &c, &len))
-		goto bad;
-	if (p < tbs_end && *p != TAG_CONTEXT_0)
-		goto bad;
-	parts->tail = p;
-	parts->tail_len = (size_t)(tbs_end - p);
+	if ((n[0] = der_time(now - BACKDATE_SECS, when[0])) == 0 ||
+	    (n[1] = der_time(now + next_update_secs, when[1])) == 0)
+		return sc_error_set(err, SC_INVALID, "a CRL valid for %ld "
+		    "seconds from now cannot say so", next_update_secs);
+	der_put(head, v2, sizeof(v2));
+	if ((rc = der_put_algorithm(head, algo, err)) != SC_OK)
+		return rc;
+	der_put(head, ca->subject_der.data, ca->subject_der.size);
+	der_put(head, when[0], n[0]);
+	der_put(head, when[1], n[1]);
+	numlen = crl_number_bytes(number, num);
+	ctx = der_open(tail);
+	seq = der_open(tail);
+	/* Extension { extnID, extnValue OCTET STRING { ... } }, not critical */
+	ext = der_open(tail);
+	der_put_oid(tail, OID_AKI);
+	value = der_open(tail);
+	aki = der_open(tail);
+	der_put_tlv(tail, DER_CONTEXT(0), ca->key_id, ca->key_id_len);
+	der_close(tail, DER_SEQUENCE, aki);
+	der_close(tail, DER_OCTET_STRING, value);
+	der_close(tail, DER_SEQUENCE, ext);
+	ext = der_open(tail);
+	der_put_oid(tail, OID_CRL_NUMBER);
+	value = der_open(tail);
+	der_put_tlv(tail, DER_INTEGER, num, numlen);
+	der_close(tail, DER_OCTET_STRING, value);
+	der_close(tail, DER_SEQUENCE, ext);
+	der_close(tail, DER_SEQUENCE, seq);
+	der_close(tail, TAG_CONTEXT_0, ctx);
+	if (head->failed || tail->failed)
+		return sc_error_set(err, SC_INTERNAL, "out of memory for a "
+		    "CRL");
 	return SC_OK;
-bad:
-	return sc_error_set(err, SC_INTERNAL, "GnuTLS's CRL is not shaped as "
-	    "RFC 5280 5.1 says");
 }
 
 /*
@@ -447,72 +390,6 @@ pki_crl_answer_check(const struct pki_ca *ca, const unsigned char *der,
 	return crl_check(ca, der, der_len, n, "the signer's CRL", err);
 }
 
-/* The whole CRL, DER, signed and checked; *der is malloc'd. */
-static enum sc_err
-crl_build(const struct pki_ca *ca, const struct pki_crl_entries *l,
-    uint64_t number, long next_update_secs, gnutls_datum_t *der,
-    struct sc_error *err)
-{
-	gnutls_datum_t tmpl = { NULL, 0 }, tbs = { NULL, 0 };
-	gnutls_datum_t sig = { NULL, 0 }, bits = { NULL, 0 };
-	unsigned char list[DER_HEADER_MAX];
-	const unsigned char *part[4];
-	size_t part_len[4];
-	struct crl_parts t;
-	enum sc_err rc;
-	int algorithm = 0, r;
-
-	memset(&t, 0, sizeof(t));
-	der->data = NULL;
-	der->size = 0;
-	if (!entries_valid(l))
-		return sc_error_set(err, SC_INVALID, "the CRL's entries are "
-		    "not %zu revokedCertificates entries as RFC 5280 5.1 "
-		    "shapes them", l->n);
-	if ((rc = crl_template(ca, number, next_update_secs, &tmpl,
-	    &algorithm, err)) != SC_OK ||
-	    (rc = split_template(&tmpl, &t, err)) != SC_OK)
-		goto out;
-	part[0] = t.head;
-	part_len[0] = t.head_len;
-	/* None: the list is absent (RFC 5280 5.1.2.6), not empty. */
-	part[1] = list;
-	part_len[1] = l->n > 0 ? der_header(list, DER_SEQUENCE, l->len) : 0;
-	part[2] = l->der;
-	part_len[2] = l->len;
-	part[3] = t.tail;
-	part_len[3] = t.tail_len;
-	if ((rc = der_sequence(part, part_len, 4, &tbs, err)) != SC_OK)
-		goto out;
-	/* The algorithm the template's signatureAlgorithm names. */
-	if ((r = gnutls_privkey_sign_data2(ca->key,
-	    (gnutls_sign_algorithm_t)algorithm, 0, &tbs, &sig)) < 0) {
-		rc = pki_tls_error(err, SC_INTERNAL, "sign the CRL", r);
-		goto out;
-	}
-	if ((rc = der_signature_value(&sig, &bits, err)) != SC_OK)
-		goto out;
-	part[0] = tbs.data;
-	part_len[0] = tbs.size;
-	part[1] = t.algorithm;
-	part_len[1] = t.algorithm_len;
-	part[2] = bits.data;
-	part_len[2] = bits.size;
-	if ((rc = der_sequence(part, part_len, 3, der, err)) != SC_OK ||
-	    (rc = crl_check(ca, der->data, der->size, l->n, "the CRL just "
-	    "built", err)) != SC_OK) {
-		free(der->data);
-		der->data = NULL;
-		der->size = 0;
-	}
-out:
-	gnutls_free(tmpl.data);
-	gnutls_free(sig.data);
-	free(tbs.data);
-	free(bits.data);
-	return rc;
-}
-
 enum sc_err
 pki_crl_sign(const struct pki_ca *ca, const struct pki_crl_entries *l,
     uint64_t number, long next_update_secs, char **pem, size_t *pem_len,
@@ -563,25 +440,65 @@ pki_crl_build(const struct pki_ca *ca, const struct pki_crl_entries *l,
     uint64_t number, long next_update_secs, unsigned char **der,
     size_t *der_len, struct sc_error *err)
 {
-	gnutls_datum_t d = { NULL, 0 };
+	struct der_buf head = { NULL, 0, 0, false }, tail = head;
+	gnutls_datum_t tbs = { NULL, 0 };
+	gnutls_sign_algorithm_t algo;
+	unsigned char list[DER_HEADER_MAX];
+	const unsigned char *part[4];
+	size_t part_len[4];
 	enum sc_err rc;
 
 	*der = NULL;
 	*der_len = 0;
-	if (ca->key == NULL)
-		return sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
+	if (ca->key == NULL) {
+		rc = sc_error_set(err, SC_INTERNAL, "the %s CA was loaded "
 		    "without its key: it cannot sign a CRL",
 		    pki_ca_role_name(ca->role));
-	if (next_update_secs < 1 || next_update_secs > NEXT_UPDATE_MAX)
-		return sc_error_set(err, SC_INVALID, "CRL next update in %ld "
+		goto out;
+	}
+	if (next_update_secs < 1 || next_update_secs > NEXT_UPDATE_MAX) {
+		rc = sc_error_set(err, SC_INVALID, "CRL next update in %ld "
 		    "seconds (want 1 to %ld)", next_update_secs,
 		    NEXT_UPDATE_MAX);
-	if ((rc = crl_build(ca, l, number, next_update_secs, &d,
+		goto out;
+	}
+	if (!entries_valid(l)) {
+		rc = sc_error_set(err, SC_INVALID, "the CRL's entries are "
+		    "not %zu revokedCertificates entries as RFC 5280 5.1 "
+		    "shapes them", l->n);
+		goto out;
+	}
+	/* What the CA signs certificates with (pki.c). */
+	algo = gnutls_pk_to_sign((gnutls_pk_algorithm_t)
+	    gnutls_privkey_get_pk_algorithm(ca->key, NULL),
+	    pki_sign_digest(ca->key));
+	if ((rc = crl_frame(ca, algo, number, next_update_secs, &head, &tail,
 	    err)) != SC_OK)
-		return rc;
-	*der = d.data;
-	*der_len = d.size;
-	return SC_OK;
+		goto out;
+	part[0] = head.p;
+	part_len[0] = head.len;
+	/* None: the list is absent (RFC 5280 5.1.2.6), not empty. */
+	part[1] = list;
+	part_len[1] = l->n > 0 ? der_header(list, DER_SEQUENCE, l->len) : 0;
+	part[2] = l->der;
+	part_len[2] = l->len;
+	part[3] = tail.p;
+	part_len[3] = tail.len;
+	if ((rc = der_sequence(part, part_len, 4, &tbs, err)) != SC_OK ||
+	    (rc = pki_certder_sign(ca->key, algo, &tbs, der, der_len,
+	    err)) != SC_OK)
+		goto out;
+	if ((rc = crl_check(ca, *der, *der_len, l->n, "the CRL just built",
+	    err)) != SC_OK) {
+		free(*der);
+		*der = NULL;
+		*der_len = 0;
+	}
+out:
+	der_buf_free(&head);
+	der_buf_free(&tail);
+	free(tbs.data);
+	return rc;
 }
 
 enum sc_err

@@ -373,3 +373,25 @@ der_buf_free(struct der_buf *b)
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
+
+/* AlgorithmIdentifier: RSA PKCS#1 v1.5 with NULL parameters, ECDSA and
+ * EdDSA with none (RFC 4055 5, RFC 5758 3.2, RFC 8410 3). */
+enum sc_err
+der_put_algorithm(struct der_buf *b, gnutls_sign_algorithm_t algo,
+    struct sc_error *err)
+{
+	const char *oid = gnutls_sign_get_oid(algo);
+	gnutls_pk_algorithm_t pk = gnutls_sign_get_pk_algorithm(algo);
+	size_t seq;
+
+	if (oid == NULL || (pk != GNUTLS_PK_RSA && pk != GNUTLS_PK_ECDSA &&
+	    pk != GNUTLS_PK_EDDSA_ED25519))
+		return sc_error_set(err, SC_INTERNAL, "signature algorithm %s "
+		    "is not one we issue with", gnutls_sign_get_name(algo));
+	seq = der_open(b);
+	der_put_oid(b, oid);
+	if (pk == GNUTLS_PK_RSA)
+		der_put_tlv(b, DER_NULL, NULL, 0);
+	der_close(b, DER_SEQUENCE, seq);
+	return SC_OK;
+}

@@ -99,6 +99,13 @@ void		der_put_tlv(struct der_buf *, unsigned char tag, const void *,
 void		der_put_oid(struct der_buf *, const char *dotted);
 size_t		der_open(const struct der_buf *);
 void		der_close(struct der_buf *, unsigned char tag, size_t start);
+/*
+ * AlgorithmIdentifier of a signature algorithm the CAs sign with: RSA
+ * PKCS#1 v1.5 with NULL parameters, ECDSA and EdDSA with none.
+ * SC_INTERNAL for any other.
+ */
+enum sc_err	der_put_algorithm(struct der_buf *, gnutls_sign_algorithm_t,
+		    struct sc_error *);
 void		der_buf_free(struct der_buf *);
 
 #endif

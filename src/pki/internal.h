@@ -162,7 +162,10 @@ struct certder_spec {
 /* The TBSCertificate of spec (tbs->data malloc'd). */
 enum sc_err	 pki_certder_tbs(const struct certder_spec *,
 		    gnutls_datum_t *tbs, struct sc_error *);
-/* Sign tbs with key: the Certificate's DER (*der malloc'd). */
+/*
+ * Sign tbs with key: SEQUENCE { tbs, signatureAlgorithm, signatureValue },
+ * a Certificate's DER or a CertificateList's (*der malloc'd).
+ */
 enum sc_err	 pki_certder_sign(gnutls_privkey_t, gnutls_sign_algorithm_t,
 		    const gnutls_datum_t *tbs, unsigned char **der,
 		    size_t *der_len, struct sc_error *);

@@ -30,6 +30,7 @@
 #include <gnutls/x509.h>
 
 #include "err.h"
+#include "pki/der.h"
 #include "pki/internal.h"
 #include "pki/pki.h"
 #include "pkitest.h"
@@ -200,6 +201,135 @@ many(size_t n)
 		r[i].revoked_at = 1700000000 + (time_t)i;
 	}
 	return r;
+}
+
+/* The tbsCertList of a CRL's DER, pointing into it. */
+static bool
+tbs_of(const gnutls_datum_t *der, const unsigned char **tbs, size_t *len)
+{
+	const unsigned char *p = der->data, *c, *start;
+	size_t clen;
+
+	if (!der_take(&p, der->data + der->size, DER_SEQUENCE, &c, &clen))
+		return false;
+	start = p = c;
+	if (!der_take(&p, c + clen, DER_SEQUENCE, &c, &clen))
+		return false;
+	*tbs = start;
+	*len = (size_t)(p - start);
+	return true;
+}
+
+/* An empty CRL's tbsCertList: nextUpdate, then crlExtensions [0]. */
+static bool
+no_list(const struct pki_ca *ca)
+{
+	static const unsigned char head[] = { DER_INTEGER, DER_SEQUENCE,
+	    DER_SEQUENCE, DER_ANY_TIME, DER_ANY_TIME };
+	struct sc_error err = { SC_OK, "" };
+	struct pki_crl_entries none = { NULL, 0, 0 };
+	gnutls_datum_t der = { NULL, 0 };
+	const unsigned char *tbs = NULL, *c, *p;
+	size_t len = 0, tlen = 0;
+	bool absent = false;
+
+	if (pki_crl_build(ca, &none, 1, 60, &der.data, &len, &err) == SC_OK &&
+	    (der.size = (unsigned int)len, tbs_of(&der, &tbs, &tlen))) {
+		p = tbs;
+		absent = der_take(&p, tbs + tlen, DER_SEQUENCE, &c, &len) &&
+		    der_skip(&c, c + len, head, sizeof(head)) &&
+		    *c == DER_CONTEXT_CONS(0);
+	}
+	free(der.data);
+	return absent;
+}
+
+/*
+ * The frame around the list is written here, no longer by GnuTLS: the
+ * tbsCertList of a CRL of one entry must be byte for byte what GnuTLS
+ * writes for the same CRL (version 2, the CA's algorithm and issuer, the
+ * same times, the entry, authorityKeyIdentifier and CRL number), and the
+ * CRL must parse with the fields GnuTLS reads back.  (Without entries
+ * GnuTLS leaves an empty list in, which RFC 5280 5.1.2.6 says MUST be
+ * absent; test_empty_and_refusals sees ours has none.)
+ */
+static void
+test_frame_as_gnutls(const struct pki_ca *ca, const char *what)
+{
+	static const struct pki_revoked one = { "0a1b", 1700000000, 0 };
+	static const unsigned char serial[] = { 0x0a, 0x1b };
+	struct sc_error err = { SC_OK, "" };
+	struct pki_crl_entries l;
+	gnutls_datum_t ours = { NULL, 0 }, theirs = { NULL, 0 };
+	gnutls_x509_crl_t crl = NULL, ref = NULL;
+	const unsigned char *a = NULL, *b = NULL;
+	unsigned char num[16], aki[64], entry[PKI_CRL_ENTRY_MAX];
+	size_t der_len = 0, alen = 0, blen = 0, numlen = sizeof(num);
+	size_t akilen = sizeof(aki);
+	unsigned int critical = 0;
+
+	l.der = entry;
+	l.n = 1;
+	if (pki_crl_entry_encode(&one, entry, &l.len, &err) != SC_OK ||
+	    pki_crl_build(ca, &l, 0x8123, 3600, &ours.data, &der_len,
+	    &err) != SC_OK || gnutls_x509_crl_init(&crl) < 0 ||
+	    (ours.size = (unsigned int)der_len,
+	    gnutls_x509_crl_import(crl, &ours, GNUTLS_X509_FMT_DER)) < 0) {
+		ok(0, "%s: a CRL built and parsed (%s)", what, err.msg);
+		goto out;
+	}
+	ok(gnutls_x509_crl_get_version(crl) == 2 &&
+	    gnutls_x509_crl_get_number(crl, num, &numlen, &critical) >= 0 &&
+	    numlen == 3 && num[0] == 0 && num[1] == 0x81 && num[2] == 0x23 &&
+	    gnutls_x509_crl_get_authority_key_id(crl, aki, &akilen,
+	    &critical) >= 0 && akilen == ca->key_id_len &&
+	    memcmp(aki, ca->key_id, akilen) == 0 &&
+	    gnutls_x509_crl_get_next_update(crl) -
+	    gnutls_x509_crl_get_this_update(crl) == 3600 + 300,
+	    "%s: GnuTLS reads version 2, the CRL number (a sign octet before "
+	    "0x81), the CA's key id, thisUpdate 5 min back", what);
+	/* The same CRL by GnuTLS, same times. */
+	if (gnutls_x509_crl_init(&ref) < 0 ||
+	    gnutls_x509_crl_set_version(ref, 2) < 0 ||
+	    gnutls_x509_crl_set_this_update(ref,
+	    gnutls_x509_crl_get_this_update(crl)) < 0 ||
+	    gnutls_x509_crl_set_next_update(ref,
+	    gnutls_x509_crl_get_next_update(crl)) < 0 ||
+	    gnutls_x509_crl_set_crt_serial(ref, serial, sizeof(serial),
+	    one.revoked_at) < 0 ||
+	    gnutls_x509_crl_set_authority_key_id(ref, ca->key_id,
+	    ca->key_id_len) < 0 ||
+	    gnutls_x509_crl_set_number(ref, num, numlen) < 0 ||
+	    gnutls_x509_crl_privkey_sign(ref, ca->crt, ca->key,
+	    pki_sign_digest(ca->key), 0) < 0 ||
+	    gnutls_x509_crl_export2(ref, GNUTLS_X509_FMT_DER, &theirs) < 0) {
+		ok(0, "%s: the same CRL by GnuTLS", what);
+		goto out;
+	}
+	if (!tbs_of(&ours, &a, &alen) || !tbs_of(&theirs, &b, &blen))
+		alen = blen + 1;
+	ok(alen == blen && memcmp(a, b, alen) == 0,
+	    "%s: its tbsCertList is byte for byte GnuTLS's", what);
+	if (alen != blen || memcmp(a, b, alen) != 0) {
+		size_t i;
+		printf("# ours  ");
+		for (i = 0; i < alen; i++) printf("%02x", a[i]);
+		printf("\n# their ");
+		for (i = 0; i < blen; i++) printf("%02x", b[i]);
+		printf("\n");
+	}
+	is_int(gnutls_x509_crl_get_signature_algorithm(crl),
+	    gnutls_x509_crl_get_signature_algorithm(ref),
+	    "%s: ... and so is its signature algorithm", what);
+	ok(no_list(ca), "%s: without entries, the list is absent (after "
+	    "nextUpdate come the extensions)", what);
+out:
+	if (crl != NULL)
+		gnutls_x509_crl_deinit(crl);
+	if (ref != NULL)
+		gnutls_x509_crl_deinit(ref);
+	free(ours.data);
+	gnutls_free(theirs.data);
 }
 
 /* The rows encoded back to back into *l; the buffer is returned. */
@@ -413,6 +543,7 @@ each_ca(struct pki_ca *worker, struct pki_ca *front, const char *ca_dir,
 	test_big_and_check(worker, front, ca_dir, what);
 	test_answer_check(worker, front, what);
 	test_entries_checked(worker, what);
+	test_frame_as_gnutls(worker, what);
 }
 
 int
