@@ -40,31 +40,6 @@ cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The rows encoded back to back, as the publisher keeps them. */
-static unsigned char *
-encode(const struct pki_revoked *r, size_t n, struct pki_crl_entries *l,
-    struct sc_error *err)
-{
-	unsigned char *buf;
-	size_t i, used;
-
-	l->len = 0;
-	l->n = n;
-	if ((buf = malloc(n * PKI_CRL_ENTRY_MAX + 1)) == NULL) {
-		sc_error_set(err, SC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (pki_crl_entry_encode(&r[i], buf + l->len, &used, err) !=
-		    SC_OK) {
-			free(buf);
-			return NULL;
-		}
-		l->len += used;
-	}
-	l->der = buf;
-	return buf;
-}
 
 /* n revoked certificates with serials like the CA's (16 octets). */
 static struct pki_revoked *
@@ -171,9 +146,12 @@ main(int argc, char *argv[])
 				best = cpu_now() - t0;
 		}
 		free(kept_buf);
-		if ((kept_buf = encode(revoked, sizes[i], &kept, &err)) ==
-		    NULL)
+		kept_buf = NULL;
+		if (pki_crl_rows_encode(revoked, sizes[i], &kept_buf,
+		    &kept.len, &err) != SC_OK)
 			goto out;
+		kept.der = kept_buf;
+		kept.n = sizes[i];
 		best_kept = -1;
 		for (run = 0; run < runs; run++) {
 			free(pem);

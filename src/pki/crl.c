@@ -155,10 +155,9 @@ pki_crl_entry_encode(const struct pki_revoked *r,
 	return SC_OK;
 }
 
-/* Rows encoded back to back into *buf (malloc'd; NULL for none). */
-static enum sc_err
-encode_rows(const struct pki_revoked *revoked, size_t n, unsigned char **buf,
-    size_t *len, struct sc_error *err)
+enum sc_err
+pki_crl_rows_encode(const struct pki_revoked *revoked, size_t n,
+    unsigned char **buf, size_t *len, struct sc_error *err)
 {
 	size_t i, used;
 
@@ -532,7 +531,7 @@ pki_crl_sign_rows(const struct pki_ca *ca, const struct pki_revoked *revoked,
 
 	*pem = NULL;
 	*pem_len = 0;
-	if ((rc = encode_rows(revoked, n, &buf, &l.len, err)) == SC_OK) {
+	if ((rc = pki_crl_rows_encode(revoked, n, &buf, &l.len, err)) == SC_OK) {
 		l.der = buf;
 		rc = pki_crl_sign(ca, &l, number, next_update_secs, pem,
 		    pem_len, err);
@@ -550,7 +549,7 @@ pki_crl_write_rows(const struct pki_ca *ca, const char *ca_dir,
 	unsigned char *buf = NULL;
 	enum sc_err rc;
 
-	if ((rc = encode_rows(revoked, n, &buf, &l.len, err)) == SC_OK) {
+	if ((rc = pki_crl_rows_encode(revoked, n, &buf, &l.len, err)) == SC_OK) {
 		l.der = buf;
 		rc = pki_crl_write(ca, ca_dir, &l, number, next_update_secs,
 		    err);

@@ -272,6 +272,10 @@ enum sc_err	 pki_crl_entry_encode(const struct pki_revoked *,
 		    unsigned char out[PKI_CRL_ENTRY_MAX], size_t *len,
 		    struct sc_error *);
 
+/* Rows encoded back to back into *buf (malloc'd; NULL for none), *len. */
+enum sc_err	 pki_crl_rows_encode(const struct pki_revoked *, size_t n,
+		    unsigned char **buf, size_t *len, struct sc_error *);
+
 /*
  * What a CRL lists: n entries as pki_crl_entry_encode writes them, back
  * to back.  The publisher keeps them encoded from one CRL to the next

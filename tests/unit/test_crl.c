@@ -337,21 +337,12 @@ static unsigned char *
 encode(const struct pki_revoked *r, size_t n, struct pki_crl_entries *l)
 {
 	struct sc_error err = { SC_OK, "" };
-	unsigned char *buf = malloc(n * PKI_CRL_ENTRY_MAX + 1);
-	size_t i, used;
+	unsigned char *buf = NULL;
 
-	l->der = buf;
-	l->len = 0;
 	l->n = n;
-	for (i = 0; buf != NULL && i < n; i++) {
-		if (pki_crl_entry_encode(&r[i], buf + l->len, &used, &err) !=
-		    SC_OK) {
-			printf("# encode %s: %s\n", r[i].serial_hex, err.msg);
-			free(buf);
-			return NULL;
-		}
-		l->len += used;
-	}
+	if (pki_crl_rows_encode(r, n, &buf, &l->len, &err) != SC_OK)
+		printf("# encode: %s\n", err.msg);
+	l->der = buf;
 	return buf;
 }
 
