@@ -33,9 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#ifdef HAVE_MALLOC_TRIM
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,6 +48,7 @@
 #include "db/db.h"
 #include "err.h"
 #include "log.h"
+#include "memlimit.h"
 #include "pki/pki.h"
 #include "thread.h"
 
@@ -164,21 +162,18 @@ remember(struct crl_file *f, const struct stat *st, uint64_t revocations,
 }
 
 /*
- * A CRL of a large fleet's history is built in tens of megabytes of
- * short-lived buffers (the revoked rows, the DER, the PEM, the file read
- * back).  glibc keeps freed memory of a thread's arena for reuse, so
- * without this the process would stay as large as its largest CRL for
- * good: give it back once the list was long enough to matter.
+ * A CRL of a large fleet's history is built in megabytes of short-lived
+ * buffers, which malloc keeps for the next publication unless the
+ * process runs under a memory limit (memlimit.h says why); after a
+ * whole read (`whole`: every listed row at once, many times what a
+ * publication from the kept list needs) they go back to the kernel
+ * regardless.  Only once the list is long enough to matter.
  */
 static void
-release_memory(size_t entries)
+release_memory(size_t entries, bool whole)
 {
-#ifdef HAVE_MALLOC_TRIM
 	if (entries >= 1024)
-		malloc_trim(0);
-#else
-	(void)entries;
-#endif
+		memlimit_release(whole);
 }
 
 /*
@@ -306,7 +301,7 @@ out:
 	if (rc != SC_OK)
 		sc_error_prefix(err, "publish the %s CA's CRL",
 		    pki_ca_role_name(role));
-	release_memory(list->n);
+	release_memory(list->n, whole || rc != SC_OK);
 	return rc;
 }
 
@@ -366,7 +361,7 @@ examine(struct publisher *p, enum pki_ca_role role, struct sc_error *err)
 	}
 out:
 	free(revoked);
-	release_memory(n);
+	release_memory(n, true);
 	return rc;
 }
 

@@ -22,6 +22,16 @@
  */
 #define NEED_FIXED	(8 * MIB)
 #define NEED_PER_THREAD	(1 * MIB)
+/*
+ * Without a limit, blocks up to this size come from malloc's heaps, and
+ * a heap keeps up to KEEP_TRIM free at its top (memlimit_check).  32 MiB
+ * is the most M_MMAP_THRESHOLD takes on 64-bit glibc.
+ */
+#define KEEP_MMAP	(32 * MIB)
+#define KEEP_TRIM	(64 * MIB)
+
+/* Freed blocks are kept for reuse (no limit): see memlimit_release. */
+static bool keeping;
 
 size_t
 memlimit_need(size_t threads)
@@ -93,5 +103,19 @@ memlimit_check(size_t threads, const char *what, struct sc_error *err)
 		return rc;
 	if (limited)
 		(void)mallopt(M_ARENA_MAX, 1);
+	else
+		keeping = mallopt(M_MMAP_THRESHOLD, (int)KEEP_MMAP) == 1 &&
+		    mallopt(M_TRIM_THRESHOLD, (int)KEEP_TRIM) == 1;
 	return SC_OK;
+}
+
+void
+memlimit_release(bool peak)
+{
+#ifdef HAVE_MALLOC_TRIM
+	if (peak || !keeping)
+		(void)malloc_trim(0);
+#else
+	(void)peak;
+#endif
 }
