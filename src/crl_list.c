@@ -50,7 +50,7 @@ reserve(struct crl_list *list, size_t want, struct sc_error *err)
 
 	if (want <= list->cap)
 		return SC_OK;
-	cap = list->cap > 0 ? list->cap : 1024;
+	cap = list->cap > 0 ? list->cap : CRL_LIST_MIN_CAP;
 	while (cap < want) {
 		if (cap > SIZE_MAX / 2 / sizeof(*e))
 			return sc_error_set(err, SC_INTERNAL, "a CRL of %zu "
@@ -63,6 +63,27 @@ reserve(struct crl_list *list, size_t want, struct sc_error *err)
 	list->e = e;
 	list->cap = cap;
 	return SC_OK;
+}
+
+/*
+ * After a whole read: give back what a much longer list once needed (a
+ * history whose revocations have since expired), keeping room to grow
+ * to twice the list.  Failing to shrink is harmless.
+ */
+static void
+fit(struct crl_list *list)
+{
+	struct crl_list_entry *e;
+	size_t cap = CRL_LIST_MIN_CAP;
+
+	while (cap < list->n * 2)
+		cap *= 2;
+	if (cap * 2 > list->cap)
+		return;
+	if ((e = realloc(list->e, cap * sizeof(*e))) == NULL)
+		return;
+	list->e = e;
+	list->cap = cap;
 }
 
 /* Rows encoded after the list's first n entries. */
@@ -124,6 +145,7 @@ crl_list_replace(struct crl_list *list, const struct pki_revoked *rows,
 		crl_list_clear(list);
 		return rc;
 	}
+	fit(list);
 	list->read_whole = now;
 	return SC_OK;
 }

@@ -35,6 +35,12 @@
 /* Read whole at least this often, whatever the counts say. */
 #define CRL_LIST_REREAD_SECS	600
 
+/*
+ * Entries the list makes room for at first; it grows by doubling, and a
+ * whole read gives back room beyond four times what it lists.
+ */
+#define CRL_LIST_MIN_CAP	1024
+
 struct crl_list_entry {
 	int64_t		 revoked_at;
 	int64_t		 not_after;

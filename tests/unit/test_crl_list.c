@@ -5,7 +5,8 @@
  * expired at or before the cutoff; it asks to be read whole when never
  * read, after a failure, and CRL_LIST_REREAD_SECS after the last whole
  * read; its entries are the rows' encodings back to back; a row that
- * cannot be encoded empties it.
+ * cannot be encoded empties it; a whole read gives back room a much
+ * longer list needed.
  */
 #include "config.h"
 
@@ -50,6 +51,42 @@ holds(const struct crl_list *list, const int *want, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * A list read whole at 100,000 entries, then (their certificates expired)
+ * at 10: its room goes back to CRL_LIST_MIN_CAP, and a list of 600 read
+ * whole after that fits in it, entries right.
+ */
+static int
+shrinks(void)
+{
+	struct sc_error err = { SC_OK, "" };
+	struct pki_revoked *many;
+	struct crl_list list;
+	size_t i, n = 100000, big;
+	int good = 0;
+
+	memset(&list, 0, sizeof(list));
+	if ((many = calloc(n, sizeof(*many))) == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		many[i] = row((int)(i % 200));
+	if (crl_list_replace(&list, many, n, 100, &err) != SC_OK)
+		goto out;
+	big = list.cap;
+	if (crl_list_replace(&list, many, 10, 200, &err) != SC_OK ||
+	    list.n != 10 || list.cap != CRL_LIST_MIN_CAP || big < n)
+		goto out;
+	if (crl_list_replace(&list, many, 600, 300, &err) != SC_OK ||
+	    list.cap != CRL_LIST_MIN_CAP || list.n != 600 ||
+	    memcmp(list.e[599].der, list.e[199].der, list.e[199].len) != 0)
+		goto out;
+	good = 1;
+out:
+	crl_list_free(&list);
+	free(many);
+	return good;
 }
 
 int
@@ -106,5 +143,8 @@ main(void)
 	ok(crl_list_entries(&list, &buf, &l, &err) == SC_OK && buf == NULL &&
 	    l.n == 0 && l.len == 0, "an empty list has no entries");
 	crl_list_free(&list);
+
+	ok(shrinks(), "a whole read of a much shorter list gives back the "
+	    "room a longer one needed, and keeps room to grow");
 	return done_testing();
 }
