@@ -289,7 +289,6 @@ bundle_place(struct bundle_staged *st, const char *name,
 {
 	struct stat st_name;
 	enum sc_err rc = SC_OK;
-	int n;
 
 	if (st->wfd == -1 || st->entry[0] == '\0') {
 		rc = sc_error_set(err, SC_INTERNAL, "no bundle staged for %s",
@@ -318,12 +317,11 @@ bundle_place(struct bundle_staged *st, const char *name,
 		    strerror(errno));
 		goto out;
 	}
-	/* From here a failure removes the bundle under its name. */
-	n = snprintf(st->entry, sizeof(st->entry), "%s", name);
-	if (n < 0 || (size_t)n >= sizeof(st->entry)) {
-		rc = sc_error_set(err, SC_INTERNAL, "bundle name too long");
-		goto out;
-	}
+	/*
+	 * From here a failure removes the bundle under its name, which
+	 * fits: bundle_name_valid allows at most SC_NAME_MAX characters.
+	 */
+	memcpy(st->entry, name, strlen(name) + 1);
 	/* Concurrent enrollments share this one. */
 	if (fileio_fsync_shared(st->wfd) == -1) {
 		rc = sc_error_set(err, fileio_errno_code(errno),

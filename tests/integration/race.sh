@@ -56,22 +56,10 @@ rowless_bundles()
 	done
 }
 
-# fire TAG METHOD PATH [curl args...] — one request in the background;
-# status in $T/TAG.status, body in $T/TAG.body; sets FIRED_PID.
-fire()
-{
-	local tag=$1 method=$2 path=$3
-	shift 3
-	auth_args
-	curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
-	    -H 'Expect:' -X "$method" -o "$T/$tag.body" -w '%{http_code}' \
-	    "$@" "$BASE$path" >"$T/$tag.status" 2>"$T/$tag.err" </dev/null &
-	FIRED_PID=$!
-}
+# fire_enroll TAG NAME — enroll NAME in the background (api_bg).
 fire_enroll()
 {
-	fire "$1" POST /swarm/enroll -H 'Content-Type: application/json' \
-	    --data-binary "{\"name\":\"$2\",\"address\":\"192.0.2.40\"}"
+	enroll_bg "$1" "{\"name\":\"$2\",\"address\":\"192.0.2.40\"}"
 }
 
 # Advisory locks held from a psql session of its own (application_name
@@ -137,11 +125,11 @@ enr_holder=$HOLDER_PID
 ok "psql holds the CRL lock" hold_lock race-crl $CRL_LOCK
 crl_holder=$HOLDER_PID
 
-fire del DELETE "/swarm/hosts/$old_uuid"
-del_pid=$FIRED_PID
+api_bg del DELETE "/swarm/hosts/$old_uuid"
+del_pid=$BG_PID
 ok "the decommission waits inside its COMMIT" wait_for 30 lock_awaited 4243 1
 fire_enroll enr contended
-enr_pid=$FIRED_PID
+enr_pid=$BG_PID
 insert_waits()
 {
 	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid'
@@ -208,16 +196,16 @@ for round in $(seq 1 "$rounds"); do
 	pids=()
 	if [ $((RANDOM % 4)) -eq 0 ]; then
 		fire_enroll "enr$round-a" "$name"
-		pids+=("$FIRED_PID")
+		pids+=("$BG_PID")
 		gap
 	fi
-	fire "del$round" DELETE "/swarm/hosts/$uuid"
-	pids+=("$FIRED_PID")
+	api_bg "del$round" DELETE "/swarm/hosts/$uuid"
+	pids+=("$BG_PID")
 	for e in a b; do
 		[ -e "$T/enr$round-$e.status" ] && continue
 		gap
 		fire_enroll "enr$round-$e" "$name"
-		pids+=("$FIRED_PID")
+		pids+=("$BG_PID")
 	done
 	wait "${pids[@]}" 2>/dev/null
 	del_status=$(cat "$T/del$round.status")

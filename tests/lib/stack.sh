@@ -850,16 +850,24 @@ enroll()
 	    --data-binary "$json" "$@"
 }
 
-# enroll_bg TAG JSON — enroll() in the background: status in
-# $T/TAG.status, body in $T/TAG.body; sets BG_PID.
-enroll_bg()
+# api_bg TAG METHOD PATH [curl args...] — api() in the background:
+# status in $T/TAG.status, body in $T/TAG.body; sets BG_PID.
+api_bg()
 {
+	local tag=$1 method=$2 path=$3
+	shift 3
 	auth_args
 	curl -sS --http1.1 --cacert "$CACERT" "${AUTH[@]}" --max-time 120 \
-	    -H 'Expect:' -H 'Content-Type: application/json' \
-	    --data-binary "$2" -o "$T/$1.body" -w '%{http_code}' \
-	    "$BASE/swarm/enroll" >"$T/$1.status" 2>"$T/$1.err" </dev/null &
+	    -H 'Expect:' -X "$method" -o "$T/$tag.body" -w '%{http_code}' \
+	    "$@" "$BASE$path" >"$T/$tag.status" 2>"$T/$tag.err" </dev/null &
 	BG_PID=$!
+}
+
+# enroll_bg TAG JSON — enroll() in the background, as api_bg.
+enroll_bg()
+{
+	api_bg "$1" POST /swarm/enroll -H 'Content-Type: application/json' \
+	    --data-binary "$2"
 }
 
 # fcgi [--as-nobody] TARGET PARAM=VALUE... — one FastCGI request straight
