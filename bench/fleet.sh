@@ -284,7 +284,7 @@ fleet_serve()
 # for its last answers, which dominate when there are few to delete).
 fleet_delete()
 {
-	local name=$1 file=$2 cfg=$T/$1.curlrc out=$T/$1.out t0 t1 n u
+	local name=$1 file=$2 cfg=$T/$1.curlrc out=$T/$1.out t0 t1 n u lsn0
 	: >"$cfg"
 	while read -r u; do
 		[ -n "$u" ] || continue
@@ -301,10 +301,15 @@ fleet_delete()
 		write-out = "%{http_code} %{time_total}\\n"
 		EOF
 	done <"$file"
+	lsn0=$(sql "SELECT pg_current_wal_lsn()")
 	t0=$(date +%s.%N)
 	curl -sS --parallel --parallel-max 4 -K "$cfg" >"$out" 2>"$T/$name.err"
 	t1=$(date +%s.%N)
 	n=$(wc -l <"$out")
+	# WAL the database wrote per decommission (the whole cluster's; the
+	# other databases are idle meanwhile).
+	R[$name.wal_kib]=$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(),
+	    '$lsn0') / 1024.0 / greatest($n, 1), 1)")
 	R[$name.ok]=1
 	R[$name.rps]=$(calc "%.2f" "$n / ($t1 - $t0)")
 	R[$name.errors]=$(awk '$1 != 204' "$out" | wc -l)
@@ -440,6 +445,9 @@ fleet_report()
 	echo "  decommissioned: the hosts each column's enrollment rows had just enrolled and $FLEET_DEC_EXTRA more enrolled for it (${F[s.dec_n]:-?} and ${F[b.dec_n]:-?});"
 	echo "    the responder no longer rebuilds the CRL in the request, but the publisher's rebuilds (coalesced, one at a"
 	echo "    time) share the 2 cores with the requests: at the large size each lists every unexpired revocation"
+	echo "    WAL written per decommission: ${R[fl_s_dec.wal_kib]:-?} KiB at ${F[s.hosts]:-?} hosts, ${R[fl_b_dec.wal_kib]:-?} KiB at ${F[b.hosts]:-?}"
+	echo "    (after the CHECKPOINT before each column, the first change to a page writes the whole page to the WAL;"
+	echo "    a decommission of a random host in a larger fleet changes pages nobody changed since)"
 	echo "  GET, any host: random over the whole fleet, so at the large size nearly every request misses the host"
 	echo "    cache (256 hosts a worker) and reads PostgreSQL; the --host-cache 0 row is that read alone at both"
 	echo "    sizes (what the fleet's size may change); the 100-host row is the same 100 hosts at both sizes"
