@@ -190,11 +190,9 @@ main(int argc, char *argv[])
 			goto out;
 		free(kept_buf);
 		kept_buf = NULL;
-		if (pki_crl_rows_encode(revoked, sizes[i], &kept_buf,
-		    &kept.len, &err) != SC_OK)
+		if (pki_crl_rows_encode(revoked, sizes[i], &kept_buf, &kept,
+		    &err) != SC_OK)
 			goto out;
-		kept.der = kept_buf;
-		kept.n = sizes[i];
 		job.kept = &kept;
 		if (best_cpu(&job, runs, &best_kept, &pem, &pem_len,
 		    &err) != SC_OK)

@@ -157,12 +157,14 @@ pki_crl_entry_encode(const struct pki_revoked *r,
 
 enum sc_err
 pki_crl_rows_encode(const struct pki_revoked *revoked, size_t n,
-    unsigned char **buf, size_t *len, struct sc_error *err)
+    unsigned char **buf, struct pki_crl_entries *l, struct sc_error *err)
 {
-	size_t i, used;
+	size_t i, len = 0, used;
 
 	*buf = NULL;
-	*len = 0;
+	l->der = NULL;
+	l->len = 0;
+	l->n = 0;
 	if (n == 0)
 		return SC_OK;
 	if (n > SIZE_MAX / ENTRY_MAX || (*buf = malloc(n * ENTRY_MAX)) == NULL)
@@ -171,15 +173,17 @@ pki_crl_rows_encode(const struct pki_revoked *revoked, size_t n,
 	for (i = 0; i < n; i++) {
 		enum sc_err rc;
 
-		if ((rc = pki_crl_entry_encode(&revoked[i], *buf + *len, &used,
+		if ((rc = pki_crl_entry_encode(&revoked[i], *buf + len, &used,
 		    err)) != SC_OK) {
 			free(*buf);
 			*buf = NULL;
-			*len = 0;
 			return rc;
 		}
-		*len += used;
+		len += used;
 	}
+	l->der = *buf;
+	l->len = len;
+	l->n = n;
 	return SC_OK;
 }
 
@@ -525,17 +529,15 @@ pki_crl_sign_rows(const struct pki_ca *ca, const struct pki_revoked *revoked,
     size_t n, uint64_t number, long next_update_secs, char **pem,
     size_t *pem_len, struct sc_error *err)
 {
-	struct pki_crl_entries l = { NULL, 0, n };
+	struct pki_crl_entries l;
 	unsigned char *buf = NULL;
 	enum sc_err rc;
 
 	*pem = NULL;
 	*pem_len = 0;
-	if ((rc = pki_crl_rows_encode(revoked, n, &buf, &l.len, err)) == SC_OK) {
-		l.der = buf;
+	if ((rc = pki_crl_rows_encode(revoked, n, &buf, &l, err)) == SC_OK)
 		rc = pki_crl_sign(ca, &l, number, next_update_secs, pem,
 		    pem_len, err);
-	}
 	free(buf);
 	return rc;
 }
@@ -545,15 +547,13 @@ pki_crl_write_rows(const struct pki_ca *ca, const char *ca_dir,
     const struct pki_revoked *revoked, size_t n, uint64_t number,
     long next_update_secs, struct sc_error *err)
 {
-	struct pki_crl_entries l = { NULL, 0, n };
+	struct pki_crl_entries l;
 	unsigned char *buf = NULL;
 	enum sc_err rc;
 
-	if ((rc = pki_crl_rows_encode(revoked, n, &buf, &l.len, err)) == SC_OK) {
-		l.der = buf;
+	if ((rc = pki_crl_rows_encode(revoked, n, &buf, &l, err)) == SC_OK)
 		rc = pki_crl_write(ca, ca_dir, &l, number, next_update_secs,
 		    err);
-	}
 	free(buf);
 	return rc;
 }

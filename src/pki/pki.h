@@ -272,9 +272,6 @@ enum sc_err	 pki_crl_entry_encode(const struct pki_revoked *,
 		    unsigned char out[PKI_CRL_ENTRY_MAX], size_t *len,
 		    struct sc_error *);
 
-/* Rows encoded back to back into *buf (malloc'd; NULL for none), *len. */
-enum sc_err	 pki_crl_rows_encode(const struct pki_revoked *, size_t n,
-		    unsigned char **buf, size_t *len, struct sc_error *);
 
 /*
  * What a CRL lists: n entries as pki_crl_entry_encode writes them, back
@@ -287,6 +284,14 @@ struct pki_crl_entries {
 	size_t			 len;
 	size_t			 n;
 };
+
+/*
+ * Rows encoded back to back into *buf (malloc'd; NULL for none), as l
+ * describes them (l->der points into *buf).
+ */
+enum sc_err	 pki_crl_rows_encode(const struct pki_revoked *, size_t n,
+		    unsigned char **buf, struct pki_crl_entries *l,
+		    struct sc_error *);
 
 /*
  * Sign a CRL (RFC 5280 5: version 2, thisUpdate now, nextUpdate

@@ -339,10 +339,8 @@ encode(const struct pki_revoked *r, size_t n, struct pki_crl_entries *l)
 	struct sc_error err = { SC_OK, "" };
 	unsigned char *buf = NULL;
 
-	l->n = n;
-	if (pki_crl_rows_encode(r, n, &buf, &l->len, &err) != SC_OK)
+	if (pki_crl_rows_encode(r, n, &buf, l, &err) != SC_OK)
 		printf("# encode: %s\n", err.msg);
-	l->der = buf;
 	return buf;
 }
 
